@@ -1,0 +1,5 @@
+import sys
+
+from nbparity.cli import main
+
+sys.exit(main())
