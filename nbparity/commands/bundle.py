@@ -1,0 +1,29 @@
+"""`nbparity bundle verify DIR`: re-check an evidence bundle's sha256 manifest."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group("bundle")
+def command():
+    """Evidence bundles written by `nbparity compare`."""
+
+
+@command.command("verify")
+@click.argument("directory", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def verify(directory, as_json):
+    """Re-hash every file of DIR against its sha256.txt. Exit 0 intact, 1 with the list of changed,
+    missing and extra files, 2 when DIR is not a bundle."""
+    from nbparity.bundle import verify_bundle
+
+    v = verify_bundle(directory)
+    if as_json:
+        click.echo(json.dumps(v.to_dict(), indent=2))
+    else:
+        for line in v.lines():
+            click.echo(line, err=not v.ok)
+    return v.exit_code

@@ -1,0 +1,202 @@
+"""Run the two sides on the identical argv: the C binary as a subprocess, the torch port in-process.
+
+Also here: the narrowed single-pixel region (`pixel_roi`) and the test-only torch-side perturbation hook.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbparity.cases import float_image_name
+from nbparity.errors import RunnerError
+
+# --------------------------------------------------------------------------- narrowed region
+
+
+def previous_rendered(setup, slow: int, fast: int):
+    """The pixel the C loop renders just before (slow, fast) (row-major, ROI + mask), or None."""
+    xmin, xmax, ymin, ymax = setup.roi
+    lo_f, hi_f = max(0, xmin), min(setup.fpixels - 1, xmax)
+    s, f = slow, fast - 1
+    while s >= max(0, ymin):
+        start = min(f, hi_f)
+        if setup.mask is None:
+            if start >= lo_f:
+                return (s, start)
+        else:
+            for ff in range(start, lo_f - 1, -1):
+                if setup.rendered(s, ff)[0]:
+                    return (s, ff)
+        s, f = s - 1, hi_f
+    return None
+
+
+def pixel_roi(setup, slow: int, fast: int) -> tuple[int, int, int, int]:
+    """-roi xmin xmax ymin ymax rendering the pixel and its predecessor in C loop order, so the φ=0
+    carry-over state the pixel sees is the full frame's (spec §8.3). Everything in between is not
+    rendered anyway (the predecessor is the immediately preceding rendered pixel)."""
+    prev = previous_rendered(setup, slow, fast)
+    if prev is None:  # the first rendered pixel of the frame: it has no history
+        return (fast, fast, slow, slow)
+    ps, pf = prev
+    return (min(pf, fast), max(pf, fast), ps, slow)
+
+
+def with_pixel(argv: list[str], slow: int, fast: int, roi=None) -> list[str]:
+    """argv + `-roi …` (appended last, so it overrides a user's -roi) + `-trace_pixel S F`."""
+    out = list(argv)
+    if roi is not None:
+        out += ["-roi", *(str(int(v)) for v in roi)]
+    out += ["-trace_pixel", str(int(slow)), str(int(fast))]
+    return out
+
+
+# --------------------------------------------------------------------------- test-only perturbation
+
+DEFAULT_FLUENCE = "1.25932015286227086e29"
+
+
+def _is_number(tok: str) -> bool:
+    try:
+        float(tok)
+        return True
+    except ValueError:
+        return False
+
+
+def perturb_argv(argv: list[str], spec: str) -> list[str]:
+    """TEST ONLY (env NBPARITY_TEST_PERTURB, honoured by run_torch): multiply torch-side argv values so
+    tests can prove a one-sided change is found and named. `spec` = "name:factor[,name:factor]"; `fluence`
+    scales -flux (which overrides -fluence) or -fluence, any other name scales the numbers after the
+    last `-name` (e.g. spindle_axis:-1 flips the spindle)."""
+    out = list(argv)
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        name, _, factor = item.partition(":")
+        try:
+            fac = float(factor)
+        except ValueError:
+            raise RunnerError(f"NBPARITY_TEST_PERTURB: bad factor in {item!r}") from None
+        flags = ["-flux", "-fluence"] if name == "fluence" else [f"-{name}"]
+        for flag in flags:
+            idx = [i for i, t in enumerate(out) if t == flag]
+            if idx:
+                j = idx[-1] + 1
+                while j < len(out) and j <= idx[-1] + 3 and _is_number(out[j]):
+                    out[j] = repr(float(out[j]) * fac)
+                    j += 1
+                break
+        else:
+            if name == "fluence":
+                out += ["-fluence", repr(float(DEFAULT_FLUENCE) * fac)]
+            else:
+                raise RunnerError(f"NBPARITY_TEST_PERTURB: -{name} is not in the argv")
+    return out
+
+
+# --------------------------------------------------------------------------- C side
+
+
+@dataclass
+class CRun:
+    argv: list[str]
+    workdir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+    image_path: Path | None
+
+    def load_image(self, shape):
+        import numpy as np
+
+        if self.image_path is None or not self.image_path.is_file():
+            return None
+        data = np.fromfile(self.image_path, dtype="<f4")
+        return data.reshape(shape) if data.size == shape[0] * shape[1] else None
+
+
+def _last_line(*texts: str) -> str:
+    for text in texts:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if lines:
+            return lines[-1]
+    return "(no output)"
+
+
+def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
+    """Run the C binary with argv in workdir (argv list, never a shell). RunnerError on timeout/crash."""
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    full = [str(binary), *argv]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(full, cwd=wd, capture_output=True, timeout=timeout,
+                              env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    except subprocess.TimeoutExpired:
+        raise RunnerError(f"C run timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise RunnerError(f"C run could not start {binary}: {exc}") from None
+    wall = time.perf_counter() - t0
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    run = CRun(full, wd, proc.returncode, out, err, wall, None)
+    if proc.returncode != 0:
+        rc = proc.returncode
+        how = f"signal {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit {rc}"
+        exc = RunnerError(f"C run failed ({how}): {_last_line(err, out)}")
+        exc.run = run  # the captured output still goes into the bundle
+        raise exc
+    img = Path(float_image_name(argv))
+    run.image_path = img if img.is_absolute() else wd / img
+    return run
+
+
+# --------------------------------------------------------------------------- torch side
+
+
+@dataclass
+class TorchRun:
+    argv: list[str]
+    workdir: Path
+    device: str
+    dtype: str
+    quirks: str
+    wall_s: float
+    result: object = None  # simulator RunResult
+    trace_text: str = ""
+    perturbed: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def run_torch(argv: list[str], workdir, device: str = "cpu", dtype: str = "float64", quirks: str = "spec",
+              trace_pixel=None, write_outputs: bool = False) -> TorchRun:
+    """Call simulator.run in-process (torch imported once). Any failure → RunnerError with one line."""
+    perturb = os.environ.get("NBPARITY_TEST_PERTURB")
+    run_argv = perturb_argv(argv, perturb) if perturb else list(argv)
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        import simulator
+
+        res = simulator.run(run_argv, trace_pixel=trace_pixel, device=device, dtype=dtype, quirks=quirks,
+                            write_outputs=write_outputs, cwd=str(wd))
+    except RunnerError:
+        raise
+    except Exception as exc:  # CUDA OOM, simulator errors, bad quirk strings: one line, exit 3
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "out of memory" in msg.lower():
+            msg = f"out of memory on {device}: {msg}"
+        raise RunnerError(f"torch run failed: {type(exc).__name__}: {msg}") from exc
+    wall = time.perf_counter() - t0
+    stdout = list(getattr(res, "stdout_lines", []) or [])
+    trace = list(getattr(res, "trace_lines", []) or [])
+    # trace lines belong in the log once, whether or not run() also echoes them in stdout_lines
+    seen = set(stdout)
+    lines = stdout + [ln for ln in trace if ln not in seen]
+    return TorchRun(run_argv, wd, device, dtype, quirks, wall, res, "\n".join(lines) + "\n", perturb)
