@@ -1,0 +1,324 @@
+"""Parity matrix: a YAML list of cases, each with runs; every run is a full-image comparison (plus trace
+comparisons for listed pixels) judged by explicit gates.
+
+Schema (unknown keys are errors; argument strings are split on whitespace):
+
+    name: optional title
+    prepare:                      # optional: C runs done once per matrix run, before any case;
+      - name: maskgen             # their working directory is substituted for `{prepared}` in args
+        args: "-cell 100 100 100 90 90 90 … -intfile mask.img"
+    cases:
+      - id: cubic                 # unique, [A-Za-z0-9_.-]
+        description: text
+        base_args: "-cell …"
+        thresholds: {corr_min: …, sum_ratio_min: …, sum_ratio_max: …, max_abs_max: …, …}
+        quirks: c                 # optional (default c); dtype (float64), device (cpu),
+        trace_pixels: [[s, f]]    #   trace_pixels, timeout_s — per case or per run
+        runs:
+          - name: base
+            extra_args: "-N 5"
+
+Relative input files in the args resolve against the matrix file's directory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nbparity.errors import UsageError
+from nbparity.images import MetricOptions, Thresholds
+
+TOP_KEYS = {"name", "prepare", "cases"}
+PREPARE_KEYS = {"name", "args"}
+CASE_KEYS = {"id", "description", "base_args", "thresholds", "runs", "quirks", "dtype", "device",
+             "trace_pixels", "timeout_s"}
+RUN_KEYS = {"name", "extra_args", "thresholds", "quirks", "dtype", "device", "trace_pixels", "timeout_s"}
+INHERITED = ("quirks", "dtype", "device", "trace_pixels", "timeout_s")
+TRACE_TOL_KEYS = ("trace_rtol", "trace_atol")
+OPTION_KEYS = tuple(f for f in MetricOptions.__dataclass_fields__)
+ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+DTYPES = ("float64", "float32")
+DEFAULTS = {"quirks": "c", "dtype": "float64", "device": "cpu", "trace_pixels": [], "timeout_s": 300}
+PREPARED = "{prepared}"
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+
+def _loader():
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        """Safe loader that remembers the line of every mapping, for error messages."""
+
+    def construct_mapping(loader, node, deep=False):
+        mapping = LineDict(yaml.SafeLoader.construct_mapping(loader, node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        return mapping
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return LineLoader
+
+
+class LineDict(dict):
+    line = 0
+
+
+def _err(path, where: str, node, msg: str) -> UsageError:
+    line = getattr(node, "line", 0)
+    loc = f"{path}:{line}" if line else str(path)
+    return UsageError(f"matrix {loc}: {where}: {msg}" if where else f"matrix {loc}: {msg}")
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class PrepareStep:
+    name: str
+    argv: tuple
+
+
+@dataclass
+class RunSpec:
+    """Everything one run needs, picklable (goes to pool processes and dask workers as is)."""
+
+    case_id: str
+    run_name: str
+    description: str
+    argv: list[str]              # base_args + extra_args, inputs absolute, `{prepared}` unresolved
+    thresholds: dict             # images.Thresholds fields
+    options: dict                # images.MetricOptions fields
+    trace_tol: dict              # trace_rtol / trace_atol (None → the schema's tolerance classes)
+    quirks: str = "c"
+    dtype: str = "float64"
+    device: str = "cpu"
+    trace_pixels: list = field(default_factory=list)
+    timeout_s: float = 300
+    matrix_dir: str = "."
+
+    @property
+    def key(self) -> str:
+        return f"{self.case_id}/{self.run_name}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.case_id}-{self.run_name}"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class Matrix:
+    path: Path
+    name: str
+    prepare: list[PrepareStep]
+    runs: list[RunSpec]
+
+
+def _split_args(path, where, node, value, key) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        raise _err(path, where, node, f"{key!r} must be a string of arguments, got {type(value).__name__}")
+    return value.split()
+
+
+def _check_keys(path, where, node, allowed):
+    unknown = sorted(str(k) for k in set(node) - allowed)
+    if unknown:
+        raise _err(path, where, node, f"unknown key(s) {', '.join(map(repr, unknown))} "
+                                      f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_pixels(path, where, node, value):
+    ok = isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                    for v in p) for p in value)
+    if not ok:
+        raise _err(path, where, node, "'trace_pixels' must be a list of [slow, fast] pairs of "
+                                      f"non-negative integers, got {value!r}")
+    return [list(p) for p in value]
+
+
+def _check_inherited(path, where, node, settings: dict) -> dict:
+    out = {}
+    for key in INHERITED:
+        if key not in node:
+            continue
+        v = node[key]
+        if key == "trace_pixels":
+            out[key] = _check_pixels(path, where, node, v)
+        elif key == "timeout_s":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                raise _err(path, where, node, f"'timeout_s' must be a positive number, got {v!r}")
+            out[key] = v
+        elif key == "dtype":
+            if v not in DTYPES:
+                raise _err(path, where, node, f"'dtype' must be one of {', '.join(DTYPES)}, got {v!r}")
+            out[key] = v
+        else:
+            if not isinstance(v, str) or not v:
+                raise _err(path, where, node, f"{key!r} must be a non-empty string, got {v!r}")
+            if key == "quirks":
+                _check_quirks(path, where, node, v)
+            out[key] = v
+    return {**settings, **out}
+
+
+def _check_quirks(path, where, node, mode: str):
+    try:
+        from simulator.quirks import resolve
+    except ImportError:  # simulator not importable yet: the grammar check happens at run time
+        return
+    try:
+        resolve(mode)
+    except ValueError as exc:
+        raise _err(path, where, node, f"quirks {mode!r}: {exc}") from None
+
+
+def _split_thresholds(path, where, node, value, base_t: dict, base_o: dict, base_tt: dict):
+    if value is None:
+        return base_t, base_o, base_tt
+    if not isinstance(value, dict):
+        raise _err(path, where, node, f"'thresholds' must be a mapping, got {type(value).__name__}")
+    t, o, tt = dict(base_t), dict(base_o), dict(base_tt)
+    for key, v in value.items():
+        if isinstance(v, bool) or not (v is None or isinstance(v, (int, float))):
+            raise _err(path, where, value, f"threshold {key!r} must be a number or null, got {v!r}")
+        if key in t:
+            t[key] = v
+        elif key in o:
+            if v is None:
+                raise _err(path, where, value, f"metric option {key!r} cannot be null")
+            o[key] = v
+        elif key in TRACE_TOL_KEYS:
+            tt[key] = v
+        else:
+            known = ", ".join([*Thresholds.names(), *OPTION_KEYS, *TRACE_TOL_KEYS])
+            raise _err(path, where, value, f"unknown threshold {key!r} (known: {known})")
+    return t, o, tt
+
+
+def _absolutize(path, where, node, argv: list[str], base: Path) -> list[str]:
+    from nbparity.cases import absolutize_inputs
+
+    # tokens naming a prepared file are resolved when the matrix runs, not now
+    held = {i: tok for i, tok in enumerate(argv) if PREPARED in tok}
+    probe = [("-" if i in held else tok) for i, tok in enumerate(argv)]
+    try:
+        out, _ = absolutize_inputs(probe, base)
+    except UsageError as exc:
+        raise _err(path, where, node, str(exc)) from None
+    for i, tok in held.items():
+        out[i] = tok
+    return out
+
+
+def parse_matrix(text: str, path: Path, only: list[str] | None = None) -> Matrix:
+    """Validate the YAML text strictly; UsageError (exit 2) names the problem and its location."""
+    import yaml
+
+    try:
+        doc = yaml.load(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"matrix {where}: malformed YAML: {problem}") from None
+    if not isinstance(doc, dict):
+        raise _err(path, "", doc, "the top level must be a mapping with a 'cases:' list")
+    _check_keys(path, "top level", doc, TOP_KEYS)
+    base = path.parent.resolve()
+
+    prepare = []
+    prep = doc.get("prepare") or []
+    if not isinstance(prep, list):
+        raise _err(path, "prepare", doc, "'prepare' must be a list")
+    for i, step in enumerate(prep):
+        where = f"prepare[{i}]"
+        if not isinstance(step, dict):
+            raise _err(path, where, doc, "each prepare step must be a mapping with name and args")
+        _check_keys(path, where, step, PREPARE_KEYS)
+        for key in ("name", "args"):
+            if not isinstance(step.get(key), str) or not step.get(key):
+                raise _err(path, where, step, f"missing or empty {key!r}")
+        argv = _absolutize(path, where, step, _split_args(path, where, step, step["args"], "args"), base)
+        prepare.append(PrepareStep(step["name"], tuple(argv)))
+
+    cases = doc.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise _err(path, "top level", doc, "'cases' must be a non-empty list")
+    base_t, base_o = Thresholds().to_dict(), MetricOptions().to_dict()
+    base_tt = {k: None for k in TRACE_TOL_KEYS}
+    runs, seen = [], set()
+    for ci, case in enumerate(cases):
+        where = f"cases[{ci}]"
+        if not isinstance(case, dict):
+            raise _err(path, where, doc, f"each case must be a mapping, got {type(case).__name__}")
+        _check_keys(path, where, case, CASE_KEYS)
+        cid = case.get("id")
+        if cid is None:
+            raise _err(path, where, case, "missing 'id'")
+        if not isinstance(cid, str) or not ID_RE.match(cid):
+            raise _err(path, where, case, f"'id' must be a string of letters, digits, '_', '.', '-', got {cid!r}")
+        where = f"cases[{ci}] (id {cid})"
+        if cid in seen:
+            raise _err(path, where, case, f"duplicate id {cid!r}")
+        seen.add(cid)
+        desc = case.get("description", "")
+        if not isinstance(desc, str):
+            raise _err(path, where, case, "'description' must be a string")
+        if "base_args" not in case:
+            raise _err(path, where, case, "missing 'base_args'")
+        base_args = _split_args(path, where, case, case["base_args"], "base_args")
+        settings = _check_inherited(path, where, case, DEFAULTS)
+        ct, co, ctt = _split_thresholds(path, where, case, case.get("thresholds"), base_t, base_o, base_tt)
+        case_runs = case.get("runs")
+        if not isinstance(case_runs, list) or not case_runs:
+            raise _err(path, where, case, "'runs' must be a non-empty list")
+        names = set()
+        for ri, run in enumerate(case_runs):
+            rwhere = f"{where}.runs[{ri}]"
+            if not isinstance(run, dict):
+                raise _err(path, rwhere, case, f"each run must be a mapping, got {type(run).__name__}")
+            _check_keys(path, rwhere, run, RUN_KEYS)
+            name = run.get("name")
+            if not isinstance(name, str) or not ID_RE.match(name):
+                raise _err(path, rwhere, run, f"'name' must be a string of letters, digits, '_', '.', '-', got {name!r}")
+            if name in names:
+                raise _err(path, rwhere, run, f"duplicate run name {name!r}")
+            names.add(name)
+            argv = base_args + _split_args(path, rwhere, run, run.get("extra_args"), "extra_args")
+            argv = _absolutize(path, rwhere, run, argv, base)
+            rs = _check_inherited(path, rwhere, run, settings)
+            t, o, tt = _split_thresholds(path, rwhere, run, run.get("thresholds"), ct, co, ctt)
+            try:
+                Thresholds.from_mapping(t)
+            except ValueError as exc:
+                raise _err(path, rwhere, run, str(exc)) from None
+            runs.append(RunSpec(cid, name, desc, argv, t, o, tt, matrix_dir=str(base), **rs))
+
+    if only:
+        wanted = set(only)
+        known = {r.case_id for r in runs} | {r.key for r in runs}
+        missing = sorted(wanted - known)
+        if missing:
+            raise UsageError(f"--only {', '.join(missing)}: no such case id or id/run in {path}")
+        runs = [r for r in runs if r.case_id in wanted or r.key in wanted]
+    name = doc.get("name") or path.stem
+    if not isinstance(name, str):
+        raise _err(path, "top level", doc, "'name' must be a string")
+    return Matrix(path, name, prepare, runs)
+
+
+def load_matrix(path, only: list[str] | None = None) -> Matrix:
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise UsageError(f"matrix {p}: cannot read: {exc.strerror or exc}") from None
+    return parse_matrix(text, p.resolve(), only)
