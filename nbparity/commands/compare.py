@@ -1,0 +1,107 @@
+"""`nbparity compare --pixel SLOW FAST`: factor-by-factor parity of one pixel, C vs torch."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import click
+
+
+@click.command("compare")
+@click.option("--pixel", nargs=2, type=int, required=True, metavar="SLOW FAST",
+              help="The pixel, slow index first then fast (as -trace_pixel).")
+@click.option("--case", "case", default=None, metavar="NAME|FILE",
+              help="supervisor, supervisor-synthetic, or a YAML case file (args: …). Default: supervisor "
+                   "when its inputs are found (--data-dir, $NBPARITY_DATA, cwd), else supervisor-synthetic.")
+@click.option("--args", "args", default=None, help='nanoBragg arguments, e.g. "-mat A.mat -hkl F.hkl …".')
+@click.option("--data-dir", default=None, type=click.Path(), help="Where A.mat and scaled.hkl live.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device (cpu, cuda, cuda:1).")
+@click.option("--dtype", default="float64", show_default=True, type=click.Choice(["float64", "float32"]))
+@click.option("--quirks", default="spec", show_default=True,
+              help="Torch-side quirk mode: c | spec [,+ID|,-ID …] (traces/quirks.toml).")
+@click.option("--tolerance", type=float, default=None, help="rtol for every class (default: tolerances.toml).")
+@click.option("--atol", type=float, default=None, help="atol for every non-exact class.")
+@click.option("--c-bin", type=click.Path(), default=None, help="Use this nanoBragg binary (prints TRACE_C).")
+@click.option("--c-source", type=click.Path(), default=None, help="Build this C file/directory instead.")
+@click.option("--cflags", default="", help="Extra compiler flags for --c-source (see `nbparity build`).")
+@click.option("--out", default="reports", show_default=True, type=click.Path(), help="Where bundles go.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
+@click.option("--strict", is_flag=True, help="Divergences explained by known C quirks fail too (exit 1).")
+@click.option("--full-frame", is_flag=True, help="Render the whole frame instead of the narrowed region.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="C run timeout in seconds.")
+@click.option("--no-attribution", is_flag=True, help="Skip the quirk attribution re-runs.")
+def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol, c_bin, c_source, cflags,
+            out, as_json, strict, full_frame, timeout, no_attribution):
+    """Run C and torch on the identical argv for one pixel and compare every traced factor.
+
+    Exit 0 parity (or only divergences explained by known C quirks), 1 divergence, 2 bad input or a pixel
+    that is not rendered, 3 build/run failure. A bundle is written under --out in every case."""
+    from nbparity.pipeline import compare_pixel
+
+    if c_bin and c_source:
+        from nbparity.errors import UsageError
+
+        raise UsageError("give either --c-bin or --c-source, not both")
+    slow, fast = pixel
+    result = compare_pixel(slow, fast, case=case, args=args, data_dir=data_dir, device=device, dtype=dtype,
+                           quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,
+                           cflags=shlex.split(cflags), out=out, strict=strict, full_frame=full_frame,
+                           timeout=timeout, attribute=not no_attribution,
+                           log=lambda m: click.echo(m, err=True))
+    if as_json:
+        from nbparity.pipeline import _json_safe
+
+        click.echo(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False))
+    else:
+        render(result)
+    return result.exit_code
+
+
+def render(result) -> None:
+    """Rich report: verdict first, then configuration, divergence, roots, tables, attributions, bundle."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    m = result.metrics
+    style = {"pass": "bold green", "explained": "bold yellow", "fail": "bold red"}.get(result.verdict, "bold red")
+    con.print(m.get("verdict_line", result.verdict), style=style)
+    con.print(f"case [bold]{m['case']['name']}[/] — {m['case']['why']}")
+    con.print(f"pixel slow {result.slow}, fast {result.fast}; region {m['region']}; torch {m['device']} "
+              f"{m['dtype']} quirks {m['quirk_mode']}")
+    for w in result.warnings:
+        con.print(f"WARNING: {w}", style="yellow")
+    if result.comparison is not None:
+        try:
+            from nbparity import report
+
+            fn = getattr(report, "render", None) or getattr(report, "print_report", None)
+            if fn is not None:
+                fn(result.comparison, console=con)
+        except Exception as exc:  # fall back to the summary; the tables are in the bundle anyway
+            con.print(f"(factor report unavailable: {type(exc).__name__}: {exc})", style="dim")
+    pp = result.per_phi
+    if pp is not None and len(pp):
+        t = Table(title="per-φ steps (source 0, mosaic 0)")
+        cols = [c for c in ("occurrence", "phi_tic", "phi_deg_c", "h_frac_c", "k_frac_c", "l_frac_c",
+                            "F_latt_c", "F_latt_py", "max_rel_delta", "failing", "status") if c in pp.columns]
+        for c in cols:
+            t.add_column(c)
+        for _, row in pp[cols].iterrows():
+            t.add_row(*[f"{v:.10g}" if isinstance(v, float) else str(v) for v in row.tolist()],
+                      style="red" if row.get("status") == "fail" else None)
+        con.print(t)
+        s = m.get("per_phi") or {}
+        con.print(f"first divergent φ step: {s.get('first_divergent')}")
+    att = result.attribution
+    if att is not None:
+        for line in att.messages:
+            con.print(f"attributed: {line}", style="yellow")
+        if att.unexplained:
+            con.print(f"unexplained: {att.unexplained} divergent value(s) with {', '.join(att.triggered) or 'no'} "
+                      "quirk(s) emulated", style="red")
+    pv = m.get("pixel_values") or {}
+    if pv:
+        con.print(f"pixel value: C {pv.get('c_float')!r}  torch {pv.get('torch_float')!r}")
+    con.print(f"bundle: {result.bundle}")

@@ -1,0 +1,149 @@
+"""The per-φ table: one row per (occurrence, φ step) from the φ rows of the aligned comparison table.
+
+Also the few helpers other pipeline modules use to read the aligned table (failing rows, row identity),
+so the table's column names are interpreted in one place.
+"""
+
+from __future__ import annotations
+
+import math
+
+FIELDS = ("phi_deg", "h_frac", "k_frac", "l_frac", "F_latt_a", "F_latt_b", "F_latt_c", "F_latt", "F_cell", "I_term")
+FAIL_WORDS = {"fail", "failed", "diverge", "divergent", "mismatch", "error"}
+
+
+def _col(table, *names):
+    for n in names:
+        if n in table.columns:
+            return n
+    return None
+
+
+def failing_mask(table):
+    """Boolean Series: rows whose comparison failed (one-sided rows never fail)."""
+    import pandas as pd
+
+    if table is None or len(table) == 0:
+        return pd.Series([], dtype=bool)
+    c = _col(table, "status", "verdict", "result")
+    if c is not None:
+        return table[c].astype(str).str.lower().isin(FAIL_WORDS)
+    c = _col(table, "ok", "passed", "pass")
+    if c is not None:
+        return ~table[c].fillna(True).astype(bool)
+    c = _col(table, "failed", "fail")
+    return table[c].fillna(False).astype(bool) if c else pd.Series(False, index=table.index)
+
+
+def failing_rows(table):
+    import pandas as pd
+
+    if table is None or len(table) == 0:
+        return pd.DataFrame()
+    return table[failing_mask(table)]
+
+
+def _norm(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    try:
+        import numpy as np
+
+        if isinstance(v, np.generic):
+            v = v.item()
+            if isinstance(v, float) and math.isnan(v):
+                return None
+    except ImportError:
+        pass
+    return v
+
+
+def row_id(row) -> tuple:
+    """(section, key, component, occurrence, phi_tic): the identity of one compared value."""
+    get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    return (str(_norm(get("section", "")) or ""), str(_norm(get("key", ""))), _norm(get("component", None)),
+            _norm(get("occurrence", None)), _norm(get("phi_tic", None)))
+
+
+def _phi_section(table):
+    sec = _col(table, "section")
+    if sec is not None:
+        rows = table[table[sec].astype(str).str.lower() == "phi"]
+        if len(rows):
+            return rows
+    tic = _col(table, "phi_tic")
+    return table[table[tic].notna()] if tic else table.iloc[0:0]
+
+
+def _rel(c, py) -> float:
+    try:
+        c, py = float(c), float(py)
+    except (TypeError, ValueError):
+        return math.nan
+    if not (math.isfinite(c) and math.isfinite(py)):
+        return 0.0 if (c == py or (math.isnan(c) and math.isnan(py))) else math.inf
+    d = abs(py - c)
+    return d / abs(c) if c != 0 else (0.0 if d == 0 else math.inf)
+
+
+def per_phi_table(table):
+    """DataFrame, one row per (occurrence, phi_tic): C and torch values of each φ field, the largest
+    relative Δ, the failing fields and a status; sorted in C emission order."""
+    import pandas as pd
+
+    if table is None or len(table) == 0:
+        return pd.DataFrame()
+    rows = _phi_section(table)
+    if len(rows) == 0:
+        return pd.DataFrame()
+    ccol, pcol = _col(rows, "c", "c_value", "C"), _col(rows, "py", "py_value", "torch", "PY")
+    fail = failing_mask(rows)
+    groups: dict = {}
+    order = []
+    for (idx, r), bad in zip(rows.iterrows(), fail):
+        occ, tic = _norm(r.get("occurrence")), _norm(r.get("phi_tic"))
+        g = groups.get((occ, tic))
+        if g is None:
+            g = groups[(occ, tic)] = {"occurrence": occ if occ is None else str(occ), "phi_tic": tic,
+                                      "max_rel_delta": 0.0, "failing": [], "present": []}
+            order.append((occ, tic))
+        key = str(r.get("key"))
+        cv = r.get(ccol) if ccol else None
+        pv = r.get(pcol) if pcol else None
+        g[f"{key}_c"], g[f"{key}_py"] = cv, pv
+        g["present"].append(key)
+        rel = _rel(cv, pv)
+        if rel == rel and (cv is not None and pv is not None):
+            g["max_rel_delta"] = max(g["max_rel_delta"], rel)
+        if bad:
+            g["failing"].append(key)
+    out = []
+    for k in order:
+        g = groups[k]
+        g["status"] = "fail" if g["failing"] else "pass"
+        g["failing"] = " ".join(g["failing"])
+        g.pop("present")
+        out.append(g)
+    df = pd.DataFrame(out)
+    lead = ["occurrence", "phi_tic"]
+    vals = [c for f in FIELDS for c in (f"{f}_c", f"{f}_py") if c in df.columns]
+    rest = [c for c in df.columns if c not in lead + vals]
+    return df[lead + vals + rest]
+
+
+def summary(per_phi) -> dict:
+    """Steps, failing steps and the first divergent step (in C emission order)."""
+    if per_phi is None or len(per_phi) == 0:
+        return {"steps": 0, "failing_steps": 0, "first_divergent": None}
+    bad = per_phi[per_phi["status"] == "fail"]
+    first = None
+    if len(bad):
+        r = bad.iloc[0]
+        first = {"occurrence": _norm(r["occurrence"]), "phi_tic": _norm(r["phi_tic"]), "fields": r["failing"]}
+    return {"steps": int(len(per_phi)), "failing_steps": int(len(bad)),
+            "failing_phi_tics": sorted({int(t) for t in bad["phi_tic"] if t is not None}),
+            "first_divergent": first}

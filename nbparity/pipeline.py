@@ -1,0 +1,455 @@
+"""The plain single-pixel compare behind `nbparity compare`: case → validate → build → run both sides on
+the identical argv → parse → compare → per-φ table → quirk attribution → bundle → result + exit code."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbparity.errors import EXIT_DIVERGENCE, EXIT_OK, NbparityError, PixelNotRendered, RunnerError, UsageError
+
+
+def _noop(msg: str) -> None:
+    pass
+
+
+@dataclass
+class CompareResult:
+    exit_code: int
+    verdict: str                      # pass | explained | fail | error
+    slow: int
+    fast: int
+    case: object = None               # nbparity.cases.Case
+    comparison: object = None         # nbparity.compare.Comparison
+    per_phi: object = None            # pandas DataFrame
+    attribution: object = None        # nbparity.attribution.Attribution
+    bundle: Path | None = None
+    metrics: dict = field(default_factory=dict)
+    markdown: str = ""
+    warnings: list = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        d = dict(self.metrics)
+        d["bundle"] = str(self.bundle) if self.bundle else None
+        return d
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _derive(argv, quirks_mode, cwd):
+    """Parse + derive without writing files; simulator errors are bad input (exit 2)."""
+    from simulator.argv import parse_argv
+    from simulator.quirks import resolve
+    from simulator.setup import derive
+
+    try:
+        enabled = resolve(quirks_mode)
+    except ValueError as exc:
+        raise UsageError(f"--quirks: {exc}") from None
+    try:
+        opts = parse_argv(list(argv))
+        try:
+            return derive(opts, quirks=enabled, cwd=str(cwd), write_fdump=False), enabled
+        except TypeError:  # a derive without the keyword never writes
+            return derive(opts, quirks=enabled, cwd=str(cwd)), enabled
+    except NbparityError:
+        raise
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"the case's nanoBragg arguments are not usable: {msg}") from None
+
+
+def _all_quirk_ids() -> set:
+    from nbparity.attribution import load_registry
+
+    return {q["id"] for q in load_registry()}
+
+
+def _json_safe(obj):
+    """Make a structure json-serializable with non-finite floats as strings (valid strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=str) if isinstance(obj, (set, frozenset)) else obj
+        return [_json_safe(v) for v in items]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "to_dict"):
+        return _json_safe(obj.to_dict())
+    if hasattr(obj, "__dict__"):
+        return _json_safe(vars(obj))
+    return str(obj)
+
+
+def _comparison_summary(comparison) -> dict:
+    if comparison is None:
+        return {}
+    try:
+        d = comparison.to_dict()
+    except Exception:
+        d = {}
+    d = {k: v for k, v in d.items() if k not in ("table", "rows", "values")}
+    return _json_safe(d)
+
+
+def _csv(df) -> str:
+    if df is None or len(df) == 0:
+        return ""
+    return df.to_csv(index=False, float_format="%.17g")
+
+
+def _pixel_value(image, slow, fast):
+    if image is None:
+        return None
+    try:
+        return float(image[slow][fast])
+    except (IndexError, TypeError):
+        return None
+
+
+# ----------------------------------------------------------------------------- commands.txt
+
+
+def commands_script(*, build, c_argv, py_argv, dtype, device, mode, tolerance, atol, attribution_modes=()) -> str:
+    """A bash script that rebuilds the binary and regenerates both traces, then compares them."""
+    import shlex
+    import sys
+
+    q = shlex.quote
+    lines = ["#!/usr/bin/env bash",
+             "# Reproduces this bundle's artifacts: C build, C run, torch run, compare.",
+             "# Usage: bash commands.txt [WORKDIR]   (default: a new temporary directory)",
+             "set -euo pipefail",
+             'WORK="${1:-$(mktemp -d)}"',
+             'mkdir -p "$WORK/build" "$WORK/c" "$WORK/py"',
+             'echo "working in $WORK" >&2', ""]
+    if build is not None and build.argv:
+        argv = list(build.argv)
+        argv[argv.index("-o") + 1] = "__OUT__"
+        cmd = " ".join(q(a) for a in argv).replace("__OUT__", '"$WORK/build/nanoBragg"')
+        lines += ["# 1. build the C reference (same sources, flags and compiler as the run)", cmd]
+        cbin = '"$WORK/build/nanoBragg"'
+    else:
+        lines += ["# 1. the C binary given with --c-bin (not rebuilt)"]
+        cbin = q(c_argv[0])
+    py = q(sys.executable)
+    lines += ["", "# 2. C run (trace on stdout)",
+              f'(cd "$WORK/c" && {cbin} {" ".join(q(a) for a in c_argv[1:])} > "$WORK/c_trace.log")',
+              "", "# 3. torch run (same argv; execution options for the torch side only)",
+              f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
+              f'-device {q(device)} -dtype {q(dtype)} -quirks {q(mode)} > "$WORK/py_trace.log")']
+    for i, m in enumerate(attribution_modes):
+        lines.append(f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
+                     f'-device {q(device)} -dtype {q(dtype)} -quirks {q(m)} > "$WORK/py_trace_attr{i + 1}.log")'
+                     f"  # attribution re-run")
+    tol = (f" --tolerance {q(repr(tolerance))}" if tolerance is not None else "") + (
+        f" --atol {q(repr(atol))}" if atol is not None else "")
+    lines += ["", "# 4. compare (exit 0 parity, 1 divergence)",
+              f'{py} -m nbparity diff "$WORK/c_trace.log" "$WORK/py_trace.log" --dtype {q(dtype)}{tol}', ""]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _markdown(r: CompareResult, report_md: str) -> str:
+    m = r.metrics
+    out = [f"# nbparity compare — {m.get('verdict_line', r.verdict)}", ""]
+    out += [f"* case: **{m['case']['name']}** — {m['case']['why']}",
+            f"* pixel: slow {r.slow}, fast {r.fast}; region: {m.get('region')}",
+            f"* torch: device {m['device']}, dtype {m['dtype']}, quirks `{m['quirk_mode']}`"]
+    if m.get("pixel_values"):
+        pv = m["pixel_values"]
+        out.append(f"* pixel value: C {pv.get('c_float')!r}, torch {pv.get('torch_float')!r}")
+    for w in r.warnings:
+        out.append(f"* WARNING: {w}")
+    if r.error:
+        out += ["", f"**Error:** {r.error}"]
+    if r.attribution is not None and (r.attribution.messages or r.attribution.triggered):
+        out += ["", "## Attribution to known C quirks", ""]
+        out += [f"* {line}" for line in r.attribution.messages] or ["* no quirk explains the divergences"]
+        if r.attribution.unexplained:
+            out.append(f"* {r.attribution.unexplained} divergent value(s) remain unexplained with all "
+                       f"triggered quirks ({', '.join(r.attribution.triggered)}) emulated")
+    if report_md:
+        out += ["", report_md.strip()]
+    ps = m.get("per_phi") or {}
+    if r.per_phi is not None and len(r.per_phi):
+        out += ["", "## Per-φ steps (source 0, mosaic 0)", "",
+                f"{ps.get('steps')} steps, {ps.get('failing_steps')} failing; first divergent: "
+                f"{ps.get('first_divergent')}", ""]
+        cols = [c for c in ("occurrence", "phi_tic", "phi_deg_c", "h_frac_c", "k_frac_c", "l_frac_c",
+                            "F_latt_c", "F_latt_py", "max_rel_delta", "status") if c in r.per_phi.columns]
+        out.append("| " + " | ".join(cols) + " |")
+        out.append("|" + "---|" * len(cols))
+        for _, row in r.per_phi[cols].iterrows():
+            out.append("| " + " | ".join(
+                f"{v:.17g}" if isinstance(v, float) else str(v) for v in row.tolist()) + " |")
+    out += ["", f"bundle: `{r.bundle}`" if r.bundle else ""]
+    return "\n".join(out) + "\n"
+
+
+def _report_markdown(comparison) -> str:
+    if comparison is None:
+        return ""
+    try:
+        from nbparity import report
+
+        for name in ("to_markdown", "markdown", "render_markdown"):
+            fn = getattr(report, name, None)
+            if fn is not None:
+                return fn(comparison)
+    except Exception:  # the factor table is also in factors.csv; the summary must still be written
+        pass
+    return ""
+
+
+# ----------------------------------------------------------------------------- the flow
+
+
+def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, device="cpu",
+                  dtype="float64", quirks="spec", tolerance=None, atol=None, c_bin=None, c_source=None,
+                  cflags=(), out="reports", strict=False, full_frame=False, timeout=600.0,
+                  attribute=True, write_bundle=True, log=None) -> CompareResult:
+    """Compare one pixel factor by factor. Returns a CompareResult; raises UsageError/PixelNotRendered
+    (exit 2) for bad input and RunnerError (exit 3, after writing an "error" bundle) for run failures."""
+    from nbparity import cases as cases_mod
+
+    log = log or _noop
+    t_all = time.perf_counter()
+    timings: dict[str, float] = {}
+    slow, fast = int(slow), int(fast)
+
+    def tick(name, t0):
+        timings[name] = round(time.perf_counter() - t0, 4)
+
+    t0 = time.perf_counter()
+    the_case = cases_mod.resolve_case(case, args, data_dir)
+    tick("case", t0)
+    log(f"case {the_case.name}: {the_case.why}")
+
+    t0 = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="nbparity-"))
+    c_dir, py_dir = the_case.prepare_workdir(work / "c"), the_case.prepare_workdir(work / "py")
+    import simulator  # noqa: F401  (torch import, timed on its own)
+
+    tick("import_torch", t0)
+    t0 = time.perf_counter()
+    setup, enabled = _derive(the_case.argv, quirks, py_dir)
+    ok, why = setup.rendered(slow, fast)
+    if not ok:
+        shutil.rmtree(work, ignore_errors=True)
+        raise PixelNotRendered(slow, fast, why)
+    tick("validate", t0)
+
+    warnings = []
+    roi = None if full_frame else _region(setup, slow, fast)
+    if int(getattr(setup, "interpolate", 0)) and not full_frame:
+        warnings.append("interpolation is on: its global switch (C-INTERP-001) can depend on pixels "
+                        "rendered earlier than the narrowed region; rerun with --full-frame to be sure")
+    if float(getattr(getattr(setup, "options", None), "dmin", 0.0) or 0.0) > 0 and not full_frame:
+        warnings.append("dmin is set: if the preceding pixel is cut entirely, the φ carry-over state can "
+                        "come from an earlier pixel; rerun with --full-frame to be sure")
+    from nbparity.runners import run_c, run_torch, with_pixel
+
+    argv = with_pixel(the_case.argv, slow, fast, roi)
+    all_on = _all_quirk_ids() <= set(enabled)
+    mode = quirks
+    metrics = {
+        "schema": "nbparity.metrics/1",
+        "verdict": "error", "exit_code": 3, "strict": bool(strict),
+        "case": {"name": the_case.name, "why": the_case.why, "origin_kind":
+                 "builtin" if the_case.origin == "builtin" else ("args" if the_case.origin == "--args" else "file")},
+        "pixel": {"slow": slow, "fast": fast},
+        "region": {"roi": list(roi) if roi else None, "full_frame": bool(full_frame)},
+        "dtype": dtype, "device": device, "quirk_mode": mode, "quirks_enabled": sorted(enabled),
+        "tolerance_overrides": {"rtol": tolerance, "atol": atol},
+        "warnings": warnings,
+    }
+    result = CompareResult(3, "error", slow, fast, the_case, warnings=warnings)
+    build = c_run = t_run = None
+    attr_modes: list = []
+    try:
+        t0 = time.perf_counter()
+        build = _binary(c_bin, c_source, cflags, log)
+        tick("build", t0)
+        log("running C…")
+        t0 = time.perf_counter()
+        c_run = run_c(build.binary if build else c_bin, argv, c_dir, timeout)
+        tick("c_run", t0)
+        log("running torch…")
+        t0 = time.perf_counter()
+        t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
+        tick("torch_run", t0)
+
+        t0 = time.perf_counter()
+        from nbparity.compare import compare_traces
+        from nbparity.phi import per_phi_table, summary
+        from nbparity.traces import parse_trace
+
+        c_frames = parse_trace(c_run.stdout, source="c")
+        py_frames = parse_trace(t_run.trace_text, source="py")
+        if not _has_pixel_lines(c_frames):
+            raise RunnerError(f"the C binary printed no TRACE_C lines for pixel ({slow}, {fast}); "
+                              "does it support -trace_pixel S F?")
+        comparison = compare_traces(c_frames, py_frames, rtol=tolerance, atol=atol, dtype=dtype)
+        per_phi = per_phi_table(comparison.table)
+        tick("parse_compare", t0)
+
+        att = None
+        if attribute and not all_on and comparison.exit_code != EXIT_OK:
+            t0 = time.perf_counter()
+            from nbparity.attribution import attribute as do_attribute
+
+            def rerun(m):
+                attr_modes.append(m)
+                tr = run_torch(argv, py_dir, device, dtype, m, trace_pixel=(slow, fast))
+                return compare_traces(c_frames, parse_trace(tr.trace_text, source="py"),
+                                      rtol=tolerance, atol=atol, dtype=dtype)
+
+            att = do_attribute(comparison, setup, mode, rerun, log=log)
+            tick("attribution", t0)
+
+        if comparison.exit_code == EXIT_OK:
+            verdict, code = "pass", EXIT_OK
+        elif comparison.exit_code != EXIT_DIVERGENCE:
+            verdict, code = "error", comparison.exit_code
+        elif att is not None and att.all_explained:
+            verdict, code = "explained", (EXIT_DIVERGENCE if strict else EXIT_OK)
+        else:
+            verdict, code = "fail", EXIT_DIVERGENCE
+        shape = (setup.spixels, setup.fpixels)
+        c_img = c_run.load_image(shape)
+        py_img = getattr(t_run.result, "image", None)
+        metrics.update({
+            "verdict": verdict, "exit_code": code,
+            "verdict_line": _verdict_line(verdict, code, strict, comparison, att),
+            "comparison": _comparison_summary(comparison),
+            "attribution": att.to_dict() if att else None,
+            "per_phi": summary(per_phi),
+            "pixel_values": {"c_float": _pixel_value(c_img, slow, fast),
+                             "torch_float": _pixel_value(py_img.tolist() if py_img is not None else None,
+                                                         slow, fast)},
+            "one_sided": _json_safe(getattr(comparison, "one_sided", None)),
+        })
+        result.exit_code, result.verdict = code, verdict
+        result.comparison, result.per_phi, result.attribution = comparison, per_phi, att
+    except RunnerError as exc:
+        result.error = str(exc)
+        metrics.update({"verdict": "error", "exit_code": exc.exit_code, "error": str(exc),
+                        "verdict_line": f"ERROR — {exc}"})
+        c_run = c_run or getattr(exc, "run", None)
+        result.exit_code = exc.exit_code
+    finally:
+        timings["total"] = round(time.perf_counter() - t_all, 4)
+    result.metrics = metrics
+    if write_bundle:
+        t0 = time.perf_counter()
+        log("writing bundle…")
+        result.bundle = _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol,
+                               attr_modes, timings, work, t0)
+    shutil.rmtree(work, ignore_errors=True)
+    if result.error:
+        raise RunnerError(result.error + (f" (bundle: {result.bundle})" if result.bundle else ""))
+    return result
+
+
+def _region(setup, slow, fast):
+    from nbparity.runners import pixel_roi
+
+    return pixel_roi(setup, slow, fast)
+
+
+def _binary(c_bin, c_source, cflags, log):
+    if c_bin:
+        p = Path(c_bin).expanduser()
+        if not p.is_file():
+            raise UsageError(f"--c-bin {p}: no such file")
+        return None
+    from nbparity.cbuild import build
+
+    b = build(c_source, list(cflags), log=log)
+    if not b.cached:
+        log(f"built {b.binary}")
+    return b
+
+
+def _has_pixel_lines(frames) -> bool:
+    vals = getattr(frames, "values", None)
+    try:
+        return vals is not None and len(vals) > 0
+    except TypeError:
+        return bool(vals)
+
+
+def _verdict_line(verdict, code, strict, comparison, att) -> str:
+    if verdict == "pass":
+        return "PASS — every compared value agrees within tolerance (exit 0)"
+    if verdict == "explained":
+        names = ", ".join(att.explained) if att else ""
+        tail = "--strict: exit 1" if strict else "exit 0"
+        return f"EXPLAINED — all divergences are explained by known C quirks ({names}); {tail}"
+    if verdict == "fail":
+        fd = getattr(comparison, "first_divergence", None)
+        return f"FAIL — unexplained divergence; first divergence: {_short(fd)} (exit 1)"
+    return f"ERROR (exit {code})"
+
+
+def _short(fd) -> str:
+    if fd is None:
+        return "none"
+    if isinstance(fd, dict):
+        return " ".join(f"{k}={v}" for k, v in fd.items() if k in ("section", "key", "component", "occurrence", "phi_tic"))
+    return str(getattr(fd, "key", fd))
+
+
+def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_modes, timings, work, t0):
+    from nbparity import envinfo
+    from nbparity.bundle import bundle_name, write_bundle
+
+    m = result.metrics
+    import socket
+
+    volatile = {
+        "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "timings_s": timings, "host": socket.gethostname(),
+        "paths": {"binary": str(build.binary) if build else (c_run.argv[0] if c_run else None),
+                  "workdir": str(work), "reports": str(Path(out).resolve())},
+        "argv": {"c": c_run.argv if c_run else None, "torch": t_run.argv if t_run else argv},
+        "case_argv": result.case.argv if result.case else None,
+        "test_perturbation": t_run.perturbed if t_run else None,
+    }
+    m["volatile"] = volatile
+    report_md = _report_markdown(result.comparison)
+    factors = _csv(getattr(result.comparison, "table", None)) if result.comparison is not None else ""
+    files = {
+        "c_trace.log": (c_run.stdout + (("\n# stderr:\n" + c_run.stderr) if c_run.stderr else "")) if c_run else "",
+        "py_trace.log": t_run.trace_text if t_run else "",
+        "factors.csv": factors,
+        "per_phi.csv": _csv(result.per_phi),
+        "env.json": json.dumps(_json_safe(envinfo.collect(build)), indent=2) + "\n",
+        "commands.txt": commands_script(build=build, c_argv=(c_run.argv if c_run else [str(build.binary if build else "nanoBragg"), *argv]),
+                                        py_argv=t_run.argv if t_run else argv, dtype=m["dtype"],
+                                        device=m["device"], mode=mode, tolerance=tolerance, atol=atol,
+                                        attribution_modes=attr_modes),
+    }
+    name = bundle_name(result.case.name if result.case else "case", result.slow, result.fast)
+    # the bundle path is known only after the rename; summary.md names the reports directory
+    timings["bundle"] = round(time.perf_counter() - t0, 4)
+    result.markdown = _markdown(result, report_md)
+    files["summary.md"] = result.markdown
+    files["metrics.json"] = json.dumps(_json_safe(m), indent=2, allow_nan=False) + "\n"
+    return write_bundle(out, name, files)
