@@ -322,3 +322,175 @@ def load_matrix(path, only: list[str] | None = None) -> Matrix:
     except OSError as exc:
         raise UsageError(f"matrix {p}: cannot read: {exc.strerror or exc}") from None
     return parse_matrix(text, p.resolve(), only)
+
+
+# --------------------------------------------------------------------------- execution
+
+STATUS_EXIT = {"pass": 0, "failure": 1, "error": 3}
+
+
+def is_spec_mode(quirks: str) -> bool:
+    return quirks.split(",", 1)[0].strip() == "spec"
+
+
+def resolve_prepared(argv: list[str], prepared_dir: str | None) -> list[str]:
+    if not any(PREPARED in t for t in argv):
+        return list(argv)
+    if prepared_dir is None:
+        raise UsageError(f"argument uses {PREPARED} but the matrix has no prepare steps")
+    return [t.replace(PREPARED, prepared_dir) for t in argv]
+
+
+def run_prepare(steps: list[PrepareStep], binary, prepared_dir: Path, timeout=300, log=None):
+    """Run each prepare step through the C reference in `prepared_dir` (shared by all runs)."""
+    from nbparity.runners import run_c
+
+    prepared_dir.mkdir(parents=True, exist_ok=True)
+    for step in steps:
+        if log:
+            log(f"prepare {step.name}: running C reference")
+        try:
+            run_c(binary, list(step.argv), prepared_dir, timeout=timeout)
+        except UsageError:
+            raise
+        except Exception as exc:
+            from nbparity.errors import RunnerError
+
+            raise RunnerError(f"prepare step {step.name!r} failed: {exc}") from None
+
+
+def _outcome_base(spec: RunSpec) -> dict:
+    return {"id": spec.case_id, "run": spec.run_name, "description": spec.description,
+            "argv": list(spec.argv), "quirks": spec.quirks, "dtype": spec.dtype, "device": spec.device,
+            "thresholds": dict(spec.thresholds), "metric_options": dict(spec.options),
+            "trace_pixels": [list(p) for p in spec.trace_pixels], "status": "error", "verdict": "ERROR",
+            "exit_code": 3, "message": "", "details": "", "image": None, "traces": [],
+            "traces_verdict": "-", "attribution": None, "volatile": {}}
+
+
+def run_one(spec: RunSpec, binary: str, out_dir: str, work_root: str, prepared_dir: str | None = None) -> dict:
+    """One matrix run, start to finish, in its own directory. Never raises: a failure of either side,
+    a missing output or an internal error is status "error" (exit 3), never a pass. The returned dict
+    has every measurement; wall times, paths and host go in its "volatile" block."""
+    import os
+    import socket
+    import time as _time
+    import traceback
+
+    t0 = _time.perf_counter()
+    res = _outcome_base(spec)
+    res["volatile"].update(host=socket.gethostname(), pid=os.getpid())
+    try:
+        _run_one_inner(spec, Path(binary), Path(out_dir), Path(work_root), prepared_dir, res)
+    except Exception as exc:  # NbparityError or anything else: an error, recorded, never a pass
+        from nbparity.errors import NbparityError
+
+        res.update(status="error", verdict="ERROR", exit_code=3)
+        res["message"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not isinstance(exc, NbparityError):
+            res["message"] = f"internal error: {type(exc).__name__}: {res['message']}"
+            res["details"] = traceback.format_exc()
+        else:
+            res["details"] = res["message"]
+    res["volatile"]["time_s"] = round(_time.perf_counter() - t0, 3)
+    return res
+
+
+def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
+    from nbparity.imagecmp import ImageResult, judge_images, render_pair, sha256_array, write_image_bundle
+    from nbparity.images import MetricOptions, Thresholds, describe_failures
+
+    argv = resolve_prepared(spec.argv, prepared_dir)
+    res["argv"] = argv
+    wd = work_root / spec.label
+    wd.mkdir(parents=True, exist_ok=False)  # a fresh directory per run: no shared Fdump.bin
+    thresholds, options = Thresholds(**spec.thresholds), MetricOptions(**spec.options)
+    pair = render_pair(argv, wd, binary, device=spec.device, dtype=spec.dtype, quirks=spec.quirks,
+                       timeout=spec.timeout_s)
+    verdict = judge_images(pair, thresholds, options)
+    res["image"] = verdict.to_dict()
+    res["image_sha256"] = {"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)}
+    image_ok = verdict.ok
+
+    traces = [_trace_pixel(spec, argv, binary, out_dir, wd, px) for px in spec.trace_pixels]
+    res["traces"] = traces
+    attributed = sorted({q for t in traces for q in t.get("attributed", [])})
+    trace_ok = all(t["ok"] for t in traces)
+    if traces:
+        res["traces_verdict"] = ("PASS" if trace_ok and not attributed else
+                                 "ATTRIBUTED" if trace_ok else "DIVERGENCE")
+    if any(t["status"] == "error" for t in traces):
+        bad = next(t for t in traces if t["status"] == "error")
+        raise_msg = f"trace of pixel {tuple(bad['pixel'])}: {bad['message']}"
+        from nbparity.errors import RunnerError
+
+        raise RunnerError(raise_msg)
+
+    if not image_ok and is_spec_mode(spec.quirks) and attributed:
+        # the image divergence is explained only if emulating exactly the attributed quirks restores parity
+        mode = spec.quirks + "".join(f",+{q}" for q in attributed)
+        again = render_pair(argv, wd / "attributed", binary, device=spec.device, dtype=spec.dtype,
+                            quirks=mode, timeout=spec.timeout_s)
+        v2 = judge_images(again, thresholds, options)
+        res["attribution"] = {"quirks": attributed, "mode": mode, "image_ok": v2.ok,
+                              "gates": v2.gates, "failed": describe_failures(v2)}
+        image_ok = v2.ok
+
+    ok = image_ok and trace_ok
+    res.update(status="pass" if ok else "failure", verdict="PASS" if ok else "DIVERGENCE",
+               exit_code=0 if ok else 1)
+    msgs = []
+    if not verdict.ok:
+        msgs.append(f"image: {describe_failures(verdict)}")
+        if res["attribution"]:
+            a = res["attribution"]
+            msgs.append(f"with {', '.join(a['quirks'])} emulated: "
+                        f"{'parity (attributed)' if a['image_ok'] else a['failed']}")
+    for t in traces:
+        if not t["ok"]:
+            msgs.append(f"trace {tuple(t['pixel'])}: {t['message']}")
+    res["message"] = "; ".join(msgs) if msgs else ("attributed to " + ", ".join(attributed) if attributed else "")
+    res["details"] = "\n".join(msgs)
+
+    ir = ImageResult(0 if verdict.ok else 1, "PASS" if verdict.ok else "DIVERGENCE", spec.label, argv,
+                     spec.device, spec.dtype, spec.quirks, verdict, dict(pair.timings),
+                     sha256=res["image_sha256"], why=spec.description)
+    extra = {"matrix_run": {k: res[k] for k in ("id", "run", "status", "verdict", "exit_code", "message",
+                                                "traces", "traces_verdict", "attribution")}}
+    path = write_image_bundle(ir, pair, out_dir, binary=binary, build=None, roi=None, thresholds=thresholds,
+                              options=options, log_scale=False, extra_metrics=extra)
+    res["volatile"]["bundle"] = str(path)
+    res["volatile"]["timings"] = dict(pair.timings)
+
+
+def _trace_pixel(spec, argv, binary, out_dir, wd, pixel) -> dict:
+    """Trace comparison of one pixel through the pipeline's plain compare function (its own narrowed
+    region, attribution in spec mode, its own bundle). Returns a JSON-ready record, never raises."""
+    import yaml
+
+    from nbparity.errors import NbparityError
+    from nbparity.pipeline import compare_pixel
+
+    slow, fast = (int(v) for v in pixel)
+    rec = {"pixel": [slow, fast], "status": "error", "ok": False, "verdict": "error", "exit_code": 3,
+           "attributed": [], "message": "", "bundle": None}
+    # a case file carrying the run's label, so the trace bundle is named after the run
+    case_file = wd / f"trace-{slow}-{fast}.yaml"
+    case_file.write_text(yaml.safe_dump({"name": spec.label, "args": list(argv)}))
+    try:
+        r = compare_pixel(slow, fast, case=str(case_file), device=spec.device, dtype=spec.dtype,
+                          quirks=spec.quirks, tolerance=spec.trace_tol.get("trace_rtol"),
+                          atol=spec.trace_tol.get("trace_atol"), c_bin=str(binary), out=str(out_dir),
+                          timeout=spec.timeout_s)
+    except NbparityError as exc:
+        rec["message"] = str(exc).splitlines()[0]
+        rec["exit_code"] = exc.exit_code
+        return rec
+    att = r.attribution
+    rec.update(verdict=r.verdict, exit_code=r.exit_code, bundle=str(r.bundle) if r.bundle else None,
+               attributed=sorted(att.explained) if att is not None and r.verdict == "explained" else [])
+    rec["ok"] = r.verdict in ("pass", "explained")
+    rec["status"] = "pass" if rec["ok"] else "failure"
+    line = r.metrics.get("verdict_line", "")
+    rec["message"] = line or r.verdict
+    return rec
