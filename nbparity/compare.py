@@ -1,0 +1,359 @@
+"""Align a C trace with a torch trace and judge every value with one tolerance rule.
+
+    |py - c| <= atol + rtol * |c|      (C is the reference)
+
+rtol/atol come from traces/tolerances.toml by the key's class and the dtype, unless overridden (the
+override applies to every non-exact class). Non-finite values must match exactly (NaN with NaN, +inf
+with +inf); `exact` keys (ints, flags, words) must be equal.
+
+Public API::
+
+    compare_traces(c: TraceFrames, py: TraceFrames, *, rtol=None, atol=None, dtype="float64") -> Comparison
+    unit_hint(c: float, py: float) -> dict | None     # {"ratio", "factor", "meaning"} for a suspicious ratio
+
+Comparison fields:
+    table          DataFrame, one row per aligned value, TABLE_COLUMNS: section, key, component, layer, subS,
+                   subF, phi_tic, repeat, c, py, abs, rel, rtol, atol, tol_class, status ('pass' | 'FAIL' |
+                   'one-sided'), side ('both' | 'C' | 'PY'), line_c, line_py, raw_c, raw_py
+                   (rows in C emission order; rows only the torch side has come last)
+    config_table   DataFrame with the same columns for the config echo (section 'config', occurrence 0)
+    config_diffs   list of dicts (FAIL rows of config_table): key, component, c, py, raw_c, raw_py, abs, rel, ...
+    first_divergence  dict (a FAIL row, earliest line of the C trace) or None
+    root_causes    list of dicts: node, section, key, component (first failing one), components (all failing),
+                   occurrences, layer/subS/subF/phi_tic/c/py/abs/rel of the first failing value, n_failing,
+                   downstream (failing keys below it, bare names), downstream_nodes ("section.key")
+    one_sided      list of dicts: node, section, key, side ('C' | 'PY': the side that HAS it), n_values
+    hints          list of dicts: node, key, component, layer, subS, subF, phi_tic, ratio, factor, meaning
+    tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
+    warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
+    counts         dict: compared, passed, failed, one_sided, config_compared, config_failed
+    verdict        str;  exit_code 0 (parity) or 1 (divergence);  to_dict() -> JSON-safe dict
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from nbparity.errors import UsageError
+from nbparity.schema import DTYPES, load_schema
+
+TABLE_COLUMNS = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "repeat", "c", "py",
+                 "abs", "rel", "rtol", "atol", "tol_class", "status", "side", "line_c", "line_py", "raw_c",
+                 "raw_py"]
+ALIGN_ON = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "repeat"]
+RULE = "|py - c| <= atol + rtol*|c| (C is the reference); non-finite values must match exactly"
+_HINT_REL = 1e-3
+
+
+def _hint_candidates():
+    out = [(-1.0, "-1", "sign flip: an axis direction or a convention differs")]
+    names = {3: "m vs mm", 6: "m vs µm (or m² vs mm²)", 9: "m vs nm", 10: "m vs Å (or Å⁻¹ vs m⁻¹)",
+             20: "m² vs Å²", 1: "a factor of ten (cm vs mm, or a scale slip)"}
+    for k in range(1, 25):
+        for sign in (1, -1):
+            what = names.get(k, "a power-of-ten scale error")
+            out.append((10.0 ** (sign * k), f"1e{sign * k}", f"likely unit error: {what}"))
+    two_pi, rtd = 2 * math.pi, 180 / math.pi
+    out += [(two_pi, "2π", "factor 2π: reciprocal-space convention (2π/d vs 1/d) or cycles vs radians"),
+            (1 / two_pi, "1/(2π)", "factor 1/(2π): reciprocal-space convention (1/d vs 2π/d) or radians vs cycles"),
+            (rtd, "180/π", "degrees printed where radians are expected"),
+            (1 / rtd, "π/180", "radians printed where degrees are expected")]
+    return out
+
+
+_CANDIDATES = _hint_candidates()
+
+
+def unit_hint(c: float, py: float) -> dict | None:
+    """Name the likely unit/convention error when py/c is (within 1e-3) 10^k (|k|>=1), 2π, 180/π, their
+    inverses, or -1."""
+    if not (math.isfinite(c) and math.isfinite(py)) or c == 0 or py == 0:
+        return None
+    ratio = py / c
+    for value, factor, meaning in _CANDIDATES:
+        if abs(ratio / value - 1.0) <= _HINT_REL:
+            return {"ratio": ratio, "factor": factor, "meaning": meaning}
+    return None
+
+
+@dataclass
+class Comparison:
+    table: object
+    config_table: object
+    config_diffs: list
+    first_divergence: dict | None
+    root_causes: list
+    one_sided: list
+    hints: list
+    tolerances: dict
+    warnings: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    verdict: str = ""
+    exit_code: int = 0
+    c_source: str | None = None
+    py_source: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def to_dict(self, include_table: bool = True) -> dict:
+        out = {"verdict": self.verdict, "exit_code": self.exit_code, "c_source": self.c_source,
+               "py_source": self.py_source, "counts": self.counts, "tolerances": self.tolerances,
+               "config_diffs": self.config_diffs, "first_divergence": self.first_divergence,
+               "root_causes": self.root_causes, "one_sided": self.one_sided, "hints": self.hints,
+               "warnings": self.warnings}
+        if include_table:
+            out["factors"] = self.table.to_dict("records")
+            out["config"] = self.config_table.to_dict("records")
+        return json_safe(out)
+
+
+def json_safe(obj):
+    """Recursively turn numpy scalars into Python ones and non-finite floats into 'nan'/'inf'/'-inf'."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "nan" if obj != obj else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+# --- alignment and judgement -----------------------------------------------------------------------------
+
+def _primary(frames, warnings: list, label: str):
+    """Keep the dominant implementation prefix of a log (a C log that also echoes PY lines, …)."""
+    v = frames.values
+    impls = v["impl"].value_counts()
+    if len(impls) > 1:
+        keep = impls.index[0]
+        warnings.append(f"{label}: lines of several implementations {sorted(impls.index)}; comparing {keep}")
+        frames.values = v[v["impl"] == keep]
+        frames.config = frames.config[frames.config["impl"] == keep]
+    return frames
+
+
+def _harmonize(c, py, warnings: list):
+    """A side without config echo numbers its blocks (0,0,k); renumber them with the other side's echo."""
+    for this, other, label in ((c, py, "C"), (py, c, "torch")):
+        if this.occurrence_source == "fallback" and other.config_value("oversample") is not None:
+            os_ = int(other.config_value("oversample"))
+            nt = int(other.config_value("detector_thicksteps") or 1)
+            warnings.append(f"{label} trace has no config echo: its blocks were numbered with the other "
+                            f"side's oversample={os_}, detector_thicksteps={nt}")
+            remapped = this.remap_blocks(os_, nt)
+            this.values, this.occurrence_source = remapped.values, remapped.occurrence_source
+    return c, py
+
+
+def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = None):
+    """Add class, tolerance, abs, rel, status columns to an outer-merged frame (value_c / value_py)."""
+    import numpy as np
+
+    sections = merged["section"] if section_col is None else [section_col] * len(merged)
+    classes = [schema.class_of(k, s) for k, s in zip(merged["key"], sections)]
+    exact = np.array([cl == "exact" for cl in classes], dtype=bool)
+    tols = [schema.class_defaults(cl, dtype) for cl in classes]
+    r = np.array([t[0] if (rtol is None or ex) else rtol for t, ex in zip(tols, exact)], dtype=float)
+    a = np.array([t[1] if (atol is None or ex) else atol for t, ex in zip(tols, exact)], dtype=float)
+    c = merged["value_c"].to_numpy(dtype=float)
+    py = merged["value_py"].to_numpy(dtype=float)
+    has_c = merged["line_c"].notna().to_numpy()
+    has_py = merged["line_py"].notna().to_numpy()
+    words = np.isnan(c) & np.isnan(py) & (merged["raw_c"].fillna("").map(_is_word).to_numpy()
+                                          | merged["raw_py"].fillna("").map(_is_word).to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        diff = np.abs(py - c)
+        rel = np.where(diff == 0, 0.0, diff / np.abs(c))
+        finite = np.isfinite(c) & np.isfinite(py)
+        same_nonfinite = (np.isnan(c) & np.isnan(py)) | (np.isinf(c) & (c == py))
+        within = np.where(exact, py == c, diff <= a + r * np.abs(c))
+    ok = np.where(finite, within, same_nonfinite)
+    ok = np.where(words, merged["raw_c"].to_numpy() == merged["raw_py"].to_numpy(), ok)
+    status = np.where(has_c & has_py, np.where(ok, "pass", "FAIL"), "one-sided")
+    side = np.where(has_c & has_py, "both", np.where(has_c, "C", "PY"))
+    merged = merged.assign(c=c, py=py, abs=np.where(has_c & has_py, diff, np.nan),
+                           rel=np.where(has_c & has_py, rel, np.nan), rtol=r, atol=a, tol_class=classes,
+                           status=status, side=side)
+    return merged
+
+
+def _is_word(raw: str) -> bool:
+    return bool(raw) and raw[0].isalpha() and raw.lower().lstrip("+-") not in ("nan", "inf", "infinity")
+
+
+def _merge(cdf, pydf, on):
+    import pandas as pd
+
+    cols = on + ["value", "raw", "line"]
+    merged = pd.merge(cdf[cols], pydf[cols], on=on, how="outer", suffixes=("_c", "_py"))
+    # C emission order first; torch-only rows after, in torch order
+    merged = merged.assign(_o1=merged["line_c"].fillna(float("inf")), _o2=merged["line_py"].fillna(float("inf")))
+    return merged.sort_values(["_o1", "_o2"] + [c for c in on if c in ("component",)], kind="stable") \
+        .drop(columns=["_o1", "_o2"]).reset_index(drop=True)
+
+
+def _finish_table(merged, config: bool = False):
+    import pandas as pd
+
+    if config:
+        merged = merged.assign(section="config", layer=0, subS=0, subF=0, phi_tic=-1)
+    out = merged.rename(columns={"raw_c": "raw_c", "raw_py": "raw_py"})
+    for col in ("line_c", "line_py"):
+        out[col] = out[col].astype("Int64")
+    for col in ("component", "layer", "subS", "subF", "phi_tic", "repeat"):
+        out[col] = out[col].astype("int64")
+    return pd.DataFrame(out[TABLE_COLUMNS]).reset_index(drop=True)
+
+
+def _row_dict(row) -> dict:
+    keep = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "c", "py", "abs", "rel",
+            "rtol", "atol", "tol_class", "raw_c", "raw_py", "line_c", "line_py"]
+    d = {k: row[k] for k in keep}
+    for k in ("line_c", "line_py"):
+        d[k] = None if d[k] is None or d[k] != d[k] else int(d[k])
+    return json_safe(d)
+
+
+def _root_causes(fails, schema):
+    """Failing nodes whose schema parents all agree, each with the failing nodes downstream of it."""
+    first = {}
+    for _, row in fails.iterrows():  # fails is in C emission order
+        node = f"{row['section']}.{row['key']}"
+        first.setdefault(node, row)
+    failing = set(first)
+    roots = []
+    for node, row in first.items():
+        if any(p in failing for p in schema.parents(node)):
+            continue
+        mine = fails[(fails["section"] == row["section"]) & (fails["key"] == row["key"])]
+        below = [n for n in schema.descendants(node) if n in failing]
+        entry = _row_dict(row)
+        entry.update({
+            "node": node,
+            "components": sorted({int(x) for x in mine["component"]}),
+            "occurrences": sorted({(int(a), int(b), int(c)) for a, b, c in
+                                   zip(mine["layer"], mine["subS"], mine["subF"])}),
+            "n_failing": int(len(mine)),
+            "downstream": [n.split(".", 1)[1] for n in below],
+            "downstream_nodes": below,
+        })
+        entry["occurrences"] = [list(o) for o in entry["occurrences"]]
+        roots.append(entry)
+    return roots
+
+
+def _one_sided(table):
+    out = []
+    rows = table[table["status"] == "one-sided"]
+    for (section, key, side), grp in rows.groupby(["section", "key", "side"], sort=False):
+        out.append({"node": f"{section}.{key}", "section": section, "key": key, "side": side,
+                    "n_values": int(len(grp))})
+    return out
+
+
+def _hints(fails):
+    out, seen = [], set()
+    for _, row in fails.iterrows():
+        hint = unit_hint(float(row["c"]), float(row["py"]))
+        node = f"{row['section']}.{row['key']}"
+        if hint is None or (node, hint["factor"]) in seen:
+            continue
+        seen.add((node, hint["factor"]))
+        out.append(json_safe({"node": node, "key": row["key"], "component": row["component"],
+                              "layer": row["layer"], "subS": row["subS"], "subF": row["subF"],
+                              "phi_tic": row["phi_tic"], **hint}))
+    return out
+
+
+def _occ(d: dict) -> str:
+    where = f"{d['key']}[{d['component']}]"
+    if d.get("section") != "config":
+        where += f" at occurrence ({d['layer']},{d['subS']},{d['subF']})"
+        if d.get("phi_tic", -1) >= 0:
+            where += f" phi_tic {d['phi_tic']}"
+    return where
+
+
+def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = None,
+                   dtype: str = "float64") -> "Comparison":
+    """Compare two parsed traces (C reference first). Raises UsageError when either has no values."""
+    import pandas as pd
+
+    if dtype not in DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    for name, val in (("--tolerance", rtol), ("--atol", atol)):
+        if val is not None and not (math.isfinite(val) and val >= 0):
+            raise UsageError(f"{name} must be a finite number >= 0, not {val!r}")
+    for frames, label in ((c, "C"), (py, "torch")):
+        if not (frames.values["section"] == "pixel").any():
+            raise UsageError(f"{label} trace {frames.label} has no per-pixel trace values: "
+                             "pixel not rendered (outside detector/ROI/mask) or not a trace log")
+    schema = load_schema()
+    warnings = [f"C: {w}" for w in c.warnings] + [f"torch: {w}" for w in py.warnings]
+    c = _primary(_copy(c), warnings, "C")
+    py = _primary(_copy(py), warnings, "torch")
+    c, py = _harmonize(c, py, warnings)
+
+    table = _finish_table(_judge(_merge(c.values, py.values, ALIGN_ON), schema, dtype, rtol, atol))
+    config_table = _finish_table(
+        _judge(_merge(c.config, py.config, ["key", "component", "repeat"]), schema, dtype, rtol, atol,
+               section_col="config"), config=True)
+    for frames, label in ((c, "C"), (py, "torch")):
+        if frames.config.empty:
+            warnings.append(f"{label} trace has no config echo: configuration not compared")
+
+    config_fails = config_table[config_table["status"] == "FAIL"]
+    fails = table[table["status"] == "FAIL"]
+    all_fails = pd.concat([config_fails, fails], ignore_index=True)  # config echo precedes the pixel lines
+    first = None
+    if not all_fails.empty:
+        order = all_fails.assign(_l=all_fails["line_c"].astype("float64")).sort_values(
+            ["_l", "component"], kind="stable")
+        first = _row_dict(order.iloc[0])
+    roots = _root_causes(all_fails, schema)
+    config_diffs = [_row_dict(r) for _, r in config_fails.iterrows()]
+    one_sided = _one_sided(pd.concat([config_table, table], ignore_index=True))
+    hints = _hints(all_fails)
+
+    used = sorted(set(table["tol_class"]) | set(config_table["tol_class"]))
+    tolerances = {"rule": RULE, "dtype": dtype, "rtol_override": rtol, "atol_override": atol,
+                  "classes": {cl: {"rtol": (rtol if rtol is not None and cl != "exact" else schema.class_defaults(cl, dtype)[0]),
+                                   "atol": (atol if atol is not None and cl != "exact" else schema.class_defaults(cl, dtype)[1])}
+                              for cl in used}}
+    counts = {"compared": int((table["side"] == "both").sum()), "passed": int((table["status"] == "pass").sum()),
+              "failed": int(len(fails)), "one_sided": int((table["status"] == "one-sided").sum()),
+              "config_compared": int((config_table["side"] == "both").sum()),
+              "config_failed": int(len(config_fails))}
+    failed = not all_fails.empty
+    if not failed:
+        verdict = (f"PARITY: {counts['compared']} values and {counts['config_compared']} config values agree "
+                   f"within tolerance ({dtype})")
+        if counts["one_sided"] or len(config_table[config_table['status'] == 'one-sided']):
+            verdict += f"; {len(one_sided)} keys present on one side only"
+    else:
+        parts = []
+        if config_diffs:
+            keys = ", ".join(dict.fromkeys(d["key"] for d in config_diffs))
+            parts.append(f"configuration differs in {keys}")
+        parts.append(f"first divergence {_occ(first)}")
+        parts.append(f"{len(roots)} root cause{'s' if len(roots) != 1 else ''}: "
+                     + ", ".join(dict.fromkeys(r["key"] for r in roots)))
+        verdict = (f"DIVERGENCE ({counts['failed'] + counts['config_failed']} of "
+                   f"{counts['compared'] + counts['config_compared']} values outside tolerance, {dtype}): "
+                   + "; ".join(parts))
+    return Comparison(table=table, config_table=config_table, config_diffs=config_diffs,
+                      first_divergence=first, root_causes=roots, one_sided=one_sided, hints=hints,
+                      tolerances=json_safe(tolerances), warnings=warnings, counts=counts, verdict=verdict,
+                      exit_code=1 if failed else 0, c_source=c.source, py_source=py.source)
+
+
+def _copy(frames):
+    from dataclasses import replace
+
+    return replace(frames, values=frames.values.copy(), config=frames.config.copy(),
+                   warnings=list(frames.warnings))
