@@ -1,0 +1,120 @@
+"""Crystal lattice setup in the C order (spec §3.1–§3.7): reciprocal basis from -cell (with the
+C-CELL-001 c*_z construction), from -mat, misset, duality to real space, regeneration of a*, b*, c*."""
+
+from __future__ import annotations
+
+import math
+
+from .geometry import (DBL_MIN, cos, cross, dot, magnitude, rescale, rotate, scale, sin, sqrt)
+
+
+def _clamp_sin(x):
+    if x > 1.0:
+        return 1.0 + 0.0 * x  # keep tensors tensors
+    if x < -1.0:
+        return -1.0 + 0.0 * x
+    return x
+
+
+def _clamp_cos(x):
+    # C quirk: a cosine whose square exceeds 1 becomes +1, even when it was below -1
+    if x * x > 1.0:
+        return 1.0 + 0.0 * x
+    return x
+
+
+def cell_defaults(a, b, c, alpha, beta, gamma):
+    """§3.1 step 1: b, c ≤ 0 take a; angles ≤ 0 become π/2."""
+    if b <= 0.0:
+        b = a
+    if c <= 0.0:
+        c = a
+    half_pi = math.pi / 2.0
+    if alpha <= 0.0:
+        alpha = half_pi
+    if beta <= 0.0:
+        beta = half_pi
+    if gamma <= 0.0:
+        gamma = half_pi
+    return a, b, c, alpha, beta, gamma
+
+
+def reciprocal_from_cell(a, b, c, alpha, beta, gamma, c_cell_quirk: bool, warn):
+    """§3.1: (a*, b*, c*) in 1/Å in the default orientation, and the volume V (Å³)."""
+    sigma = (alpha + beta + gamma) / 2.0
+    K = sin(sigma) * sin(sigma - alpha) * sin(sigma - beta) * sin(sigma - gamma)
+    if K < 0:
+        K = -K
+    V = 2.0 * a * b * c * sqrt(K)
+    if V <= 0.0:
+        warn("WARNING: non-positive unit cell volume")
+        V = DBL_MIN
+    Vstar = 1.0 / V
+    sa, sb, sg = sin(alpha), sin(beta), sin(gamma)
+    ca, cb, cg = cos(alpha), cos(beta), cos(gamma)
+    lens = []
+    for name, x in (("a*", b * c * sa * Vstar), ("b*", c * a * sb * Vstar), ("c*", a * b * sg * Vstar)):
+        if x <= 0.0:
+            warn(f"WARNING: non-positive reciprocal length {name}")
+            x = -x if x != 0.0 else DBL_MIN
+        lens.append(x)
+    a_s, b_s, c_s = lens
+    cos_as = _clamp_cos((cb * cg - ca) / (sb * sg))
+    cos_bs = _clamp_cos((cg * ca - cb) / (sg * sa))
+    cos_gs = _clamp_cos((ca * cb - cg) / (sa * sb))
+    sin_gs = _clamp_sin(c * Vstar / a_s / b_s)
+    zero = 0.0 * a_s
+    a_star = (a_s, zero, zero)
+    b_star = (b_s * cos_gs, b_s * sin_gs, zero)
+    cy = c_s * (cos_as - cos_bs * cos_gs) / sin_gs
+    if c_cell_quirk:  # C-CELL-001: (sin γ / sin γ*)/c instead of the textbook value
+        cz = (c_s * V) / (a * b * c * sin_gs)
+    else:
+        t = (cos_as - cos_bs * cos_gs) / sin_gs
+        cz = c_s * sqrt(1.0 - cos_bs * cos_bs - t * t)
+    c_star = (c_s * cos_bs, cy, cz)
+    return a_star, b_star, c_star, V
+
+
+def apply_misset(vectors, rx, ry, rz):
+    return tuple(rotate(v, rx, ry, rz) for v in vectors)
+
+
+def real_space(a_star, b_star, c_star, user_cell: bool, cell_abc, V):
+    """§3.5–§3.6: direct vectors (Å) by duality, V_cell, and the regenerated reciprocal vectors."""
+    Pc = cross(b_star, c_star)
+    Pa = cross(c_star, a_star)
+    Pb = cross(a_star, b_star)
+    Vstar = dot(a_star, Pc)
+    if user_cell:
+        a, b, c = cell_abc
+        Pc = rescale(Pc, a / V)
+        Pa = rescale(Pa, b / V)
+        Pb = rescale(Pb, c / V)
+        Vstar = 1.0 / V
+    Vcell = 1.0 / Vstar
+    a = scale(Pc, Vcell)
+    b = scale(Pa, Vcell)
+    c = scale(Pb, Vcell)
+    a_star = scale(cross(b, c), Vstar)
+    b_star = scale(cross(c, a), Vstar)
+    c_star = scale(cross(a, b), Vstar)
+    return (a, b, c), (a_star, b_star, c_star), Vcell
+
+
+def cell_report(a, b, c, a_star, b_star, c_star) -> list[str]:
+    """Diagnostic 'Unit Cell' / 'Recp Cell' lines (not used by the physics)."""
+    def angles(x, y, z):
+        out = []
+        for u, v in ((y, z), (z, x), (x, y)):
+            cval = float(dot(u, v)) / (float(magnitude(u)) * float(magnitude(v)))
+            out.append(math.degrees(math.acos(max(-1.0, min(1.0, cval)))))
+        return out
+    la = [float(magnitude(v)) for v in (a, b, c)]
+    lr = [float(magnitude(v)) for v in (a_star, b_star, c_star)]
+    ang = angles(a, b, c)
+    angr = angles(a_star, b_star, c_star)
+    return [
+        "Unit Cell: %g %g %g %g %g %g" % (*la, *ang),
+        "Recp Cell: %g %g %g %g %g %g" % (*lr, *angr),
+    ]
