@@ -80,8 +80,8 @@ def failing_ids(comparison) -> set:
     """Identities of every failing value (config differences included) of a Comparison."""
     from nbparity.phi import failing_rows, row_id
 
-    ids = {("config", str(d.get("key") if isinstance(d, dict) else getattr(d, "key", d)))
-           for d in (comparison.config_diffs or [])}
+    ids = {("config", str(d.get("key")), d.get("component"), None, None, None) if isinstance(d, dict)
+           else ("config", str(d), None, None, None, None) for d in (comparison.config_diffs or [])}
     for _, row in failing_rows(comparison.table).iterrows():
         ids.add(row_id(row))
     return ids
@@ -90,9 +90,9 @@ def failing_ids(comparison) -> set:
 def describe(ids: set) -> str:
     """'37 divergent values at φ step 0' / '12 divergent values (config, pixel)'."""
     n = len(ids)
-    phis = {i[-1] for i in ids if len(i) >= 5 and i[-1] is not None and i[-1] == i[-1]}
+    phis = {i[4] for i in ids if len(i) >= 5 and i[4] is not None}
     noun = "divergent value" if n == 1 else "divergent values"
-    if phis and all(len(i) >= 5 and i[-1] == i[-1] and i[-1] is not None for i in ids):
+    if phis and all(len(i) >= 5 and i[4] is not None for i in ids):
         steps = sorted(int(p) for p in phis)
         where = f"φ step {steps[0]}" if len(steps) == 1 else f"φ steps {', '.join(map(str, steps))}"
         return f"{n} {noun} at {where}"

@@ -94,6 +94,9 @@ def _include_dirs(sources: list[Path]) -> list[str]:
 def _first_error_line(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     for ln in lines:
+        if " error:" in ln or " fatal error:" in ln or ln.startswith("error:"):
+            return ln
+    for ln in lines:  # linker errors ("undefined reference …")
         if "error" in ln.lower():
             return ln
     return lines[0] if lines else "(no compiler output)"

@@ -62,11 +62,24 @@ def _norm(v):
     return v
 
 
-def row_id(row) -> tuple:
-    """(section, key, component, occurrence, phi_tic): the identity of one compared value."""
+def occurrence(row):
+    """'layer,subS,subF' of an aligned row (None for config rows and single-occurrence keys)."""
     get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    occ = _norm(get("occurrence", None))
+    if occ is not None:
+        return str(occ)
+    parts = [_norm(get(k, None)) for k in ("layer", "subS", "subF")]
+    if all(p is None for p in parts):
+        return None
+    return ",".join("-" if p is None else str(int(p)) for p in parts)
+
+
+def row_id(row) -> tuple:
+    """(section, key, component, occurrence, phi_tic[, repeat]): the identity of one compared value."""
+    get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    tic = _norm(get("phi_tic", None))
     return (str(_norm(get("section", "")) or ""), str(_norm(get("key", ""))), _norm(get("component", None)),
-            _norm(get("occurrence", None)), _norm(get("phi_tic", None)))
+            occurrence(row), None if tic is None else int(tic), _norm(get("repeat", None)))
 
 
 def _phi_section(table):
@@ -105,10 +118,11 @@ def per_phi_table(table):
     groups: dict = {}
     order = []
     for (idx, r), bad in zip(rows.iterrows(), fail):
-        occ, tic = _norm(r.get("occurrence")), _norm(r.get("phi_tic"))
+        occ, tic = occurrence(r), _norm(r.get("phi_tic"))
+        tic = None if tic is None else int(tic)
         g = groups.get((occ, tic))
         if g is None:
-            g = groups[(occ, tic)] = {"occurrence": occ if occ is None else str(occ), "phi_tic": tic,
+            g = groups[(occ, tic)] = {"occurrence": occ, "phi_tic": tic,
                                       "max_rel_delta": 0.0, "failing": [], "present": []}
             order.append((occ, tic))
         key = str(r.get("key"))

@@ -98,9 +98,9 @@ def _comparison_summary(comparison) -> dict:
     if comparison is None:
         return {}
     try:
+        d = comparison.to_dict(include_table=False)
+    except TypeError:
         d = comparison.to_dict()
-    except Exception:
-        d = {}
     d = {k: v for k, v in d.items() if k not in ("table", "rows", "values")}
     return _json_safe(d)
 
@@ -389,10 +389,7 @@ def _binary(c_bin, c_source, cflags, log):
 
 def _has_pixel_lines(frames) -> bool:
     vals = getattr(frames, "values", None)
-    try:
-        return vals is not None and len(vals) > 0
-    except TypeError:
-        return bool(vals)
+    return vals is not None and len(vals) > 0 and bool((vals["section"] == "pixel").any())
 
 
 def _verdict_line(verdict, code, strict, comparison, att) -> str:
@@ -412,7 +409,9 @@ def _short(fd) -> str:
     if fd is None:
         return "none"
     if isinstance(fd, dict):
-        return " ".join(f"{k}={v}" for k, v in fd.items() if k in ("section", "key", "component", "occurrence", "phi_tic"))
+        return " ".join(f"{k}={v}" for k, v in fd.items()
+                        if k in ("section", "key", "component", "layer", "subS", "subF", "phi_tic")
+                        and v is not None)
     return str(getattr(fd, "key", fd))
 
 
