@@ -413,6 +413,8 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     image_ok = verdict.ok
 
     traces = [_trace_pixel(spec, argv, binary, out_dir, wd, px) for px in spec.trace_pixels]
+    # bundle paths differ between runs of the same matrix: they belong to the volatile block
+    res["volatile"]["trace_bundles"] = [t.pop("bundle") for t in traces]
     res["traces"] = traces
     attributed = sorted({q for t in traces for q in t.get("attributed", [])})
     trace_ok = all(t["ok"] for t in traces)
@@ -494,3 +496,223 @@ def _trace_pixel(spec, argv, binary, out_dir, wd, pixel) -> dict:
     line = r.metrics.get("verdict_line", "")
     rec["message"] = line or r.verdict
     return rec
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+@dataclass
+class MatrixResult:
+    matrix: str
+    name: str
+    outcomes: list
+    exit_code: int
+    bundle: str | None = None
+    junit: str | None = None
+    scheduler: str | None = None
+    jobs: int = 1
+    wall_s: float = 0.0
+
+    @property
+    def counts(self) -> dict:
+        c = {"pass": 0, "failure": 0, "error": 0}
+        for o in self.outcomes:
+            c[o["status"]] += 1
+        return c
+
+    def to_dict(self) -> dict:
+        return {"matrix": self.matrix, "name": self.name, "exit_code": self.exit_code,
+                "verdict": {0: "PASS", 1: "DIVERGENCE", 3: "ERROR"}[self.exit_code], "counts": self.counts,
+                "runs": self.outcomes, "volatile": {"bundle": self.bundle, "junit": self.junit,
+                                                    "scheduler": self.scheduler, "jobs": self.jobs,
+                                                    "wall_s": round(self.wall_s, 3)}}
+
+
+def matrix_exit_code(outcomes) -> int:
+    """Error beats divergence beats parity."""
+    statuses = {o["status"] for o in outcomes}
+    return 3 if "error" in statuses else 1 if "failure" in statuses else 0
+
+
+def _worker_init():
+    # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def _execute_local(specs, args, jobs):
+    if jobs <= 1:
+        for spec in specs:
+            yield run_one(spec, *args)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a fresh interpreter per worker, no inherited torch/OpenMP thread state from the parent
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        futs = [pool.submit(run_one, spec, *args) for spec in specs]
+        for fut in as_completed(futs):
+            yield fut.result()
+
+
+def _execute_dask(specs, args, address):
+    """The same per-run function, mapped over the runs by an existing dask.distributed cluster."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed (pip install 'nbparity[dask]')") from None
+    from nbparity.errors import RunnerError
+
+    try:
+        client = Client(address, timeout="20s")
+    except Exception as exc:
+        raise RunnerError(f"cannot connect to the dask scheduler at {address}: {exc}") from None
+    try:
+        futs = client.map(run_one, specs, *[[a] * len(specs) for a in args], pure=False)
+        for fut in as_completed(futs):
+            yield fut.result()
+    finally:
+        client.close()
+
+
+def run_matrix(matrix: Matrix, *, jobs: int = 1, out="reports", scheduler: str | None = None,
+               c_bin=None, c_source=None, junit_xml=None, log=None) -> MatrixResult:
+    """Run every run of the matrix (pool of `jobs` processes, or the dask cluster at `scheduler`),
+    write one bundle per run plus the matrix bundle and optional JUnit XML."""
+    import shutil
+    import tempfile
+    import time as _time
+
+    from nbparity.cbuild import build as cbuild
+
+    say = log or (lambda msg: None)
+    t0 = _time.perf_counter()
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be at least 1")
+    if not matrix.runs:
+        raise UsageError(f"matrix {matrix.path}: no runs selected")
+    out_dir = Path(out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    build = None
+    if c_bin is not None:
+        binary = Path(c_bin).expanduser()
+        if not binary.is_file():
+            raise UsageError(f"--c-bin {binary}: no such file")
+        binary = binary.resolve()
+    else:
+        build = cbuild(c_source, log=say)
+        binary = build.binary
+    # work directories live under the output directory, so dask workers sharing the path see them
+    work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
+    try:
+        prepared = None
+        if matrix.prepare:
+            prepared = work_root / "prepared"
+            run_prepare(matrix.prepare, binary, prepared, log=say)
+            prepared = str(prepared)
+        for spec in matrix.runs:  # a {prepared} token without prepare steps is bad input, caught early
+            resolve_prepared(spec.argv, prepared)
+        args = (str(binary), str(out_dir), str(work_root), prepared)
+        where = f"dask scheduler {scheduler}" if scheduler else f"{jobs} process(es)"
+        say(f"{len(matrix.runs)} run(s) of {matrix.name} on {where}")
+        gen = _execute_dask(matrix.runs, args, scheduler) if scheduler else _execute_local(matrix.runs, args, jobs)
+        done = []
+        for o in gen:
+            done.append(o)
+            say(f"[{len(done)}/{len(matrix.runs)}] {o['id']}/{o['run']}: {o['verdict']} "
+                f"({o['volatile'].get('time_s', 0):.1f} s){' — ' + o['message'] if o['message'] else ''}")
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    order = {spec.key: i for i, spec in enumerate(matrix.runs)}
+    done.sort(key=lambda o: order[f"{o['id']}/{o['run']}"])
+    result = MatrixResult(str(matrix.path), matrix.name, done, matrix_exit_code(done), scheduler=scheduler,
+                          jobs=jobs, wall_s=_time.perf_counter() - t0)
+    if junit_xml:
+        result.junit = str(write_matrix_junit(result, junit_xml))
+    result.bundle = str(write_matrix_bundle(result, out_dir, build))
+    return result
+
+
+def _fmt_num(x, digits=15):
+    if x is None:
+        return "-"
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def row(o: dict) -> dict:
+    """The summary-table row of one outcome."""
+    m = (o.get("image") or {}).get("metrics") or {}
+    return {"id": o["id"], "run": o["run"], "verdict": o["verdict"],
+            "corr": _fmt_num(m.get("corr")), "sum_ratio": _fmt_num(m.get("sum_ratio")),
+            "max_abs_diff": _fmt_num(m.get("max_abs_diff"), 6), "traces": o["traces_verdict"],
+            "time_s": f"{o['volatile'].get('time_s', 0):.2f}"}
+
+
+def write_matrix_junit(result: MatrixResult, path) -> Path:
+    from nbparity.junit import JunitCase, write_junit
+
+    cases = []
+    for o in result.outcomes:
+        details = [f"argv: {' '.join(o['argv'])}", f"quirks={o['quirks']} dtype={o['dtype']} device={o['device']}",
+                   o["details"] or o["message"]]
+        if o["volatile"].get("bundle"):
+            details.append(f"bundle: {o['volatile']['bundle']}")
+        cases.append(JunitCase(o["id"], o["run"], o["volatile"].get("time_s", 0.0), o["status"],
+                               o["message"], "\n".join(d for d in details if d)))
+    return write_junit(path, f"nbparity matrix {result.name}", cases)
+
+
+def summary_markdown(result: MatrixResult) -> str:
+    d = result.to_dict()
+    c = d["counts"]
+    lines = [f"# Parity matrix: {result.name}", "",
+             f"**{d['verdict']}** (exit {result.exit_code}) — {c['pass']} pass, {c['failure']} divergence, "
+             f"{c['error']} error; matrix `{result.matrix}`", "",
+             "| id | run | verdict | corr | sum ratio | max abs Δ | traced pixels | time (s) | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for o in result.outcomes:
+        r = row(o)
+        note = (o["message"] or "").replace("|", "\\|")
+        lines.append(f"| {r['id']} | {r['run']} | {r['verdict']} | {r['corr']} | {r['sum_ratio']} | "
+                     f"{r['max_abs_diff']} | {r['traces']} | {r['time_s']} | {note} |")
+    lines += ["", "Run bundles:", ""]
+    for o in result.outcomes:
+        if o["volatile"].get("bundle"):
+            lines.append(f"* {o['id']}/{o['run']}: `{o['volatile']['bundle']}`")
+    return "\n".join(lines) + "\n"
+
+
+def write_matrix_bundle(result: MatrixResult, out_dir: Path, build=None) -> Path:
+    import json
+    import shlex
+    import sys
+    import time as _time
+
+    from nbparity.bundle import write_bundle
+    from nbparity.cases import safe_name
+    from nbparity.cbuild import repo_root
+    from nbparity.envinfo import collect
+
+    files = {
+        "metrics.json": json.dumps({**result.to_dict(), "kind": "matrix"}, indent=2, sort_keys=True,
+                                   default=str) + "\n",
+        "summary.md": summary_markdown(result),
+        "commands.txt": "\n".join([
+            "#!/usr/bin/env bash", "# Re-runs the whole matrix (builds the C reference as needed).",
+            "set -euo pipefail", f"cd {shlex.quote(str(repo_root()))}",
+            f"{shlex.quote(sys.executable)} -m nbparity cases run {shlex.quote(result.matrix)} "
+            f"--jobs {result.jobs} --out {shlex.quote(str(out_dir))}", ""]),
+        "env.json": json.dumps(collect(build), indent=2, sort_keys=True) + "\n",
+    }
+    if result.junit:
+        files["junit.xml"] = Path(result.junit).read_bytes()
+    name = f"{_time.strftime('%Y%m%dT%H%M%SZ', _time.gmtime())}_{safe_name(result.name)}_matrix"
+    return write_bundle(out_dir, name, files)
