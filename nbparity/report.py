@@ -1,0 +1,165 @@
+"""Render a Comparison (nbparity.compare) for people: rich on a terminal, markdown for bundles.
+
+Order everywhere: verdict line, configuration differences, first divergence, root causes (with their
+downstream keys), unit hints, one-sided keys, then the factor table (failing rows highlighted, every
+number at full %.17g precision).
+
+Public API (reusable by other commands, e.g. `nbparity compare` adds its per-φ table and bundle path)::
+
+    fmt(x) -> str                                        # %.17g, '-' for a missing value
+    fmt_tol(x) -> str                                    # shortest round-trip repr, for tolerances
+    occurrence(row) -> str                               # "(layer,subS,subF)" [+ " φ3"]
+    summary_lines(comparison) -> list[str]               # plain-text lines of everything above the table
+    factor_table(comparison, *, failing_only=False, max_rows=None) -> rich.table.Table
+    render(comparison, console=None, *, failing_only=False, max_rows=None) -> None
+    to_markdown(comparison, *, failing_only=False, max_rows=None, title="nbparity diff") -> str
+"""
+
+from __future__ import annotations
+
+import math
+
+_STATUS_STYLE = {"pass": "green", "FAIL": "bold red", "one-sided": "yellow"}
+
+
+def fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, str):
+        return x
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(xf):
+        return "nan"
+    return "%.17g" % xf
+
+
+def occurrence(row) -> str:
+    if row.get("section") == "config":
+        return "config"
+    text = f"({row['layer']},{row['subS']},{row['subF']})"
+    if row.get("phi_tic", -1) is not None and int(row.get("phi_tic", -1)) >= 0:
+        text += f" φ{int(row['phi_tic'])}"
+    if int(row.get("repeat", 0) or 0):
+        text += f" rep{int(row['repeat'])}"
+    return text
+
+
+def fmt_tol(x) -> str:
+    """Tolerances: the shortest repr that round-trips (1e-12, not 9.9999999999999998e-13)."""
+    return repr(float(x)) if x is not None else "-"
+
+
+def _where(d: dict) -> str:
+    return f"{d['section']}.{d['key']}[{d['component']}] {occurrence(d)}"
+
+
+def _value_pair(d: dict) -> str:
+    c = d.get("raw_c") if isinstance(d.get("raw_c"), str) else fmt(d.get("c"))
+    py = d.get("raw_py") if isinstance(d.get("raw_py"), str) else fmt(d.get("py"))
+    return f"C={c} torch={py} abs={fmt(d.get('abs'))} rel={fmt(d.get('rel'))} (rtol={fmt_tol(d.get('rtol'))}, atol={fmt_tol(d.get('atol'))})"
+
+
+def summary_lines(comparison) -> list[str]:
+    """Everything above the factor table, as plain lines (shared by rich and markdown renderings)."""
+    out = [comparison.verdict]
+    if comparison.config_diffs:
+        out.append("Configuration differences (the likely cause of everything downstream):")
+        out += [f"  {d['key']}[{d['component']}]: {_value_pair(d)}" for d in comparison.config_diffs]
+    if comparison.first_divergence:
+        out.append(f"First divergence (C emission order, line {comparison.first_divergence.get('line_c')}): "
+                   f"{_where(comparison.first_divergence)}: {_value_pair(comparison.first_divergence)}")
+    if comparison.root_causes:
+        out.append("Root causes (failing keys whose parents all agree):")
+        for r in comparison.root_causes:
+            comps = ",".join(str(c) for c in r["components"])
+            occs = " ".join("(" + ",".join(str(v) for v in o) + ")" for o in r["occurrences"])
+            out.append(f"  {r['node']} components [{comps}] at {occs}; first failing [{r['component']}] "
+                       f"{occurrence(r)}: {_value_pair(r)}")
+            out.append(f"    downstream: {', '.join(r['downstream_nodes']) if r['downstream_nodes'] else '(none)'}")
+    for h in comparison.hints:
+        out.append(f"Hint: {h['node']}[{h['component']}] torch/C = {fmt(h['ratio'])} ≈ {h['factor']}: {h['meaning']}")
+    if comparison.one_sided:
+        sides = {"C": "C only", "PY": "torch only"}
+        out.append("One-sided keys (not compared, do not fail the run): " + ", ".join(
+            f"{o['node']} ({sides.get(o['side'], o['side'])})" for o in comparison.one_sided))
+    return out
+
+
+def _rows(comparison, failing_only: bool, max_rows: int | None):
+    import pandas as pd
+
+    table = pd.concat([comparison.config_table[comparison.config_table["status"] != "pass"],
+                       comparison.table], ignore_index=True)
+    if failing_only:
+        table = table[table["status"] != "pass"]
+    if max_rows is not None and len(table) > max_rows:
+        # keep failing rows first so truncation never hides a divergence
+        table = pd.concat([table[table["status"] == "FAIL"], table[table["status"] != "FAIL"]]).head(max_rows)
+    return table
+
+
+_HEADERS = ["key", "comp", "occurrence", "C", "torch", "abs", "rel", "tolerance", "status"]
+
+
+def _cells(row) -> list[str]:
+    c = row["raw_c"] if isinstance(row["raw_c"], str) and row["c"] != row["c"] else fmt(row["c"]) if row["side"] != "PY" else "-"
+    py = row["raw_py"] if isinstance(row["raw_py"], str) and row["py"] != row["py"] else fmt(row["py"]) if row["side"] != "C" else "-"
+    tol = "exact" if row["tol_class"] == "exact" else f"rtol {fmt_tol(row['rtol'])} atol {fmt_tol(row['atol'])}"
+    return [f"{row['section']}.{row['key']}", str(row["component"]), occurrence(row), c, py,
+            fmt(row["abs"]) if row["side"] == "both" else "-", fmt(row["rel"]) if row["side"] == "both" else "-",
+            tol, row["status"]]
+
+
+def factor_table(comparison, *, failing_only: bool = False, max_rows: int | None = None):
+    from rich.table import Table
+
+    table = Table(title="factors (C emission order)", show_lines=False)
+    for h in _HEADERS:
+        table.add_column(h, justify="right" if h in ("comp", "C", "torch", "abs", "rel") else "left",
+                         no_wrap=h not in ("tolerance",), overflow="fold")
+    for _, row in _rows(comparison, failing_only, max_rows).iterrows():
+        style = _STATUS_STYLE.get(row["status"]) if row["status"] != "pass" else None
+        table.add_row(*_cells(row), style=style)
+    return table
+
+
+def render(comparison, console=None, *, failing_only: bool = False, max_rows: int | None = None,
+           table_last: bool = False) -> None:
+    """Print to a rich console. Default layout (terminal): verdict, factor table, then the configuration
+    differences, first divergence and root causes, so they stay visible under a long table;
+    table_last=True gives the report order (summary first, table last)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = console or Console()
+    lines = summary_lines(comparison)
+    style = "bold green" if comparison.exit_code == 0 else "bold red"
+    console.print(escape(lines[0]), style=style)
+    if not table_last:
+        console.print(factor_table(comparison, failing_only=failing_only, max_rows=max_rows))
+    for line in lines[1:]:
+        console.print(escape(line), style="red" if line.startswith(("First", "Configuration")) else None)
+    if table_last:
+        console.print(factor_table(comparison, failing_only=failing_only, max_rows=max_rows))
+    for w in comparison.warnings:
+        console.print(escape(f"warning: {w}"), style="yellow")
+
+
+def to_markdown(comparison, *, failing_only: bool = False, max_rows: int | None = None,
+                title: str = "nbparity diff") -> str:
+    lines = summary_lines(comparison)
+    out = [f"# {title}", "", f"**{lines[0]}**", ""]
+    out += [f"- {l.strip()}" if l.startswith("  ") else l for l in lines[1:]]
+    out += ["", "## Factors (C emission order)", "",
+            "| " + " | ".join(_HEADERS) + " |", "|" + "---|" * len(_HEADERS)]
+    for _, row in _rows(comparison, failing_only, max_rows).iterrows():
+        cells = _cells(row)
+        if row["status"] == "FAIL":
+            cells = [f"**{c}**" for c in cells]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    if comparison.warnings:
+        out += ["", "## Parser warnings", ""] + [f"- {w}" for w in comparison.warnings]
+    return "\n".join(out) + "\n"
