@@ -1,0 +1,91 @@
+"""`run(...)`: one simulator run from an argv (or Options) to image, trace, statistics and files
+(docs/contracts.md §3.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import tracing, writers
+from .kernel import render
+from .quirks import resolve
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
+
+
+@dataclass
+class RunResult:
+    image: torch.Tensor          # (spixels, fpixels) float32: the stored values
+    image_double: torch.Tensor   # (spixels, fpixels) requested dtype: the value before the store
+    setup: Any                   # the Setup
+    trace_lines: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    stdout_lines: list = field(default_factory=list)
+    rendered: Any = None         # (spixels, fpixels) bool mask of rendered pixels
+    quirks: frozenset = frozenset()
+
+
+def resolve_dtype(dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"unsupported dtype {dtype}")
+        return dtype
+    try:
+        return DTYPES[str(dtype)]
+    except KeyError:
+        raise ValueError(f"bad dtype {dtype!r}: use float32 or float64") from None
+
+
+def resolve_device(device) -> torch.device:
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"bad device {device!r}: use cpu or cuda")
+    return dev
+
+
+def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="float64", quirks="spec",
+        write_outputs=False, cwd=".", overrides=None, chunk_pixels=None, progress=None) -> RunResult:
+    from .argv import parse_argv
+    from .setup import derive
+
+    qset = resolve(quirks) if isinstance(quirks, str) else frozenset(quirks)
+    dt = resolve_dtype(dtype)
+    dev = resolve_device(device)
+    opts = parse_argv(list(argv_or_options)) if isinstance(argv_or_options, (list, tuple)) else argv_or_options
+    if roi is not None:
+        opts = dataclasses.replace(opts, roi=tuple(int(x) for x in roi))
+    if trace_pixel is not None:
+        opts = dataclasses.replace(opts, trace_pixel=tuple(int(x) for x in trace_pixel))
+    setup = derive(opts, quirks=qset, cwd=str(cwd), overrides=overrides, write_fdump=write_outputs)
+    tp = getattr(opts, "trace_pixel", None) or getattr(setup, "trace_pixel", None)
+
+    res = render(setup, device=dev, dtype=dt, quirks=qset, chunk_pixels=chunk_pixels,
+                 trace_pixel=tp, progress=progress)
+    trace_lines: list[str] = []
+    if tp is not None:
+        trace_lines += tracing.config_lines(setup)
+        if res.trace is not None:
+            trace_lines += tracing.pixel_lines(setup, res.trace, int(setup.oversample))
+
+    image_np = res.image.detach().cpu().numpy()
+    rendered = res.rendered.cpu().numpy()
+    in_roi = res.in_roi.cpu().numpy()
+    stats = writers.statistics(setup, image_np, rendered, in_roi)
+    stdout = list(setup.messages) + trace_lines + list(res.messages)
+    stdout += writers.stat_lines(setup, stats, res.omega_sum)
+    stdout += writers.write_outputs(setup, image_np, rendered, in_roi, stats, cwd=str(cwd),
+                                    write=write_outputs)
+    stats["intfile_scale"] = writers.intfile_scale(setup, stats)
+    return RunResult(image=res.image, image_double=res.image_double, setup=setup,
+                     trace_lines=trace_lines, stats=stats, stdout_lines=stdout,
+                     rendered=res.rendered, quirks=qset)
+
+
+def render_mask(result: RunResult) -> np.ndarray:
+    return result.rendered.cpu().numpy()

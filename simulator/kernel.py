@@ -1,0 +1,424 @@
+"""Vectorized render of the nanoBragg pixel loop (spec §6) from a Setup.
+
+Every rendered pixel carries the C iteration space as tensor dimensions, laid out in C loop order
+    (P pixels, T layers, J = os·os sub-pixels [subS major], S sources, F φ steps, M mosaic domains)
+so that flattening the last five gives K = T·J·S·F·M iterations in exactly the order the C visits
+them. Pixels are processed in row-major chunks sized from a memory budget; the two pieces of state
+the C carries from one pixel to the next (the φ carry-over of C-PARITY-001 and the interpolation
+kill-switch of C-INTERP-001) live in `RenderState` and cross chunk boundaries in C order.
+
+Summation order (measured, see tests/simulator/test_kernel_sum.py): the C adds the K terms one by
+one, ((I_bg + t0) + t1) + …. `torch.sum` uses a pairwise/vectorized reduction whose rounding differs
+at ~1e-16 relative. We take the last element of `torch.cumsum` instead: on CPU it is a strictly
+sequential scan (double accumulator), so float64 sums are bit-identical to the C loop; on CUDA the
+scan is parallel and may differ in the last bit, which is within the trace tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from . import kernel_geometry as geo
+from .kernel_physics import FGrid, lattice_factor, polarization
+from .kernel_vec import as_scalar, as_vec, rotate_axis, rotate_umat, unit
+
+R_E_SQR = 7.94079248018965e-30
+AVOGADRO = 6.02214179e23
+WATER_F = 2.57
+WATER_MW = 18.0
+DEFAULT_BUDGET = 256 * 2**20   # bytes of work tensors per chunk
+BYTES_PER_ITER = 48            # live doubles per (pixel, iteration) element, measured roughly
+BYTES_PER_INTERP = 120         # extra doubles per element when tricubic interpolation is on
+
+
+def _num(x):
+    """Setup scalar as a Python float, unless it is a tensor (differentiation through overrides)."""
+    return x if isinstance(x, torch.Tensor) else float(x)
+
+
+class Prepared:
+    """Setup constants converted once to the requested device/dtype."""
+
+    def __init__(self, setup, dtype, device, quirks):
+        self.setup, self.dtype, self.device = setup, dtype, device
+        self.quirks = frozenset(quirks)
+        t = lambda x: as_scalar(x, dtype, device) if isinstance(x, torch.Tensor) else float(x)  # noqa: E731
+        v = lambda x: tuple(t(c) for c in x)  # noqa: E731
+        self.fpixels, self.spixels = int(setup.fpixels), int(setup.spixels)
+        self.os = int(setup.oversample)
+        self.T = int(setup.thicksteps)
+        self.pixel = t(setup.pixel)
+        self.sub = self.pixel / self.os
+        self.half_sub = self.sub / 2.0
+        self.thickstep, self.mu = t(setup.thickstep), t(setup.mu)
+        self.detector_thick = float(setup.detector_thick)
+        self.f, self.s, self.o = v(setup.fdet), v(setup.sdet), v(setup.odet)
+        self.pix0, self.beam = v(setup.pix0), v(setup.beam)
+        self.distance, self.close_distance = t(setup.distance), t(setup.close_distance)
+        self.curved_det, self.point_pixel = bool(setup.curved_det), bool(setup.point_pixel)
+        self.os_thick = bool(setup.oversample_thick)
+        self.os_polar = bool(setup.oversample_polar)
+        self.os_omega = bool(setup.oversample_omega)
+        # sources: incident i = −ŝ, λ per source (§5.3)
+        dirs = [as_vec(d, dtype, device) for d in setup.source_dirs]
+        self.S = len(dirs)
+        self.inc = tuple(-torch.stack([d[k] for d in dirs]) for k in range(3))            # (S,)
+        self.lam = torch.stack([as_scalar(x, dtype, device) for x in setup.source_lambdas])  # (S,)
+        self.nopolar = bool(setup.nopolar)
+        self.polar_K = float(setup.polar_K)
+        p = as_vec(setup.polar_vector, dtype, device)
+        self.polar_axis, _ = unit(p)   # the C routine unitizes p in place on its first call
+        self.dmin = float(setup.dmin)
+        self.water_size = _num(setup.water_size)
+        self.water = float(setup.water_size) != 0.0
+        w = self.water_size
+        self.I_bg = WATER_F * WATER_F * R_E_SQR * _num(setup.fluence) * w * w * w * 1e6 * AVOGADRO / WATER_MW
+        self.fluence = t(setup.fluence)
+        self.steps = int(setup.steps)
+        self.N = (float(setup.Na), float(setup.Nb), float(setup.Nc))
+        self.shape = str(setup.xtal_shape).upper()
+        self.fudge = float(setup.fudge)
+        self.stars = (v(setup.a_star), v(setup.b_star), v(setup.c_star))
+        self.grid = FGrid(setup, dtype, device)
+        self.interpolate = bool(setup.interpolate) and self.grid.hkls > 0
+        self._lattices()
+
+    def _lattices(self):
+        """Lattice vectors per (variant, φ step, domain): variant 0 = what every φ run uses, variant
+        1 = the very first φ run of the render (C-PARITY-001, §8.3)."""
+        s, dt, dev = self.setup, self.dtype, self.device
+        F = int(s.phisteps)
+        self.F = F
+        tic = torch.arange(F, device=dev)
+        phi = as_scalar(s.phi0, dt, dev) + as_scalar(s.phistep, dt, dev) * tic.to(dt)   # φ0 + (S·n)
+        self.phi = phi
+        u = as_vec(s.spindle, dt, dev)
+        base = [as_vec(x, dt, dev) for x in (s.a0, s.b0, s.c0)]
+        rot = [rotate_axis(tuple(c.expand(F) for c in b), u, phi) for b in base]          # per step
+        if "C-PARITY-001" in self.quirks:
+            # a step at φ == 0.0 keeps the vectors of the previous iteration: the latest φ != 0
+            # step at or before it, else (later runs) the previous run's last rotated step.
+            nz = phi != 0.0
+            src = torch.where(nz, tic, torch.full_like(tic, -1))
+            latest = torch.cummax(src, 0).values
+            last_nz = int(src.max().item()) if F else -1
+            later = torch.where(latest >= 0, latest, torch.full_like(latest, last_nz))
+            variants = (later, latest)
+        else:
+            variants = (tic,)
+        umats = torch.tensor([list(map(float, m)) for m in s.mosaic_umats], dtype=torch.float64)
+        self.M = umats.shape[0]
+        use_umat = float(s.mosaic_spread) > 0.0
+        U = tuple(umats[:, i].to(dt).to(dev) for i in range(9))                           # (M,)
+        lat = []
+        for sel in variants:
+            vecs = []
+            for b, r in zip(base, rot):
+                keep = sel >= 0
+                g = sel.clamp(min=0)
+                ap = tuple(torch.where(keep, rc[g], bc.expand(F)) for rc, bc in zip(r, b))  # (F,)
+                if use_umat:
+                    ap = rotate_umat(tuple(c[:, None] for c in ap), tuple(x[None, :] for x in U))
+                else:
+                    ap = tuple(c[:, None].expand(F, self.M) for c in ap)
+                vecs.append(ap)                                                            # (F, M)
+            lat.append(vecs)
+        self.lattice = lat[0]
+        self.lattice_first = lat[1] if len(lat) > 1 else None
+
+
+@dataclass
+class RenderState:
+    """What the C carries across pixels, in C loop order."""
+    first_run_pending: bool = True   # no φ loop has run yet (C-PARITY-001)
+    interp_on: bool = True           # the global interpolate flag (C-INTERP-001)
+    omega_sum: float = 0.0
+    messages: list = field(default_factory=list)
+
+
+@dataclass
+class RenderResult:
+    image: torch.Tensor          # (spixels, fpixels) float32 stored values
+    image_double: torch.Tensor   # (spixels, fpixels) requested dtype, value before the store
+    rendered: torch.Tensor       # (spixels, fpixels) bool: pixels the loop rendered (ROI ∧ mask)
+    in_roi: torch.Tensor         # (spixels, fpixels) bool
+    trace: dict | None           # tensors of the traced pixel (see tracing.py)
+    omega_sum: float
+    messages: list
+
+
+def rendered_pixels(setup, device):
+    """Flat row-major indices of the pixels the C loop renders (ROI inclusive, mask != 0)."""
+    fp_n, sp_n = int(setup.fpixels), int(setup.spixels)
+    xmin, xmax, ymin, ymax = (int(x) for x in setup.roi)
+    x0, x1 = max(xmin, 0), min(xmax, fp_n - 1)
+    y0, y1 = max(ymin, 0), min(ymax, sp_n - 1)
+    in_roi = torch.zeros(sp_n, fp_n, dtype=torch.bool)
+    if x0 <= x1 and y0 <= y1:
+        in_roi[y0:y1 + 1, x0:x1 + 1] = True
+    ok = in_roi.clone().reshape(-1)
+    if setup.mask is not None:
+        m = torch.as_tensor(setup.mask.astype("int64")).reshape(-1)
+        n = min(m.numel(), ok.numel())
+        ok[:n] &= m[:n] != 0
+    idx = torch.nonzero(ok).reshape(-1)
+    return idx.to(device), in_roi.to(device), ok.reshape(sp_n, fp_n).to(device)
+
+
+def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
+    K = c.T * c.os * c.os * c.S * c.F * c.M
+    per = BYTES_PER_ITER + (BYTES_PER_INTERP if c.interpolate else 0)
+    per = per * (8 if c.dtype == torch.float64 else 4)
+    return max(1, int(budget // (K * per)))
+
+
+def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chunk_pixels=None,
+           trace_pixel=None, progress=None) -> RenderResult:
+    device = torch.device(device)
+    c = Prepared(setup, dtype, device, quirks)
+    idx, in_roi, rendered = rendered_pixels(setup, device)
+    n_pix = c.fpixels * c.spixels
+    img = torch.zeros(n_pix, dtype=dtype, device=device)
+    state = RenderState(interp_on=c.interpolate)
+    trace_flat = None
+    if trace_pixel is not None:
+        ts, tf = (int(x) for x in trace_pixel)
+        if 0 <= ts < c.spixels and 0 <= tf < c.fpixels and bool(rendered[ts, tf]):
+            trace_flat = ts * c.fpixels + tf
+    chunk = int(chunk_pixels) if chunk_pixels else choose_chunk(c)
+    total = idx.numel()
+    trace = None
+    omega_sum = None
+    for start in range(0, total, chunk):   # chunks of pixels (bounded memory), not single pixels
+        pix = idx[start:start + chunk]
+        local = None
+        if trace_flat is not None:
+            hit = torch.nonzero(pix == trace_flat).reshape(-1)
+            if hit.numel():
+                local = int(hit[0])
+        vals, keep, osum = _render_chunk(c, state, pix, local)
+        img[pix] = vals
+        omega_sum = osum if omega_sum is None else omega_sum + osum
+        if keep is not None:
+            trace = keep
+        if progress is not None:
+            progress(min(start + chunk, total), total)
+    image = (0.0 + img).to(torch.float32)   # floatimage[idx] (0.0) + value, rounded to float
+    return RenderResult(image=image.reshape(c.spixels, c.fpixels),
+                        image_double=img.reshape(c.spixels, c.fpixels),
+                        rendered=rendered, in_roi=in_roi, trace=trace,
+                        omega_sum=float(omega_sum) if omega_sum is not None else 0.0,
+                        messages=state.messages)
+
+
+def _first_true_flat(mask):
+    """Index of the first True in row-major order of `mask`, or None."""
+    flat = mask.reshape(-1)
+    nz = torch.nonzero(flat)
+    return int(nz[0]) if nz.numel() else None
+
+
+def _render_chunk(c: Prepared, state: RenderState, pix, local):
+    dt = c.dtype
+    q_ = c.quirks
+    P = pix.numel()
+    T, J, S, F, M = c.T, c.os * c.os, c.S, c.F, c.M
+    fp, sp = pix % c.fpixels, pix // c.fpixels
+    keep = {} if local is not None else None
+
+    # ---- geometry per (P, T, J) (§6.3, §6.4)
+    X, fdet, sdet = geo.subpixel_positions(c, fp, sp)
+    d, R = geo.diffracted(X)
+    omega_all = geo.solid_angle(c, R)
+    omega_all = torch.broadcast_to(omega_all, (P, T, J))
+    # Ω: computed at the first sub-pixel of the pixel, recomputed while it is 0 (or every sub-pixel)
+    omega_eff = omega_all.reshape(P, T * J)
+    if not c.os_omega:
+        omega_eff = geo.hold_first_nonzero(omega_eff, 1)
+    omega_eff = omega_eff.reshape(P, T, J)
+    omega_sum = omega_eff.sum()
+    # capture fraction C per layer: reset to 1 (thickness 0) or 0 per layer, computed at the first
+    # sub-pixel and recomputed while 0, or at every sub-pixel with -oversample_thick (§6.4)
+    if c.os_thick:
+        cap_eff = torch.broadcast_to(geo.capture_fraction(c, d), (P, T, J))
+    elif c.detector_thick == 0.0:
+        cap_eff = torch.ones((P, T, J), dtype=dt, device=c.device)
+    else:
+        cap_eff = geo.hold_first_nonzero(torch.broadcast_to(geo.capture_fraction(c, d), (P, T, J)).contiguous(), 2)
+
+    # ---- sources (§6.5): q = (d − i)/λ, dmin cut
+    inc = tuple(x[None, None, None, :] for x in c.inc)                         # (1,1,1,S)
+    lam = c.lam[None, None, None, :]
+    dP = tuple(x[..., None] for x in d)                                          # (P,T,J,1)
+    q0 = tuple((dP[k] - inc[k]) / lam for k in range(3))
+    stol = 0.5 * torch.sqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
+    if c.dmin > 0.0:
+        surv = ~((stol > 0.0) & (c.dmin > 0.5 / stol))
+    else:
+        surv = torch.ones_like(stol, dtype=torch.bool)
+    surv = torch.broadcast_to(surv, (P, T, J, S))
+
+    # ---- polarization (§5.4, §6.6)
+    d_used = dP
+    if c.nopolar:
+        pol_eff = torch.ones((P, T, J, S), dtype=dt, device=c.device)
+        polar_final = torch.ones(P, dtype=dt, device=c.device)
+    else:
+        i1, _ = unit(tuple(torch.broadcast_to(x, (1, 1, 1, S)) for x in inc))
+        d1, _ = unit(dP)
+        pol = torch.broadcast_to(polarization(c.polar_K, i1, d1, c.polar_axis), (P, T, J, S))
+        flat_surv = surv.reshape(P, -1)
+        if c.os_polar:
+            calls = surv
+        else:
+            stop = (flat_surv & (pol.reshape(P, -1) != 0.0)).to(torch.int64)
+            before = torch.cumsum(stop, 1) - stop                                 # stops strictly before
+            calls = (flat_surv & (before == 0)).reshape(P, T, J, S)
+        if "C-POLAR-001" in q_:
+            # each call unitizes d in place: later sources of the sub-pixel use unit(d)
+            ci = calls.to(torch.int64)
+            prior = (torch.cumsum(ci, 3) - ci) > 0                                 # (P,T,J,S)
+            if bool(prior.any()):
+                d2, _ = unit(d1)
+                d_used = tuple(torch.where(prior, d1[k], dP[k]) for k in range(3))
+                pol = torch.where(prior, polarization(c.polar_K, i1, d2, c.polar_axis), pol)
+        # P in effect: per call with oversample_polar, else the value of the last call of the pixel
+        called = calls.reshape(P, -1)
+        n_calls = called.sum(1)
+        last = torch.where(called, torch.arange(called.shape[1], device=c.device), -1).max(1).values
+        pol_flat = pol.reshape(P, -1)
+        polar_final = torch.where(n_calls > 0, torch.gather(pol_flat, 1, last.clamp(min=0)[:, None])[:, 0],
+                                  torch.zeros(P, dtype=dt, device=c.device))
+        pol_eff = pol
+    q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
+    q = tuple(torch.broadcast_to(x, (P, T, J, S)) for x in q)
+
+    # ---- h, k, l per (P,T,J,S,F,M) (§6.7, §8.2–§8.4)
+    qe = tuple(x[..., None, None] for x in q)
+    lat = c.lattice
+    hkl = [_dot_lat(v, qe) for v in lat]
+    first_idx = None
+    if c.lattice_first is not None and state.first_run_pending:
+        first_idx = _first_true_flat(surv)
+        if first_idx is not None:
+            state.first_run_pending = False
+            p0, rest = divmod(first_idx, T * J * S)
+            t0, rest = divmod(rest, J * S)
+            j0, s0 = divmod(rest, S)
+            qi = tuple(x[p0, t0, j0, s0] for x in q)
+            for n, v in enumerate(c.lattice_first):
+                hkl[n] = hkl[n].clone()
+                hkl[n][p0, t0, j0, s0] = v[0] * qi[0] + v[1] * qi[1] + v[2] * qi[2]
+            first_idx = (p0, t0, j0, s0)
+    h, k, l = hkl
+    hkl0 = tuple(torch.ceil(x - 0.5) for x in hkl)
+    F_latt, (fa, fb, fc) = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars)
+    shape6 = (P, T, J, S, F, M)
+    F_latt = torch.broadcast_to(F_latt, shape6)
+    evaluated = surv[..., None, None].expand(shape6)
+    if not c.water:
+        evaluated = evaluated & (F_latt != 0.0)
+
+    # ---- F_cell (§6.9)
+    big = 2**31 - 1
+    h0i = tuple(x.clamp(-big, big).nan_to_num(0.0).to(torch.int64) for x in hkl0)
+    F_cell = c.grid.nearest(*h0i, like=h)
+    if c.interpolate and state.interp_on:
+        oor = c.grid.out_of_range(h, k, l)
+        if "C-INTERP-001" in q_:
+            first_bad = _first_true_flat(evaluated & oor)
+            use = evaluated.reshape(-1).clone()
+            if first_bad is not None:
+                use[first_bad:] = False   # it and everything after it: nearest neighbour
+                state.interp_on = False
+                state.messages.extend(_interp_warning(hkl, hkl0, first_bad))
+            use = use.reshape(shape6)
+        else:
+            use = evaluated & ~oor
+        sel = torch.nonzero(use.reshape(-1)).reshape(-1)
+        if sel.numel():
+            Fi = c.grid.tricubic(h.reshape(-1)[sel], k.reshape(-1)[sel], l.reshape(-1)[sel])
+            F_cell = F_cell.reshape(-1).clone()
+            F_cell[sel] = Fi
+            F_cell = F_cell.reshape(shape6)
+
+    # ---- accumulation (§6.10) in C order over K = T·J·S·F·M
+    term = F_cell * F_cell * F_latt * F_latt
+    term = torch.where(evaluated, term, torch.zeros_like(term))
+    water_c = c.water and "C-WATER-001" in q_
+    I0 = c.I_bg if water_c else 0.0
+    factors = []
+    if c.os_thick:
+        factors.append(cap_eff[:, :, :, None, None, None])
+    if c.os_polar:
+        factors.append(pol_eff[:, :, :, :, None, None])
+    if c.os_omega:
+        factors.append(omega_eff[:, :, :, None, None, None])
+    spec_capture = (not c.os_thick and c.detector_thick != 0.0 and "C-CAPTURE-001" not in q_)
+    if spec_capture:
+        term = term * cap_eff[:, :, :, None, None, None]   # each layer weighted by its own C
+    Kn = T * J * S * F * M
+    if factors and "C-OVERSAMPLE-001" in q_:
+        # I = (I + t_k)·C·P·Ω after every evaluated iteration: closed form with suffix products
+        g = torch.ones(shape6, dtype=dt, device=c.device)
+        for fct in factors:   # at most three factor kinds, not an iteration dimension
+            g = g * fct
+        g = torch.where(evaluated, g, torch.ones_like(g)).reshape(P, Kn)
+        G = torch.flip(torch.cumprod(torch.flip(g, [1]), 1), [1])
+        terms = (term.reshape(P, Kn) * G)
+        I0v = torch.full((P, 1), 1.0, dtype=dt, device=c.device) * I0 * G[:, :1]
+    else:
+        for fct in factors:
+            term = torch.where(evaluated, term * fct, term)
+        terms = term.reshape(P, Kn)
+        I0v = torch.full((P, 1), 1.0, dtype=dt, device=c.device) * I0
+    I = torch.cumsum(torch.cat([I0v, terms], 1), 1)[:, -1]   # sequential, C order (module doc)
+
+    # ---- final value (§6.11)
+    cap_final = cap_eff[:, -1, -1]
+    omega_final = omega_eff[:, -1, -1]
+    val = R_E_SQR * c.fluence * I / c.steps
+    if c.water and not water_c:
+        val = val + c.I_bg
+    if not c.os_thick and not spec_capture:
+        val = val * cap_final
+    if not c.os_polar:
+        val = val * polar_final
+    if not c.os_omega:
+        val = val * omega_final
+
+    if keep is not None:
+        p = local
+        g1 = lambda x: x[p].detach().cpu()  # noqa: E731
+        mine = first_idx is not None and first_idx[0] == p
+        keep.update(
+            X=tuple(g1(x) for x in X), R=g1(R), omega_all=g1(omega_all), d=tuple(g1(x) for x in d),
+            inc=tuple(x.detach().cpu() for x in c.inc), lam=c.lam.detach().cpu(),
+            q=tuple(g1(x) for x in q), surv=g1(surv),
+            lat=[tuple(x.detach().cpu() for x in v) for v in c.lattice],
+            lat_first=[tuple(x.detach().cpu() for x in v) for v in c.lattice_first] if mine else None,
+            first_run=first_idx[1:] if mine else None,
+            hkl=tuple(g1(x) for x in hkl), hkl0=tuple(g1(x) for x in hkl0),
+            F_abc=tuple(g1(torch.broadcast_to(x, shape6)) for x in (fa, fb, fc)),
+            F_latt=g1(F_latt), F_cell=g1(F_cell), evaluated=g1(evaluated), I=g1(I),
+            capture=(g1(cap_eff[:, -1, -1]) if (not c.os_thick and not spec_capture) else None),
+            polar=g1(polar_final), omega=g1(omega_eff[:, -1, -1]), val=g1(val),
+            phi=c.phi.detach().cpu(),
+        )
+    return val, keep, omega_sum
+
+
+def _dot_lat(v, q):
+    """(a·q) with a of shape (F, M) per component and q (P,T,J,S,1,1): ((a_x q_x + a_y q_y) + a_z q_z)."""
+    return v[0] * q[0] + v[1] * q[1] + v[2] * q[2]
+
+
+def _interp_warning(hkl, hkl0, flat_index):
+    h, k, l = (x.reshape(-1)[flat_index].item() for x in hkl)
+    h0, k0, l0 = (int(x.reshape(-1)[flat_index].item()) for x in hkl0)
+    return [f"WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
+            f"{h:g},{k:g},{l:g},{h0},{k0},{l0}",
+            "WARNING: further warnings will not be printed! "]

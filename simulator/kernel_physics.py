@@ -1,0 +1,145 @@
+"""Per-evaluation physics of the pixel loop: lattice factors (§6.8, §7), polarization (§5.4) and
+structure factors (§6.9). Pure elementwise tensor code in the C operation order."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .kernel_vec import cross, dot, unit
+
+ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
+
+
+def sincg(x, n: float):
+    """Grating function: N at x == 0 exactly, else sin(x·N)/sin(x) with x·N formed first (§7)."""
+    return torch.where(x == 0.0, torch.full_like(x, n), torch.sin(x * n) / torch.sin(x))
+
+
+def sinc3(x):
+    """Sphere transform: 1 at x == 0, else 3·(sin x/x − cos x)/(x·x) (§7)."""
+    val = 3.0 * (torch.sin(x) / x - torch.cos(x)) / (x * x)
+    return torch.where(x == 0.0, torch.ones_like(x), val)
+
+
+def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars):
+    """F_latt and the per-axis SQUARE factors (1 for an axis with N <= 1 or a non-SQUARE shape).
+
+    hkl: (h, k, l) fractional; hkl0: nearest (as floats); N: (Na, Nb, Nc) floats;
+    stars: (a*, b*, c*) 3-tuples in Å⁻¹ (unrotated, §3.6)."""
+    h, k, l = hkl
+    one = torch.ones_like(h)
+    if shape == "SQUARE":
+        # (π·h) first, then ·N inside sincg (§7); an axis with N == 1 is skipped (factor exactly 1)
+        fa = sincg(math.pi * h, N[0]) if N[0] > 1 else one
+        fb = sincg(math.pi * k, N[1]) if N[1] > 1 else one
+        fc = sincg(math.pi * l, N[2]) if N[2] > 1 else one
+        return (fa * fb) * fc, (fa, fb, fc)
+    Na, Nb, Nc = N
+    dh = h - hkl0[0]
+    dk = k - hkl0[1]
+    dl = l - hkl0[2]
+    if shape == "ROUND":
+        hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
+        fl = Na * Nb * Nc * ROUND_NORM * sinc3(math.pi * torch.sqrt(hrad_sqr * fudge))
+        return fl, (one, one, one)
+    a_s, b_s, c_s = stars
+    dx = dh * a_s[0] + dk * b_s[0] + dl * c_s[0]
+    dy = dh * a_s[1] + dk * b_s[1] + dl * c_s[1]
+    dz = dh * a_s[2] + dk * b_s[2] + dl * c_s[2]
+    rad_star_sqr = (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc
+    if shape == "GAUSS":
+        fl = Na * Nb * Nc * torch.exp(-(rad_star_sqr / 0.63 * fudge))
+    elif shape == "TOPHAT":
+        fl = torch.where(rad_star_sqr * fudge < 0.3969,
+                         torch.full_like(h, 1.0) * (Na * Nb * Nc), torch.zeros_like(h))
+    else:
+        raise ValueError(f"unknown crystal shape {shape!r}")
+    return fl, (one, one, one)
+
+
+def polarization(K, incident, diffracted, axis):
+    """Kahn polarization factor (§5.4) of unit-normalized incident/diffracted (already unitized by the
+    caller, as the C routine does in place). K is a Python float."""
+    c = dot(incident, diffracted)
+    c2 = c * c
+    s2 = 1.0 - c2
+    if K != 0.0:
+        B, _ = unit(cross(axis, incident))
+        E, _ = unit(cross(incident, B))
+        psi = -torch.atan2(dot(B, diffracted), dot(E, diffracted))
+        return 0.5 * ((1.0 + c2) - K * torch.cos(2.0 * psi) * s2)
+    return 0.5 * ((1.0 + c2) - K * 1.0 * s2)  # cos(2·0) = 1; the C still evaluates the expression
+
+
+# ----------------------------------------------------------------- structure factors (§6.9)
+
+class FGrid:
+    """The HKL grid on device, flattened, with its ranges (nearest and tricubic lookups)."""
+
+    def __init__(self, setup, dtype, device):
+        self.hkls = int(setup.hkls)
+        self.default_F = float(setup.default_F)
+        self.mins = (int(setup.h_min), int(setup.k_min), int(setup.l_min))
+        self.maxs = (int(setup.h_max), int(setup.k_max), int(setup.l_max))
+        if setup.hkl_grid is not None and self.hkls:
+            g = torch.as_tensor(setup.hkl_grid, dtype=torch.float64)
+            self.shape = tuple(g.shape)
+            self.flat = g.reshape(-1).to(dtype=dtype, device=device)
+        else:
+            self.shape = None
+            self.flat = None
+            self.hkls = 0
+
+    def _gather(self, hi, ki, li):
+        _, nk, nl = self.shape
+        return self.flat[(hi * nk + ki) * nl + li]
+
+    def nearest(self, h0i, k0i, l0i, like):
+        """grid[h0-h_min][k0-k_min][l0-l_min] when all three are within [min, max], else default_F."""
+        out = torch.full_like(like, self.default_F)
+        if not self.hkls:
+            return out
+        inside = torch.ones_like(h0i, dtype=torch.bool)
+        idx = []
+        for v, lo, hi in zip((h0i, k0i, l0i), self.mins, self.maxs):
+            inside &= (v >= lo) & (v <= hi)
+            idx.append((v - lo).clamp(0, hi - lo))
+        return torch.where(inside, self._gather(*idx), out)
+
+    def out_of_range(self, h, k, l):
+        """The C range test on fractional indices: (x − min + 3) > range or (x − 2) < min."""
+        oor = torch.zeros_like(h, dtype=torch.bool)
+        for v, lo, hi in zip((h, k, l), self.mins, self.maxs):
+            rng = hi - lo + 1
+            oor |= ((v - lo) + 3.0 > rng) | (v - 2.0 < lo)
+        return oor
+
+    def tricubic(self, h, k, l):
+        """polin3 over the 4×4×4 neighbourhood (nodes floor(x)−1 … floor(x)+2): along l for the 16
+        (h,k) rows, then along k, then along h; every evaluation must be in range (1-D inputs)."""
+        nodes, idx = [], []
+        off = torch.arange(-1, 3, device=h.device)
+        for v, lo, hi in zip((h, k, l), self.mins, self.maxs):
+            f = torch.floor(v).to(torch.int64)
+            n = f[:, None] + off[None, :]                       # (E, 4) C ints
+            nodes.append(n.to(h.dtype))
+            idx.append((n - lo).clamp(0, hi - lo + 1))
+        hi_, ki_, li_ = idx
+        Y = self._gather(hi_[:, :, None, None], ki_[:, None, :, None], li_[:, None, None, :])  # (E,4,4,4)
+        t = _polint(nodes[2][:, None, None, :], Y, l[:, None, None])      # (E,4,4) along l
+        u = _polint(nodes[1][:, None, :], t, k[:, None])                   # (E,4) along k
+        return _polint(nodes[0], u, h)                                     # (E,) along h
+
+
+def _polint(xa, ya, x):
+    """4-point Lagrange form, C polint: each term ((x−xa)(x−xb)(x−xc))·y / ((xm−xa)(xm−xb)(xm−xc)),
+    summed ((T0+T1)+T2)+T3. xa/ya have the 4 nodes on the last dim; x broadcasts without it."""
+    x0, x1, x2, x3 = (xa[..., i] for i in range(4))
+    y0, y1, y2, y3 = (ya[..., i] for i in range(4))
+    t0 = (x - x1) * (x - x2) * (x - x3) * y0 / ((x0 - x1) * (x0 - x2) * (x0 - x3))
+    t1 = (x - x0) * (x - x2) * (x - x3) * y1 / ((x1 - x0) * (x1 - x2) * (x1 - x3))
+    t2 = (x - x0) * (x - x1) * (x - x3) * y2 / ((x2 - x0) * (x2 - x1) * (x2 - x3))
+    t3 = (x - x0) * (x - x1) * (x - x2) * y3 / ((x3 - x0) * (x3 - x1) * (x3 - x2))
+    return t0 + t1 + t2 + t3
