@@ -1,0 +1,64 @@
+"""Bundles: atomic write, never overwritten, sha256sum -c compatible, verify detects tampering, load."""
+
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+from nbparity import load_bundle
+from nbparity.bundle import REQUIRED, bundle_name, verify_bundle, write_bundle
+from nbparity.cli import main
+from nbparity.errors import UsageError
+
+FILES = {name: f"content of {name}\n" for name in REQUIRED}
+FILES["metrics.json"] = '{"verdict": "fail", "exit_code": 1}\n'
+FILES["env.json"] = "{}\n"
+FILES["factors.csv"] = "section,key,c,py\npixel,omega_pixel_sr,1.2345678901234567e-07,1.2345678901234569e-07\n"
+FILES["per_phi.csv"] = "occurrence,phi_tic,status\n\"0,0,0\",0,fail\n"
+
+
+def test_write_verify_load(tmp_path):
+    d = write_bundle(tmp_path / "rep orts", "20250101T000000Z_my-case_1-2", FILES)
+    assert d.name == "20250101T000000Z_my-case_1-2"
+    assert sorted(p.name for p in d.iterdir()) == sorted([*FILES, "sha256.txt"])
+    if shutil.which("sha256sum"):
+        r = subprocess.run(["sha256sum", "-c", "sha256.txt"], cwd=d, capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.count(": OK") == len(FILES)
+    assert verify_bundle(d).ok and main(["bundle", "verify", str(d)]) == 0
+    b = load_bundle(d)
+    assert b.metrics["verdict"] == "fail"
+    assert b.factors["c"].iloc[0] == 1.2345678901234567e-07  # full precision survives
+    assert b.per_phi["status"].tolist() == ["fail"] and b["c_trace"] == FILES["c_trace.log"]
+    assert not [p for p in (tmp_path / "rep orts").iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_tampering_detected(tmp_path):
+    d = write_bundle(tmp_path, "b", FILES)
+    raw = bytearray((d / "summary.md").read_bytes())
+    raw[0] ^= 1
+    (d / "summary.md").write_bytes(bytes(raw))
+    (d / "env.json").unlink()
+    (d / "extra.txt").write_text("x")
+    v = verify_bundle(d)
+    assert (v.changed, v.missing, v.extra, v.exit_code) == (["summary.md"], ["env.json"], ["extra.txt"], 1)
+    assert main(["bundle", "verify", str(d)]) == 1
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(UsageError):
+        verify_bundle(tmp_path)
+    assert main(["bundle", "verify", str(tmp_path / "missing")]) == 2
+
+
+def test_never_overwritten_even_concurrently(tmp_path):
+    name = bundle_name("supervisor-synthetic", 685, 1039, when=0)
+    assert name == "19700101T000000Z_supervisor-synthetic_685-1039"
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(write_bundle(tmp_path, name, FILES))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p.name for p in out) == [name, f"{name}-2", f"{name}-3", f"{name}-4"]
+    assert all(verify_bundle(p).ok for p in out)
