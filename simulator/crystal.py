@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .geometry import (DBL_MIN, cos, cross, dot, magnitude, rescale, rotate, scale, sin, sqrt)
+from .geometry import (DBL_MIN, cos, cross, dot, magnitude, rescale, rotate, scale, sin, sqrt, value)
 
 
 def _clamp_sin(x):
@@ -107,11 +107,11 @@ def cell_report(a, b, c, a_star, b_star, c_star) -> list[str]:
     def angles(x, y, z):
         out = []
         for u, v in ((y, z), (z, x), (x, y)):
-            cval = float(dot(u, v)) / (float(magnitude(u)) * float(magnitude(v)))
+            cval = value(dot(u, v)) / (value(magnitude(u)) * value(magnitude(v)))
             out.append(math.degrees(math.acos(max(-1.0, min(1.0, cval)))))
         return out
-    la = [float(magnitude(v)) for v in (a, b, c)]
-    lr = [float(magnitude(v)) for v in (a_star, b_star, c_star)]
+    la = [value(magnitude(v)) for v in (a, b, c)]
+    lr = [value(magnitude(v)) for v in (a_star, b_star, c_star)]
     ang = angles(a, b, c)
     angr = angles(a_star, b_star, c_star)
     return [
