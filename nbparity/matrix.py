@@ -18,7 +18,8 @@ Schema (unknown keys are errors; argument strings are split on whitespace):
           - name: base
             extra_args: "-N 5"
 
-Relative input files in the args resolve against the matrix file's directory.
+Relative input files in the args resolve against the matrix file's directory. Keys starting with `x-`
+are ignored at every level (a home for YAML anchors).
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def _split_args(path, where, node, value, key) -> list[str]:
 
 
 def _check_keys(path, where, node, allowed):
-    unknown = sorted(str(k) for k in set(node) - allowed)
+    # `x-…` keys are free (YAML anchors for shared thresholds/args live there), all others are checked
+    unknown = sorted(str(k) for k in set(node) - allowed if not str(k).startswith("x-"))
     if unknown:
         raise _err(path, where, node, f"unknown key(s) {', '.join(map(repr, unknown))} "
                                       f"(allowed: {', '.join(sorted(allowed))})")
@@ -208,13 +210,18 @@ def _absolutize(path, where, node, argv: list[str], base: Path) -> list[str]:
 
     # tokens naming a prepared file are resolved when the matrix runs, not now
     held = {i: tok for i, tok in enumerate(argv) if PREPARED in tok}
-    probe = [("-" if i in held else tok) for i, tok in enumerate(argv)]
+    probe = list(argv)
+    for i in held:
+        if i > 0:
+            probe[i - 1] = "-x-prepared"  # not an input flag: nothing to check before the prepare step
     try:
         out, _ = absolutize_inputs(probe, base)
     except UsageError as exc:
         raise _err(path, where, node, str(exc)) from None
     for i, tok in held.items():
         out[i] = tok
+        if i > 0:
+            out[i - 1] = argv[i - 1]
     return out
 
 
