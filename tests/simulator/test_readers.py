@@ -86,3 +86,28 @@ def test_smv_header_keyword_semantics(tmp_path):
     assert list(f.data) == [0, 1, 2, 3, 4, 5]
     (tmp_path / "g.img").write_bytes(b"not a frame" + b" " * 600)
     assert read_smv(str(tmp_path / "g.img")) is None
+
+
+def test_plain_hkl_fast_path_matches_the_fscanf_emulation():
+    """The vectorized reader must give the exact grid of the sequential two-pass C emulation,
+    duplicates (last wins), negative indices and default_F prefill included."""
+    from simulator import readers
+
+    text = b"1 2 3 4.5\n1 2 3 7\n-2 0 1 1e2 0 0 0 .5\n 5 -1 2 33.25\n"
+    for default_F in (0.0, 3.5):
+        fast = readers._parse_plain_hkl(text, default_F, "t")
+        slow = readers.parse_hkl_text(text + b" not-a-number", default_F, "t")  # forces the exact path
+        assert fast is not None
+        assert (fast.h_min, fast.h_max, fast.k_min, fast.k_max, fast.l_min, fast.l_max) == (
+            slow.h_min, slow.h_max, slow.k_min, slow.k_max, slow.l_min, slow.l_max)
+        assert fast.hkls == slow.hkls == 5
+        assert np.array_equal(fast.grid, slow.grid)
+        assert fast.grid[1 + 2, 2 - (-1), 3 - 0] == 7.0  # the later duplicate wins
+
+
+def test_non_plain_hkl_text_takes_the_exact_path():
+    from simulator import readers
+
+    assert readers._parse_plain_hkl(b"h k l F\n1 2 3 4\n", 0.0, "t") is None
+    assert readers._parse_plain_hkl(b"1.0 2 3 4\n", 0.0, "t") is None
+    assert readers._parse_plain_hkl(b"1 2 3 4 5\n", 0.0, "t") is None
