@@ -88,12 +88,12 @@ def failing_ids(comparison) -> set:
 
 
 def describe(ids: set) -> str:
-    """'37 divergent values at φ step 0' / '12 divergent values (config, pixel)'."""
+    """'37 divergent values at φ step 0' (rows outside the φ lines — block B at φ_tic 0 and the pixel
+    totals downstream — are counted with the φ steps they come from) / '12 divergent values (keys…)'."""
     n = len(ids)
-    phis = {i[4] for i in ids if len(i) >= 5 and i[4] is not None}
     noun = "divergent value" if n == 1 else "divergent values"
-    if phis and all(len(i) >= 5 and i[4] is not None for i in ids):
-        steps = sorted(int(p) for p in phis)
+    steps = sorted({int(i[4]) for i in ids if len(i) >= 5 and i[4] is not None and int(i[4]) >= 0})
+    if steps:
         where = f"φ step {steps[0]}" if len(steps) == 1 else f"φ steps {', '.join(map(str, steps))}"
         return f"{n} {noun} at {where}"
     keys = sorted({i[1] for i in ids})
