@@ -24,6 +24,7 @@ Comparison fields:
                    downstream (failing keys below it, bare names), downstream_nodes ("section.key")
     one_sided      list of dicts: node, section, key, side ('C' | 'PY': the side that HAS it), n_values
     hints          list of dicts: node, key, component, layer, subS, subF, phi_tic, ratio, factor, meaning
+    (every dict above is JSON-safe: numpy scalars become Python ones, NaN/inf become "nan"/"inf"/"-inf")
     tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
     warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
     counts         dict: compared, passed, failed, one_sided, config_compared, config_failed
