@@ -118,3 +118,15 @@ def test_bad_input_exit_2(tmp_path, capsys, content, needle):
     rc, out, err = run(capsys, C_LOG, py)
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_markdown_rendering(tmp_path):
+    from nbparity.commands.diff import diff_logs
+    from nbparity.report import to_markdown
+
+    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: polar", 0, "0.5"))
+    md = to_markdown(diff_logs(C_LOG, py))
+    lines = md.splitlines()
+    assert lines[0] == "# nbparity diff" and lines[2].startswith("**DIVERGENCE")
+    assert "| **pixel.polar** | **0** | **(0,0,0)** | **0.99996375262793435** | **0.5** |" in md
+    assert md.index("Root causes") < md.index("## Factors")
