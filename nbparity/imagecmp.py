@@ -171,15 +171,16 @@ def _summary_md(r: ImageResult) -> str:
     return "\n".join(lines)
 
 
-def _commands(r: ImageResult, binary, build, roi, thresholds: Thresholds, options: MetricOptions) -> str:
+def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Thresholds, options: MetricOptions) -> str:
     from nbparity.cbuild import repo_root
 
     root = repo_root()
     py = shlex.quote(sys.executable)
     argv = shlex.join(r.argv)
-    src = f" --c-source {shlex.quote(str(build.sources[0]))}" if build is not None and build.sources else ""
+    src = repr(str(c_source)) if c_source else ""
     flags = [f"--args {shlex.quote(shlex.join(r.argv if roi is None else r.argv[:-5]))}",
              f"--device {r.device}", f"--dtype {r.dtype}", f"--quirks {shlex.quote(r.quirks)}"]
+    flags.append(f"--c-bin \"$BIN\"")
     if roi is not None:
         flags.append("--roi " + " ".join(str(int(v)) for v in roi))
     defaults_t, defaults_o = Thresholds().to_dict(), MetricOptions().to_dict()
@@ -194,12 +195,12 @@ def _commands(r: ImageResult, binary, build, roi, thresholds: Thresholds, option
         "# Reproduces this bundle: C build, C run, torch run, image comparison.",
         "set -euo pipefail",
         f"cd {shlex.quote(str(root))}",
-        f"BIN=$({py} -c 'from nbparity.cbuild import build; print(build().binary)')"
-        if not src else f"{py} -m nbparity build{src}",
-        f"# expected C binary: {binary}",
+        f"# builds (or reuses) the C binary; this bundle used {binary}",
+        f"BIN=$({py} -c {shlex.quote(f'from nbparity.cbuild import build; print(build({src}).binary)')})"
+        if c_bin is None else f"BIN={shlex.quote(str(binary))}",
         'WORK=$(mktemp -d)',
         'mkdir -p "$WORK/c" "$WORK/torch"',
-        f'(cd "$WORK/c" && OMP_NUM_THREADS=1 "${{BIN:-{binary}}}" {argv})',
+        f'(cd "$WORK/c" && OMP_NUM_THREADS=1 "$BIN" {argv})',
         f'(cd "$WORK/torch" && {py} -m simulator {argv} -device {r.device} -dtype {r.dtype} '
         f'-quirks {shlex.quote(r.quirks)})',
         f"{py} -m nbparity image {' '.join(flags)}",
@@ -208,7 +209,8 @@ def _commands(r: ImageResult, binary, build, roi, thresholds: Thresholds, option
 
 
 def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, build, roi, thresholds,
-                       options, log_scale: bool, extra_metrics: dict | None = None) -> Path:
+                       options, log_scale: bool, extra_metrics: dict | None = None, c_source=None,
+                       c_bin=None) -> Path:
     from nbparity.bundle import bundle_name, write_bundle
     from nbparity.cases import safe_name
     from nbparity.envinfo import collect
@@ -233,7 +235,7 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
         metrics.update(extra_metrics)
     files["metrics.json"] = json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"
     files["summary.md"] = _summary_md(r)
-    files["commands.txt"] = _commands(r, binary, build, roi, thresholds, options)
+    files["commands.txt"] = _commands(r, binary, c_source, c_bin, roi, thresholds, options)
     files["env.json"] = json.dumps(collect(build), indent=2, sort_keys=True) + "\n"
     files["c_stdout.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
     files["py_stdout.log"] = pair.torch_run.trace_text
@@ -279,6 +281,7 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
         r.timings["total_s"] = round(time.perf_counter() - t0, 4)
         if bundle:
             path = write_image_bundle(r, pair, out, binary=binary, build=build, roi=roi,
-                                      thresholds=thresholds, options=options, log_scale=log_scale)
+                                      thresholds=thresholds, options=options, log_scale=log_scale,
+                                      c_source=c_source, c_bin=c_bin)
             r.bundle = str(path)
     return r

@@ -84,8 +84,7 @@ def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: s
     scale = "log" if log else "linear"
     tag = f"{case} · {dtype}" + (f" · quirks={quirks}" if quirks else "")
 
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("black")  # zeros on a log scale, NaNs
+    cmap = plt.get_cmap("viridis").with_extremes(bad="black")  # zeros on a log scale, NaNs
     panels = [
         ("c_image", c64, norm, cmap, f"C reference ({scale})", UNITS),
         ("torch_image", p64, norm, cmap, f"torch ({scale})", UNITS),

@@ -435,6 +435,25 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
 
         raise RunnerError(raise_msg)
 
+    if not image_ok and is_spec_mode(spec.quirks):
+        # the image's worst pixel is traced too, so a divergence away from the listed pixels is
+        # still attributed (or shown to be unexplained)
+        w = verdict.metrics["max_abs_diff_pixel"]
+        px = [w["slow"], w["fast"]]
+        if px not in [list(p) for p in spec.trace_pixels]:
+            t = _trace_pixel(spec, argv, binary, out_dir, wd, px)
+            t["auto"] = "worst image pixel"
+            res["volatile"]["trace_bundles"].append(t.pop("bundle"))
+            traces.append(t)
+            attributed = sorted({q for t in traces for q in t.get("attributed", [])})
+            trace_ok = all(t["ok"] for t in traces)
+            res["traces_verdict"] = ("PASS" if trace_ok and not attributed else
+                                     "ATTRIBUTED" if trace_ok else "DIVERGENCE")
+            if t["status"] == "error":
+                from nbparity.errors import RunnerError
+
+                raise RunnerError(f"trace of worst pixel {tuple(px)}: {t['message']}")
+
     if not image_ok and is_spec_mode(spec.quirks) and attributed:
         # the image divergence is explained only if emulating exactly the attributed quirks restores parity
         mode = spec.quirks + "".join(f",+{q}" for q in attributed)
@@ -467,7 +486,7 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     extra = {"matrix_run": {k: res[k] for k in ("id", "run", "status", "verdict", "exit_code", "message",
                                                 "traces", "traces_verdict", "attribution")}}
     path = write_image_bundle(ir, pair, out_dir, binary=binary, build=None, roi=None, thresholds=thresholds,
-                              options=options, log_scale=False, extra_metrics=extra)
+                              options=options, log_scale=False, extra_metrics=extra, c_bin=str(binary))
     res["volatile"]["bundle"] = str(path)
     res["volatile"]["timings"] = dict(pair.timings)
 

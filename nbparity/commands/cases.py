@@ -21,7 +21,7 @@ def _print_table(result):
         r = row(o)
         t.add_row(r["id"], r["run"], f"[{colours[r['verdict']]}]{r['verdict']}[/]", r["corr"], r["sum_ratio"],
                   r["max_abs_diff"], r["traces"], r["time_s"])
-    con = Console()
+    con = Console(width=None if sys.stdout.isatty() else 160)  # CI logs: no truncated columns
     con.print(t)
     for o in result.outcomes:
         if o["status"] != "pass":

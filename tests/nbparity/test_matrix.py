@@ -2,6 +2,7 @@
 JUnit XML structure."""
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,40 @@ def test_junit_structure(tmp_path):
     assert fail.get("message") == "image: corr=0.5 (limit >= 1)" and fail.text == "argv: -N 5\ncorr 0.5"
     err = tcs[2].find("error")
     assert err.text == "C run failed <&>" and tcs[2].find("failure") is None
+
+
+SMALL = """\
+name: small
+cases:
+  - id: tiny
+    description: two quick runs
+    base_args: "-cell 50 60 70 90 90 90 -lambda 1 -default_F 100 -N 3 -distance 100 -pixel 1 -detpixels 16 -oversample 1 -nonoise -nopgm"
+    runs:
+      - {name: base}
+      - {name: diverge, extra_args: "-mosaic 1 -mosaic_dom 3", quirks: "spec,-C-RANDROT-001", thresholds: {corr_min: 1.5}}
+"""
+
+
+def _stable(result):
+    """Everything but the volatile blocks (times, paths, hosts)."""
+    d = result.to_dict()
+    d.pop("volatile")
+    for o in d["runs"]:
+        o.pop("volatile")
+    return d
+
+
+def test_dask_cluster_gives_the_local_results(tmp_path):
+    from distributed import LocalCluster
+
+    from nbparity.matrix import load_matrix, run_matrix
+
+    m = load_matrix(write(tmp_path, SMALL))
+    local = run_matrix(m, jobs=1, out=tmp_path / "local")
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = run_matrix(m, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert _stable(remote) == _stable(local)
+    assert [o["status"] for o in local.outcomes] == ["pass", "failure"]  # corr_min 1.5 can never pass
+    assert local.exit_code == 1 == remote.exit_code
+    assert remote.scheduler == cluster.scheduler_address
+    assert all(Path(o["volatile"]["bundle"]).parent == (tmp_path / "dask").resolve() for o in remote.outcomes)
