@@ -11,13 +11,35 @@ static size_t grid_index(const nb_t *nb, int h, int k, int l)
 
 static int alloc_grid(nb_t *nb)
 {
-    size_t n = (size_t)(nb->h_range + 1) * (size_t)(nb->k_range + 1) * (size_t)(nb->l_range + 1);
+    size_t n;
+    double nd = ((double)nb->h_range + 1) * ((double)nb->k_range + 1) * ((double)nb->l_range + 1);
+    if (nd > 1e9) {
+        fprintf(stderr, "nanoBragg: HKL index ranges too large for a grid (%g cells)\n", nd);
+        return 9;
+    }
+    n = (size_t)(nb->h_range + 1) * (size_t)(nb->k_range + 1) * (size_t)(nb->l_range + 1);
     nb->Fhkl = calloc(n ? n : 1, sizeof(double));
     if (nb->Fhkl == NULL) {
         fprintf(stderr, "nanoBragg: cannot allocate the structure-factor grid (%lu doubles)\n", (unsigned long)n);
         return 9;
     }
     return 0;
+}
+
+/* range = max - min + 1 per axis; 0 when negative or beyond int (never overflows) */
+static int set_ranges(nb_t *nb)
+{
+    long rh = (long)nb->h_max - nb->h_min + 1, rk = (long)nb->k_max - nb->k_min + 1, rl = (long)nb->l_max - nb->l_min + 1;
+    if (rh < 0 || rk < 0 || rl < 0 || rh > 100000000L || rk > 100000000L || rl > 100000000L) {
+        nb->h_range = (int)(rh < 0 ? -1 : rh > 100000000L ? 100000000L : rh);
+        nb->k_range = (int)(rk < 0 ? -1 : rk > 100000000L ? 100000000L : rk);
+        nb->l_range = (int)(rl < 0 ? -1 : rl > 100000000L ? 100000000L : rl);
+        return 0;
+    }
+    nb->h_range = (int)rh;
+    nb->k_range = (int)rk;
+    nb->l_range = (int)rl;
+    return 1;
 }
 
 /* text HKL: a stream of (h,k,l,F) groups; two passes (§2.1) */
@@ -48,15 +70,12 @@ int nb_read_hkl(nb_t *nb)
         if (nb->l_max < l) nb->l_max = nb_toint(l);
         ++nb->hkls;
     }
-    nb->h_range = nb->h_max - nb->h_min + 1;
-    nb->k_range = nb->k_max - nb->k_min + 1;
-    nb->l_range = nb->l_max - nb->l_min + 1;
-    if (nb->h_range < 0 || nb->k_range < 0 || nb->l_range < 0) {
+    if (!set_ranges(nb)) {
         printf("h: %d - %d\n", nb->h_min, nb->h_max);
         printf("k: %d - %d\n", nb->k_min, nb->k_max);
         printf("l: %d - %d\n", nb->l_min, nb->l_max);
         printf("ERROR: not enough HKL indices in %s\n", nb->hklfilename);
-        fprintf(stderr, "nanoBragg: no (h k l F) groups could be read from %s (%d read)\n", nb->hklfilename, nb->hkls);
+        fprintf(stderr, "nanoBragg: -hkl file %s gave no usable (h k l F) groups (%d read; index ranges empty or too large)\n", nb->hklfilename, nb->hkls);
         fclose(f);
         return 9;
     }
@@ -120,11 +139,8 @@ int nb_read_fdump(nb_t *nb)
         fclose(f);
         return 9;
     }
-    nb->h_range = nb->h_max - nb->h_min + 1;
-    nb->k_range = nb->k_max - nb->k_min + 1;
-    nb->l_range = nb->l_max - nb->l_min + 1;
-    if (nb->h_range < 0 || nb->k_range < 0 || nb->l_range < 0) {
-        fprintf(stderr, "nanoBragg: dump file %s has negative index ranges\n", nb->dumpfilename);
+    if (!set_ranges(nb)) {
+        fprintf(stderr, "nanoBragg: dump file %s has negative or huge index ranges\n", nb->dumpfilename);
         fclose(f);
         return 9;
     }
@@ -406,7 +422,7 @@ int nb_write_outputs(nb_t *nb, const float *floatimage, double max_I, double rms
             test = floatimage[j] * nb->intfile_scale + nb->adc;
             if (test > 65535.0) test = 65535.0;
             if (test < 0.0) test = 0.0;
-            img[j] = (unsigned short)floorf((float)(test + 0.5));
+            img[j] = (unsigned short)nb_toint(floorf((float)(test + 0.5))); /* via int: NaN-safe, same bits */
         }
     printf("writing %s as %lu-byte integers\n", nb->intfilename, (unsigned long)sizeof(unsigned short));
     if (write_smv(nb, nb->intfilename, img)) {

@@ -127,8 +127,8 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                     for (subF = 0; subF < os; subF++) {
                         double diffracted[4], airpath;
                         int source, j;
-                        Fdet = subpixel * (fpixel * os + subF) + subpixel / 2.0;
-                        Sdet = subpixel * (spixel * os + subS) + subpixel / 2.0;
+                        Fdet = subpixel * (double)((long)fpixel * os + subF) + subpixel / 2.0;
+                        Sdet = subpixel * (double)((long)spixel * os + subS) + subpixel / 2.0;
                         for (j = 1; j <= 3; j++)
                             pixel_pos[j] = Fdet * nb->fdet[j] + Sdet * nb->sdet[j] + Odet * nb->odet[j] + nb->pix0[j];
                         if (nb->curved_det) {

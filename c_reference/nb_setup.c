@@ -32,8 +32,9 @@ static void detector_defaults(nb_t *nb)
     if (nb->spixels != 0) nb->detsize_s = nb->pixel * nb->spixels;
     nb->fpixels = nb_toint(ceil(nb->detsize_f / nb->pixel - 0.5));
     nb->spixels = nb_toint(ceil(nb->detsize_s / nb->pixel - 0.5));
-    nb->pixels = nb->fpixels * nb->spixels;
-    if (nb->fpixels > 0 && nb->spixels > 0 && (long)nb->fpixels * nb->spixels > 400000000L) nb->pixels = -1;
+    /* a non-positive or absurd count is rejected in nb_setup (never an int overflow here) */
+    if (nb->fpixels > 0 && nb->spixels > 0 && (long)nb->fpixels * nb->spixels <= 400000000L) nb->pixels = nb->fpixels * nb->spixels;
+    else nb->pixels = 0;
 
     /* §1.13.1 fluence, sample clipping, flux */
     if (nb->flux != 0.0 && nb->exposure > 0.0 && nb->beamsize >= 0) nb->fluence = nb->flux * nb->exposure / nb->beamsize / nb->beamsize;
@@ -64,7 +65,10 @@ static void detector_defaults(nb_t *nb)
     if (nb->roi_xmax < 0) nb->roi_xmax = nb->fpixels;
     if (nb->roi_ymin < 0) nb->roi_ymin = 0;
     if (nb->roi_ymax < 0) nb->roi_ymax = nb->spixels;
-    nb->progress_pixels = (nb->roi_xmax - nb->roi_xmin + 1) * (nb->roi_ymax - nb->roi_ymin + 1);
+    {
+        long pp = ((long)nb->roi_xmax - nb->roi_xmin + 1) * ((long)nb->roi_ymax - nb->roi_ymin + 1);
+        nb->progress_pixels = (pp > 2147483647L || pp < -2147483647L) ? 0 : (int)pp;
+    }
 
     /* §4.3 convention block: named conventions overwrite all seven vectors */
     switch (nb->convention) {
@@ -621,7 +625,7 @@ int nb_setup(nb_t *nb)
         return 9;
     }
     if (nb->pixels <= 0) {
-        fprintf(stderr, "nanoBragg: detector has no pixels (fpixels=%d spixels=%d)\n", nb->fpixels, nb->spixels);
+        fprintf(stderr, "nanoBragg: detector has no pixels or too many (fpixels=%d spixels=%d)\n", nb->fpixels, nb->spixels);
         return 9;
     }
 
@@ -686,7 +690,8 @@ int nb_setup(nb_t *nb)
 
     {
         long st = (long)nb->sources * nb->mosaic_domains * nb->phisteps * nb->oversample * nb->oversample;
-        if (st <= 0 || st > 2147483647L) {
+        /* zero steps (e.g. -mosaic_dom 0) gives NaN pixels in the original, not a failure */
+        if (st < 0 || st > 2147483647L) {
             fprintf(stderr, "nanoBragg: unreasonable number of steps (%ld)\n", st);
             return 9;
         }
