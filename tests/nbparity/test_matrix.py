@@ -155,7 +155,9 @@ cases:
 
 def _stable(result):
     """Everything but the volatile blocks (times, paths, hosts)."""
-    d = result.to_dict()
+    import copy
+
+    d = copy.deepcopy(result.to_dict())
     d.pop("volatile")
     for o in d["runs"]:
         o.pop("volatile")
