@@ -102,7 +102,8 @@ def main(argv=None) -> int:
         for i in range(reps):
             before = set(reports.iterdir()) if reports.is_dir() else set()
             r = C.run_timed(cmd, env=env, cwd=tmp, timeout=args.timeout)
-            run = {"wall_s": r["wall_s"], "returncode": r["returncode"], "peak_rss_bytes": r.get("max_rss_bytes")}
+            run = {"wall_s": r["wall_s"], "returncode": r["returncode"], "peak_rss_bytes": r.get("max_rss_bytes"),
+                   "cpu_s": (r["user_s"] + r["sys_s"]) if r.get("user_s") is not None else None}
             bundle = newest_bundle(reports, before)
             if bundle is not None:
                 try:
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     result["wall"] = C.summary([r["wall_s"] for r in ok]) if ok else None
     if ok:
         result["peak_rss_bytes"] = max((r.get("peak_rss_bytes") or 0) for r in ok) or None
+        cpu = [r["cpu_s"] for r in ok if r.get("cpu_s") is not None]
+        result["cpu"] = C.summary(cpu) if cpu else None
     timed = [r for r in ok if isinstance(r.get("timings"), dict)]
     if timed:
         keys = []
@@ -149,9 +152,10 @@ def render(res: dict) -> str:
              f"Machine: {C.machine_line(res['machine'])}", ""]
     w = res.get("wall")
     if w:
-        lines.append(C.markdown_table(["wall median", "min", "max", "target", "peak RSS"],
+        cpu = (res.get("cpu") or {}).get("median")
+        lines.append(C.markdown_table(["wall median", "min", "max", "target", "CPU time (user+sys)", "peak RSS"],
                                       [[C.fmt_s(w["median"]), C.fmt_s(w["min"]), C.fmt_s(w["max"]), f"≤ {TARGET_S} s",
-                                        C.fmt_bytes(res.get("peak_rss_bytes"))]]))
+                                        C.fmt_s(cpu), C.fmt_bytes(res.get("peak_rss_bytes"))]]))
     bd = res.get("breakdown")
     if bd:
         lines += ["", "Where the time goes (" + res.get("breakdown_source", "") + "):", ""]

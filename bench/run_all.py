@@ -101,6 +101,8 @@ def rows_for(res: dict) -> list[list]:
         w = c["wall"]
         rows.append(["compare", f"`nbparity compare --pixel 685 1039` ({c.get('case')}, n={w['n']})",
                      f"{C.fmt_s(w['median'])} (min {C.fmt_s(w['min'])})", "≤ 2 s", _meets(w["median"], 2.0)])
+        if (c.get("cpu") or {}).get("median"):
+            rows.append(["compare", "same, CPU time of the process (user+sys)", C.fmt_s(c["cpu"]["median"]), "—", ""])
         bd = c.get("breakdown") or {}
         if bd:
             parts = ", ".join(f"{k} {C.fmt_s(v)}" for k, v in bd.items() if isinstance(v, (int, float)))
