@@ -153,7 +153,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                                exp(-(thick_tic + 1) * nb->detector_thickstep * nb->detector_mu / parallax);
                         }
 
-                        if (tr) {
+                        if (tr && nb->sources > 0) {
                             double inc[4], sv[4], om, lam = nb->source_lambda[0];
                             inc[1] = -nb->source_X[0];
                             inc[2] = -nb->source_Y[0];
