@@ -323,8 +323,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
         evaluated = evaluated & (F_latt != 0.0)
 
     # ---- F_cell (§6.9)
-    big = 2**31 - 1
-    h0i = tuple(x.clamp(-big, big).nan_to_num(0.0).to(torch.int64) for x in hkl0)
+    h0i = tuple(x.to(torch.int64) for x in hkl0)   # C int; NaN/huge values fail the range test
     F_cell = c.grid.nearest(*h0i, like=h)
     if c.interpolate and state.interp_on:
         oor = c.grid.out_of_range(h, k, l)
@@ -402,13 +401,23 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
             lat_first=[tuple(x.detach().cpu() for x in v) for v in c.lattice_first] if mine else None,
             first_run=first_idx[1:] if mine else None,
             hkl=tuple(g1(x) for x in hkl), hkl0=tuple(g1(x) for x in hkl0),
-            F_abc=tuple(g1(torch.broadcast_to(x, shape6)) for x in (fa, fb, fc)),
+            F_abc=_axis_factors(c, hkl, (fa, fb, fc), shape6, g1),
             F_latt=g1(F_latt), F_cell=g1(F_cell), evaluated=g1(evaluated), I=g1(I),
             capture=(g1(cap_eff[:, -1, -1]) if (not c.os_thick and not spec_capture) else None),
-            polar=g1(polar_final), omega=g1(omega_eff[:, -1, -1]), val=g1(val),
+            polar=None if c.os_polar else g1(polar_final),
+            omega=None if c.os_omega else g1(omega_eff[:, -1, -1]), val=g1(val),
             phi=c.phi.detach().cpu(),
         )
     return val, keep, omega_sum
+
+
+def _axis_factors(c, hkl, fabc, shape6, g1):
+    """Per-axis sincg factors for the trace: the SQUARE ones the kernel used, or (other shapes,
+    where the C still evaluates them) sincg of the kernel's own h, k, l."""
+    if c.shape != "SQUARE":
+        from .kernel_physics import sincg
+        fabc = tuple(sincg(math.pi * x, n) if n > 1 else torch.ones_like(x) for x, n in zip(hkl, c.N))
+    return tuple(g1(torch.broadcast_to(x, shape6)) for x in fabc)
 
 
 def _dot_lat(v, q):

@@ -14,7 +14,7 @@ ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
 
 def sincg(x, n: float):
     """Grating function: N at x == 0 exactly, else sin(x·N)/sin(x) with x·N formed first (§7)."""
-    return torch.where(x == 0.0, torch.full_like(x, n), torch.sin(x * n) / torch.sin(x))
+    return torch.where(x == 0.0, n, torch.sin(x * n) / torch.sin(x))
 
 
 def sinc3(x):
@@ -98,15 +98,16 @@ class FGrid:
 
     def nearest(self, h0i, k0i, l0i, like):
         """grid[h0-h_min][k0-k_min][l0-l_min] when all three are within [min, max], else default_F."""
-        out = torch.full_like(like, self.default_F)
         if not self.hkls:
-            return out
-        inside = torch.ones_like(h0i, dtype=torch.bool)
-        idx = []
+            return torch.full_like(like, self.default_F)
+        inside = None
         for v, lo, hi in zip((h0i, k0i, l0i), self.mins, self.maxs):
-            inside &= (v >= lo) & (v <= hi)
-            idx.append((v - lo).clamp(0, hi - lo))
-        return torch.where(inside, self._gather(*idx), out)
+            ok = (v >= lo) & (v <= hi)
+            inside = ok if inside is None else inside & ok
+        _, nk, nl = self.shape
+        flat = ((h0i - self.mins[0]) * nk + (k0i - self.mins[1])) * nl + (l0i - self.mins[2])
+        flat = flat.clamp_(0, self.flat.numel() - 1)   # outside points are masked below
+        return torch.where(inside, self.flat[flat], self.default_F)
 
     def out_of_range(self, h, k, l):
         """The C range test on fractional indices: (x − min + 3) > range or (x − 2) < min."""

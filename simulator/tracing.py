@@ -129,8 +129,8 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     line("oversample_omega", int(bool(setup.oversample_omega)), ints=True)
     cap = k.get("capture")
     line("capture_fraction", 1.0 if cap is None else float(cap))
-    line("polar", float(k["polar"]))
-    line("omega_pixel", float(k["omega"]))
+    line("polar", 1.0 if k.get("polar") is None else float(k["polar"]))       # 1 with -oversample_polar
+    line("omega_pixel", 1.0 if k.get("omega") is None else float(k["omega"]))  # 1 with -oversample_omega
     d00 = tuple(d[c][0, 0] for c in range(3))
     line("cos_2theta", inc[0] * d00[0] + inc[1] * d00[1] + inc[2] * d00[2])
     val = float(k["val"])

@@ -1,0 +1,77 @@
+"""`python -m simulator <nanoBragg args> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE]`
+
+Runs like the C program: same output files in the current directory, setup messages, trace lines and
+statistics on stdout. Exit 9 where the C exits 9, 2 on a bad -device/-dtype/-quirks, 3 with one stderr
+line when the simulation fails (e.g. CUDA out of memory)."""
+
+from __future__ import annotations
+
+import sys
+
+TORCH_OPTIONS = {"-device": "cpu", "-dtype": "float64", "-quirks": "spec"}
+
+HELP = """usage: python -m simulator <nanoBragg arguments> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE]
+
+The PyTorch port of nanoBragg. Takes the C program's command line unchanged (see the nanoBragg
+specification for every option) plus three execution options that are not physics:
+  -device cpu|cuda          where to compute (default cpu)
+  -dtype float32|float64    working precision (default float64); the image is stored as float32
+  -quirks MODE              c | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml
+  -trace_pixel S F          print TRACE_PY lines for pixel slow S, fast F
+Exit status: 0 ok, 9 where nanoBragg exits 9 (usage, unreadable input), 2 bad execution option,
+3 simulation failure."""
+
+
+def split_args(argv: list[str]) -> tuple[list[str], dict]:
+    """Remove the torch-only options (and their values) from argv."""
+    rest, opts = [], dict(TORCH_OPTIONS)
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in TORCH_OPTIONS:
+            if i + 1 >= len(argv):
+                raise ValueError(f"{tok} needs a value")
+            opts[tok] = argv[i + 1]
+            i += 2
+            continue
+        rest.append(tok)
+        i += 1
+    return rest, opts
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("--help", "-help", "-h") for a in argv):
+        print(HELP)
+        return 0
+    try:
+        args, opts = split_args(argv)
+        from .api import resolve_device, resolve_dtype
+        from .quirks import resolve
+        resolve(opts["-quirks"])
+        resolve_dtype(opts["-dtype"])
+        resolve_device(opts["-device"])
+    except ValueError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    from .api import run
+    from .model import SimulatorError
+    try:
+        result = run(args, device=opts["-device"], dtype=opts["-dtype"], quirks=opts["-quirks"],
+                     write_outputs=True, cwd=".")
+    except SimulatorError as exc:
+        print(str(exc))
+        return int(getattr(exc, "exit_code", 9))
+    except KeyboardInterrupt:
+        print("simulator: interrupted", file=sys.stderr)
+        return 3
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"simulator: simulation failed: {type(exc).__name__}: {msg[:300]}", file=sys.stderr)
+        return 3
+    sys.stdout.write("".join(line + "\n" for line in result.stdout_lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
