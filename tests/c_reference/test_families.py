@@ -480,3 +480,31 @@ def test_mask(run_nb, tmp_path):
     assert img[S, F] == 0 and (img[0, 0:5] == 0).all() and img[0, 5] > 0
     header = (tmp_path / "intimage.img").read_bytes()[:512].decode()
     assert "BEAM_CENTER_Y=1.4;" in header  # mask header Y is flipped: detsize_s - value
+
+
+def _angle(u, v):
+    return math.degrees(math.acos(dot(u, v) / (norm(u) * norm(v))))
+
+
+@pytest.mark.parametrize("cell,angles", [
+    ((70, 80, 90, 85, 95, 100), (84.994472, 95.005528, 100.000812)),
+    ((50, 50, 50, 80, 80, 80), (79.958355, 79.958355, 79.987652)),
+    ((50, 60, 70, 80, 95, 90), (80.001166, 94.999408, 89.999794)),
+])
+def test_triclinic_cell_quirk(run_nb, cell, angles):
+    # §3.1: c*_z = (sin γ/sin γ*)/c, so the angles come out slightly off (measured on the original)
+    r = run_nb(["-cell", *cell, "-default_F", 1, "-detpixels", 4, "-oversample", 1, "-nonoise", "-nopgm",
+                "-trace_pixel", 0, 0])
+    a, b, c = r.cfg("a0"), r.cfg("b0"), r.cfg("c0")
+    got = (_angle(b, c), _angle(c, a), _angle(a, b))
+    assert max(abs(x - y) for x, y in zip(got, angles)) < 2e-6
+
+
+def test_random_misset_and_misset_seed_collision(run_nb):
+    r = run_nb(BASE + ["-default_F", 10, "-misset_seed", 5, "-misset", "random"])
+    assert "random orientation misset angles: 142.144470 55.074207 35.266329 deg" in r.out
+    # R1: -misset_seed N with three following tokens also acts as -misset N x y (5° about x here)
+    plain = run_nb(BASE + ["-default_F", 10, "-misset", 5, 0, 0])
+    coll = run_nb(BASE + ["-default_F", 10, "-misset_seed", 5, "0", "0"])
+    assert coll.cfg("a0") == plain.cfg("a0") and coll.cfg("c0") == plain.cfg("c0")
+    assert coll.cfg("b0") != run_nb(BASE + ["-default_F", 10]).cfg("b0")
