@@ -210,7 +210,7 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
 
 def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, build, roi, thresholds,
                        options, log_scale: bool, extra_metrics: dict | None = None, c_source=None,
-                       c_bin=None) -> Path:
+                       c_bin=None, separate_pngs: bool = True) -> Path:
     from nbparity.bundle import bundle_name, write_bundle
     from nbparity.cases import safe_name
     from nbparity.envinfo import collect
@@ -220,7 +220,8 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     y0, y1, x0, x1 = pair.crop
     with tempfile.TemporaryDirectory(prefix="nbparity-png-") as tmp:
         pngs = write_pngs(pair.c[y0:y1 + 1, x0:x1 + 1], pair.torch[y0:y1 + 1, x0:x1 + 1], r.image.metrics,
-                          tmp, case=r.case, dtype=r.dtype, quirks=r.quirks, log=log_scale)
+                          tmp, case=r.case, dtype=r.dtype, quirks=r.quirks, log=log_scale,
+                          separate=separate_pngs)
         for name, path in pngs.items():
             files[f"{name}.png"] = Path(path).read_bytes()
     included = pair.c.nbytes <= MAX_IMAGE_BYTES_IN_BUNDLE

@@ -68,9 +68,9 @@ def _mark(ax, worst):
 
 
 def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: str = "", log=False,
-               dpi: int = 110) -> dict[str, str]:
-    """Write c_image.png, torch_image.png, diff_image.png and comparison.png (the three side by side).
-    Returns {name: path}."""
+               dpi: int = 110, separate: bool = True) -> dict[str, str]:
+    """Write comparison.png (C, torch, torch − C side by side) and, when `separate`, also c_image.png,
+    torch_image.png and diff_image.png. Returns {name: path}."""
     plt, colors = _mpl()
     out_dir = Path(out_dir)
     c64 = np.asarray(c, dtype=np.float64)
@@ -102,7 +102,7 @@ def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: s
         _mark(ax, worst)
 
     paths = {}
-    for name, img, nrm, cm, title, label in panels:
+    for name, img, nrm, cm, title, label in (panels if separate else []):
         fig, ax = plt.subplots(figsize=(5.6, 4.8))
         draw(ax, fig, img, nrm, cm, title, label)
         fig.suptitle(tag, fontsize=10)

@@ -486,7 +486,8 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     extra = {"matrix_run": {k: res[k] for k in ("id", "run", "status", "verdict", "exit_code", "message",
                                                 "traces", "traces_verdict", "attribution")}}
     path = write_image_bundle(ir, pair, out_dir, binary=binary, build=None, roi=None, thresholds=thresholds,
-                              options=options, log_scale=False, extra_metrics=extra, c_bin=str(binary))
+                              options=options, log_scale=False, extra_metrics=extra, c_bin=str(binary),
+                              separate_pngs=False)  # one combined picture per run keeps the gate fast
     res["volatile"]["bundle"] = str(path)
     res["volatile"]["timings"] = dict(pair.timings)
 
