@@ -263,9 +263,9 @@ int nb_read_smv_header(nb_t *nb, const char *filename, int is_mask)
         return 0;
     }
     v = header_value(header, "HEADER_BYTES");
-    if (!isnan(v) && v > 512 && v < 1e8) {
+    if (!isnan(v) && v > 0 && v < 1e8) header_bytes = (long)v; /* data offset */
+    if (header_bytes > 512) {
         char *big;
-        header_bytes = (long)v;
         big = calloc((size_t)header_bytes + 1, 1);
         if (big == NULL) {
             free(header);
