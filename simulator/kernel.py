@@ -210,7 +210,7 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
     return RenderResult(image=image.reshape(c.spixels, c.fpixels),
                         image_double=img.reshape(c.spixels, c.fpixels),
                         rendered=rendered, in_roi=in_roi, trace=trace,
-                        omega_sum=float(omega_sum) if omega_sum is not None else 0.0,
+                        omega_sum=float(omega_sum.detach()) if omega_sum is not None else 0.0,
                         messages=state.messages)
 
 

@@ -228,3 +228,23 @@ def test_spec_mode_attribution(cref, workdir, qid, name):
         alone = compare(c_text, run_py(argv, d, trace=px, quirks=f"spec,+{qid}").trace_lines)
         assert alone.exit_code == 0, (name, qid, px, alone.first_divergence)
     assert differed or qid in MAY_BE_INVISIBLE, f"{name}: spec mode never differed from C through {qid}"
+
+
+SHARED = Path(os.environ.get("NBPARITY_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "data/supervisor/A.mat").exists(), reason="../shared/data absent")
+def test_supervisor_full_frame(cref, tmp_path):
+    """(c) the c-mode float64 full frame (2463×2527) against the C reference image (slow: ~1-2 min)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_t_api", Path(__file__).with_name("test_api.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    argv = list(mod.SUPERVISOR)
+    for f in ("A.mat", "scaled.hkl"):
+        (tmp_path / f).symlink_to(SHARED / "data/supervisor" / f)
+    c_img, _ = run_c(cref, argv, tmp_path)
+    py = run_py(argv, tmp_path)
+    same, ulps = image_parity(c_img, py.image.numpy())
+    assert same >= 0.9999 and ulps <= 1, (same, ulps)
