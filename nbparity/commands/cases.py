@@ -8,7 +8,7 @@ import click
 
 
 def _print_table(result):
-    from rich.console import Console
+    from nbparity.console import make_console
     from rich.table import Table
 
     from nbparity.matrix import row
@@ -21,7 +21,7 @@ def _print_table(result):
         r = row(o)
         t.add_row(r["id"], r["run"], f"[{colours[r['verdict']]}]{r['verdict']}[/]", r["corr"], r["sum_ratio"],
                   r["max_abs_diff"], r["traces"], r["time_s"])
-    con = Console(width=None if sys.stdout.isatty() else 160)  # CI logs: no truncated columns
+    con = make_console()
     con.print(t)
     for o in result.outcomes:
         if o["status"] != "pass":

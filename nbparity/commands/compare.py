@@ -60,10 +60,11 @@ def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol,
 
 def render(result) -> None:
     """Rich report: verdict first, then configuration, divergence, roots, tables, attributions, bundle."""
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    from nbparity.console import make_console
+
+    con = make_console()
     m = result.metrics
     style = {"pass": "bold green", "explained": "bold yellow", "fail": "bold red"}.get(result.verdict, "bold red")
     con.print(m.get("verdict_line", result.verdict), style=style)

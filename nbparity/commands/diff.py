@@ -44,12 +44,8 @@ def command(ctx, c_log, py_log, rtol, atol, dtype, as_json, failing_only):
 
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
-        from rich.console import Console
-
+        from nbparity.console import make_console
         from nbparity.report import render
 
-        console = Console()
-        if not console.is_terminal:  # logs and pipes: wide enough that full-precision numbers never fold
-            console = Console(width=220)
-        render(result, console, failing_only=failing_only)
+        render(result, make_console(), failing_only=failing_only)
     ctx.exit(result.exit_code)

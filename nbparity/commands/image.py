@@ -37,12 +37,13 @@ def _parse_thresholds(items):
 
 
 def _print_human(r):
-    from rich.console import Console
     from rich.table import Table
+
+    from nbparity.console import make_console
 
     from nbparity.images import describe_failures
 
-    con = Console(stderr=False)
+    con = make_console()
     m = r.image.metrics
     colour = "green" if r.exit_code == 0 else "red"
     con.print(f"[bold {colour}]{r.verdict}[/] {r.case} ({r.dtype}, quirks={r.quirks}, {r.device}) — "
