@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from . import kernel_geometry as geo
@@ -159,13 +160,18 @@ def rendered_pixels(setup, device):
     in_roi = torch.zeros(sp_n, fp_n, dtype=torch.bool)
     if x0 <= x1 and y0 <= y1:
         in_roi[y0:y1 + 1, x0:x1 + 1] = True
-    ok = in_roi.clone().reshape(-1)
+    # indices straight from the ROI ranges (row-major), so a small ROI costs no frame-sized scan
+    ys, xs = torch.arange(max(y0, 0), y1 + 1), torch.arange(max(x0, 0), x1 + 1)
+    idx = (ys[:, None] * fp_n + xs[None, :]).reshape(-1)
+    rendered = in_roi.clone()
     if setup.mask is not None:
-        m = torch.as_tensor(setup.mask.astype("int64")).reshape(-1)
-        n = min(m.numel(), ok.numel())
-        ok[:n] &= m[:n] != 0
-    idx = torch.nonzero(ok).reshape(-1)
-    return idx.to(device), in_roi.to(device), ok.reshape(sp_n, fp_n).to(device)
+        m = torch.as_tensor(np.asarray(setup.mask).astype("int64")).reshape(-1)
+        inside = idx < m.numel()
+        keep = ~inside | (m[idx.clamp(max=max(m.numel() - 1, 0))] != 0)
+        flat = rendered.reshape(-1)
+        flat[idx[~keep]] = False
+        idx = idx[keep]
+    return idx.to(device), in_roi.to(device), rendered.to(device)
 
 
 def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
