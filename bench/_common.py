@@ -243,12 +243,24 @@ def with_arg(argv: list[str], flag: str, *values) -> list[str]:
     return argv
 
 
+def without_arg(argv: list[str], flag: str, nvalues: int) -> list[str]:
+    argv = list(argv)
+    while flag in argv:
+        i = argv.index(flag)
+        del argv[i:i + 1 + nvalues]
+    return argv
+
+
 def supervisor_argv(fast: int | None = None, slow: int | None = None) -> list[str]:
-    """The supervisor argv; with fast/slow given, a centred crop of the same geometry (same pixel size,
-    same beam centre relative to the middle of the detector) so the work per pixel stays comparable."""
+    """The supervisor argv; with fast/slow given, a resized detector of the same geometry (same pixel size,
+    same beam offset from the middle of the detector) so the work per pixel stays comparable.
+
+    A resized detector drops `-pix0_vector_mm`: the C ignores it (quirk C-PIX0-001) and the torch port
+    honours it in spec mode, where it would pin the corner of the full-size detector."""
     argv = list(SUPERVISOR_ARGS)
     if fast is None and slow is None:
         return argv
+    argv = without_arg(argv, "-pix0_vector_mm", 3)
     fast = fast or SUPERVISOR_SHAPE[1]
     slow = slow or SUPERVISOR_SHAPE[0]
     # keep the beam at the same offset from the detector centre (Xbeam/Ybeam are in mm)

@@ -3,7 +3,7 @@
 Usage (internal, used by full_frame.py, scaling.py and gpu.py):
     python bench/_torch_run.py SPEC.json     # prints one JSON object on stdout
 
-SPEC: {"device": "cpu", "dtype": "float64", "warmup": 0, "reps": 1, "write_outputs": false,
+SPEC: {"device": "cpu", "dtype": "float64", "quirks": "c", "warmup": 0, "reps": 1, "write_outputs": false,
        "cwd": ".", "threads": null, "jobs": [{"name": "...", "argv": [...]}, ...]}
 Per job: the wall time of each run() call (CUDA synchronized), plus what the RunResult offers
 (image sum/max, any `timings` it records). The import time of `simulator` (and torch) is reported once.
@@ -35,12 +35,12 @@ def time_jobs(spec: dict, progress=None) -> dict:
     device = spec.get("device", "cpu")
     dtype = spec.get("dtype", "float64")
     out = {"import_torch_s": t_torch, "import_simulator_s": t_import, "threads": torch.get_num_threads(),
-           "device": device, "dtype": dtype, "torch": torch.__version__, "jobs": []}
+           "device": device, "dtype": dtype, "quirks": spec.get("quirks", "c"), "torch": torch.__version__, "jobs": []}
     if device.startswith("cuda") and torch.cuda.is_available():
         out["device_name"] = torch.cuda.get_device_name(0)
     for job in spec["jobs"]:
         kw = dict(device=device, dtype=dtype, write_outputs=bool(spec.get("write_outputs", False)),
-                  cwd=job.get("cwd", spec.get("cwd", ".")))
+                  cwd=job.get("cwd", spec.get("cwd", ".")), quirks=spec.get("quirks", "c"))
         if job.get("chunk_pixels") or spec.get("chunk_pixels"):
             kw["chunk_pixels"] = job.get("chunk_pixels") or spec.get("chunk_pixels")
         times, res = [], None

@@ -42,6 +42,8 @@ def parse_args(argv=None):
     ap.add_argument("--no-c", action="store_true", help="skip the C side")
     ap.add_argument("--timeout", type=float, default=1800, help="per-process timeout in seconds (default: %(default)s)")
     ap.add_argument("--workdir", help="where the runs write their images (default: a temporary directory)")
+    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
+                                                  "images are comparable with the C's)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--out", help="also write the JSON results to this file")
     return ap.parse_args(argv)
@@ -102,7 +104,7 @@ def main(argv=None) -> int:
         tmp = tempfile.mkdtemp(prefix="nbbench_ff_")
         work = Path(tmp)
     result = {"benchmark": "full_frame", "machine": machine, "case": None, "shape": [slow, fast], "phisteps": 10,
-              "pixels": fast * slow, "quick": args.quick, "argv": argv_nb, "c": None, "torch": {}, "ratios": {},
+              "pixels": fast * slow, "quick": args.quick, "quirks": args.quirks, "argv": argv_nb, "c": None, "torch": {}, "ratios": {},
               "targets": {"torch_over_c": TARGETS, "peak_rss_bytes": RSS_TARGET}, "errors": []}
     try:
         case, src = C.prepare_inputs(work / "inputs")
@@ -134,7 +136,7 @@ def main(argv=None) -> int:
                 if s == "c":
                     r = C.run_timed([str(cbin), *argv_nb], cwd=dirs[s], timeout=args.timeout)
                 else:
-                    spec = {"device": args.device, "dtype": s, "reps": 1, "warmup": 0, "write_outputs": True,
+                    spec = {"device": args.device, "dtype": s, "quirks": args.quirks, "reps": 1, "warmup": 0, "write_outputs": True,
                             "cwd": str(dirs[s]), "threads": args.threads, "jobs": [{"name": s, "argv": argv_nb}]}
                     spec_path = dirs[s] / "spec.json"
                     spec_path.write_text(json.dumps(spec))
@@ -206,7 +208,7 @@ def render(res: dict) -> str:
     h, w = res["shape"]
     lines = [f"Full frame: case {res['case']}, {w}×{h} pixels, {res['phisteps']} φ steps"
              + (" (--quick crop)" if res["quick"] else ""),
-             f"Machine: {C.machine_line(res['machine'])}", "",
+             f"Machine: {C.machine_line(res['machine'])}; torch quirk mode {res.get('quirks')}", "",
              C.markdown_table(["side", "wall (process)", "simulator.run()", "torch/C (wall)", "torch/C (run only)",
                                "peak RSS (target ≤ 1 GiB)", "threads"], rows)]
     for dt, s in res["torch"].items():

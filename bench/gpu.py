@@ -32,6 +32,8 @@ def parse_args(argv=None):
     ap.add_argument("--no-large", action="store_true", help="skip the 4096² × 10 mosaic × 10 φ frame")
     ap.add_argument("--quick", action="store_true", help="small frames, 1 warm-up, 1 repetition")
     ap.add_argument("--device", default="cuda", help="CUDA device (default: %(default)s)")
+    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
+                                                  "images are comparable with the C's)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--out", help="also write the JSON results to this file")
     return ap.parse_args(argv)
@@ -59,6 +61,7 @@ def main(argv=None) -> int:
     import _torch_run
 
     result["available"] = True
+    result["quirks"] = args.quirks
     result["device_name"] = torch.cuda.get_device_name(0)
     result["cuda_version"] = torch.version.cuda
     warm, reps = (1, 1) if args.quick else (args.warmup, args.reps)
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
             jobs = [{"name": f"supervisor {dt}", "argv": sup, "target_s": None if args.quick else TARGETS_S.get(dt)}]
             if not args.no_large:
                 jobs.append({"name": f"{'512²' if args.quick else '4096²'} ×10 mosaic ×10 φ {dt}", "argv": big})
-            spec = {"device": args.device, "dtype": dt, "warmup": warm, "reps": reps, "write_outputs": False,
+            spec = {"device": args.device, "dtype": dt, "quirks": args.quirks, "warmup": warm, "reps": reps, "write_outputs": False,
                     "cwd": str(tmp), "jobs": [{"name": j["name"], "argv": j["argv"]} for j in jobs]}
             try:
                 out = _torch_run.time_jobs(spec, progress=C.log)

@@ -46,6 +46,8 @@ def parse_args(argv=None):
                     help="skip C points above this many pixel-steps (default: %(default)g)")
     ap.add_argument("--c-binary", help="C reference binary (default: c_reference/nanoBragg, built if missing)")
     ap.add_argument("--timeout", type=float, default=1800, help="timeout per process, seconds (default: %(default)s)")
+    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
+                                                  "images are comparable with the C's)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--out", help="also write the JSON results to this file")
     return ap.parse_args(argv)
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
         pt["argv"] = point_argv(pt["edge"], pt["phisteps"], pt["domains"], args.mosaic_spread)
 
     result = {"benchmark": "scaling", "machine": machine, "quick": args.quick, "dtype": args.dtype, "device": args.device,
-              "points": points, "fits": {}, "errors": []}
+              "quirks": args.quirks, "points": points, "fits": {}, "errors": []}
     tmp = Path(tempfile.mkdtemp(prefix="nbbench_sc_"))
     try:
         case, _ = C.prepare_inputs(tmp / "inputs")
@@ -92,7 +94,7 @@ def main(argv=None) -> int:
         if C.have_simulator():
             jobs = [{"name": "warm-up", "argv": point_argv(16, 1, 1, args.mosaic_spread), "reps": 1}]
             jobs += [{"name": pt["name"], "argv": pt["argv"], "reps": args.reps} for pt in points]
-            spec = {"device": args.device, "dtype": args.dtype, "warmup": 0, "write_outputs": True,
+            spec = {"device": args.device, "dtype": args.dtype, "quirks": args.quirks, "warmup": 0, "write_outputs": True,
                     "cwd": str(tmp / "torch"), "threads": args.threads, "jobs": jobs}
             (tmp / "spec.json").write_text(json.dumps(spec))
             C.log(f"torch {args.dtype} on {args.device}: {len(points)} points in one process ...")
