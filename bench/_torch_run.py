@@ -43,7 +43,7 @@ def time_jobs(spec: dict, progress=None) -> dict:
                   cwd=job.get("cwd", spec.get("cwd", ".")), quirks=spec.get("quirks", "c"))
         if job.get("chunk_pixels") or spec.get("chunk_pixels"):
             kw["chunk_pixels"] = job.get("chunk_pixels") or spec.get("chunk_pixels")
-        times, res = [], None
+        times, cpus, res = [], [], None
         n_warm = int(job.get("warmup", spec.get("warmup", 0)))
         n_reps = int(job.get("reps", spec.get("reps", 1)))
         if device.startswith("cuda") and torch.cuda.is_available():
@@ -53,14 +53,16 @@ def time_jobs(spec: dict, progress=None) -> dict:
                 progress(f"{job['name']}: {'warm-up' if i < n_warm else 'run'} {i + 1}/{n_warm + n_reps}")
             res = None
             _sync(torch, device)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             res = simulator.run(list(job["argv"]), **kw)
             _sync(torch, device)
-            dt = time.perf_counter() - t1
+            dt, dc = time.perf_counter() - t1, time.process_time() - c1
             if i >= n_warm:
                 times.append(dt)
+                cpus.append(dc)
         rec = {"name": job["name"], "times_s": times, "median_s": sorted(times)[len(times) // 2] if times else None,
-               "min_s": min(times) if times else None}
+               "min_s": min(times) if times else None,
+               "cpu_s": sorted(cpus)[len(cpus) // 2] if cpus else None}  # process CPU time, all threads
         img = getattr(res, "image", None)
         if img is not None:
             rec["shape"] = list(img.shape)

@@ -165,11 +165,15 @@ def main(argv=None) -> int:
                    "user_s": C.summary([r["user_s"] for r in rs if r.get("user_s") is not None])["median"],
                    "sys_s": C.summary([r["sys_s"] for r in rs if r.get("sys_s") is not None])["median"],
                    "rss_method": rs[0].get("rss_method")}
+            if out["user_s"] is not None and out["sys_s"] is not None:
+                out["cpu_s"] = out["user_s"] + out["sys_s"]  # CPU time of the whole process, all threads
             inner = [r.get("inner") for r in rs if r.get("inner")]
             if inner:
                 out["threads"] = inner[0]["threads"]
                 out["import_s"] = C.summary([i["import_simulator_s"] for i in inner])["median"]
                 out["run_s"] = C.summary([i["jobs"][0]["times_s"][0] for i in inner])["median"]
+                out["run_cpu_s"] = C.summary([i["jobs"][0]["cpu_s"] for i in inner
+                                              if i["jobs"][0].get("cpu_s") is not None])["median"]
                 out["timings"] = inner[0]["jobs"][0].get("timings")
             return out
 
@@ -185,6 +189,7 @@ def main(argv=None) -> int:
                 cw = result["c"]["wall"]["median"]
                 result["ratios"][s] = {"wall_torch_over_c": C.ratio(summ["wall"]["median"], cw),
                                        "run_only_over_c": C.ratio(summ.get("run_s"), cw),
+                                       "cpu_torch_over_c": C.ratio(summ.get("cpu_s"), result["c"].get("cpu_s")),
                                        "target": TARGETS.get(s)}
     finally:
         if tmp and not args.workdir:
@@ -198,19 +203,20 @@ def render(res: dict) -> str:
     rows = []
     c = res.get("c")
     if c:
-        rows.append(["C reference (serial)", C.fmt_s(c["wall"]["median"]), "—", "1.00×", "—",
+        rows.append(["C reference (serial)", C.fmt_s(c["wall"]["median"]), "—", "1.00×", "—", C.fmt_s(c.get("cpu_s")), "—",
                      C.fmt_bytes(c["peak_rss_bytes"]), "1"])
     for dt, s in res["torch"].items():
         r = res["ratios"].get(dt, {})
         rows.append([f"torch CPU {dt}", C.fmt_s(s["wall"]["median"]), C.fmt_s(s.get("run_s")),
                      C.fmt_ratio(r.get("wall_torch_over_c")) + f" (target ≤ {TARGETS.get(dt)}×)",
-                     C.fmt_ratio(r.get("run_only_over_c")), C.fmt_bytes(s["peak_rss_bytes"]), str(s.get("threads"))])
+                     C.fmt_ratio(r.get("run_only_over_c")), C.fmt_s(s.get("cpu_s")), C.fmt_ratio(r.get("cpu_torch_over_c")),
+                     C.fmt_bytes(s["peak_rss_bytes"]), str(s.get("threads"))])
     h, w = res["shape"]
     lines = [f"Full frame: case {res['case']}, {w}×{h} pixels, {res['phisteps']} φ steps"
              + (" (--quick crop)" if res["quick"] else ""),
              f"Machine: {C.machine_line(res['machine'])}; torch quirk mode {res.get('quirks')}", "",
              C.markdown_table(["side", "wall (process)", "simulator.run()", "torch/C (wall)", "torch/C (run only)",
-                               "peak RSS (target ≤ 1 GiB)", "threads"], rows)]
+                               "CPU time (user+sys)", "torch/C (CPU)", "peak RSS (target ≤ 1 GiB)", "threads"], rows)]
     for dt, s in res["torch"].items():
         a = s.get("agreement_with_c")
         if a:

@@ -114,6 +114,7 @@ def main(argv=None) -> int:
                 for pt in points:
                     j = by_name.get(pt["name"])
                     pt["torch_s"] = j["median_s"] if j else None
+                    pt["torch_cpu_s"] = j.get("cpu_s") if j else None
         else:
             result["errors"].append("simulator not available (simulator/api.py missing)")
         cbin = None

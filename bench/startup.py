@@ -32,6 +32,7 @@ def commands() -> dict:
         "python -m simulator --help": [C.PYTHON, "-m", "simulator", "--help"],
         "nbparity --help": nb_cmd,
         'python -c "import simulator, nbparity"': [C.PYTHON, "-c", "import simulator, nbparity"],
+        'python -c "import simulator.api" (first use: torch + kernel)': [C.PYTHON, "-c", "import simulator.api"],
         'python -c "pass" (interpreter baseline)': [C.PYTHON, "-c", "pass"],
     }
 
@@ -40,6 +41,7 @@ IMPORTTIME = {
     "import simulator, nbparity": ["-c", "import simulator, nbparity"],
     "nbparity --help": ["-m", "nbparity", "--help"],
     "python -m simulator --help": ["-m", "simulator", "--help"],
+    "import simulator.api": ["-c", "import simulator.api"],
 }
 
 
@@ -70,8 +72,8 @@ def parse_importtime(stderr: str) -> list[dict]:
 def analyse_importtime(rows: list[dict], top: int) -> dict:
     own = [r for r in rows if r["module"].split(".")[0] in ("simulator", "nbparity")]
     heavy = sorted({r["module"].split(".")[0] for r in rows if r["module"].split(".")[0] in HEAVY})
-    # top-level cumulative costs: the imports done directly by the command (depth 0)
-    top_level = sorted((r for r in rows if r["depth"] == 0), key=lambda r: -r["cumulative_us"])[:top]
+    # cumulative costs of the imports done by the command and of their direct children (depth 0 and 1)
+    top_level = sorted((r for r in rows if r["depth"] <= 1), key=lambda r: -r["cumulative_us"])[:top]
     top_self = sorted(rows, key=lambda r: -r["self_us"])[:top]
     return {
         "total_us": sum(r["self_us"] for r in rows),
