@@ -9,11 +9,12 @@ import re
 RTD = 180.0 * (1.0 / math.pi)
 
 _WS = " \t\n\v\f\r"
-_DEC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_HEX = re.compile(r"([+-]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+))(?:[pP]([+-]?\d+))?")
-_INF = re.compile(r"([+-]?)(?:infinity|inf)", re.IGNORECASE)
-_NAN = re.compile(r"([+-]?)nan(?:\([0-9A-Za-z_]*\))?", re.IGNORECASE)
-_INT = re.compile(r"[+-]?\d+")
+# re.ASCII: strtod and atoi know only ASCII digits (Python's \d would also take "５０" or "١٠٠")
+_DEC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_HEX = re.compile(r"([+-]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+))(?:[pP]([+-]?\d+))?", re.ASCII)
+_INF = re.compile(r"([+-]?)(?:infinity|inf)", re.IGNORECASE | re.ASCII)
+_NAN = re.compile(r"([+-]?)nan(?:\([0-9A-Za-z_]*\))?", re.IGNORECASE | re.ASCII)
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 def atof(token: str) -> float:
@@ -22,7 +23,10 @@ def atof(token: str) -> float:
     m = _HEX.match(s)
     if m:
         sign, mant, exp = m.groups()
-        value = float.fromhex(f"0x{mant}p{exp or 0}")  # correctly rounded like glibc
+        try:
+            value = float.fromhex(f"0x{mant}p{exp or 0}")  # correctly rounded like glibc
+        except OverflowError:
+            value = math.inf  # strtod returns HUGE_VAL on overflow
         return -value if sign == "-" else value
     m = _INF.match(s)
     if m:
