@@ -105,9 +105,17 @@ def rows_for(res: dict) -> list[list]:
             rows.append(["compare", "same, CPU time of the process (user+sys)", C.fmt_s(c["cpu"]["median"]), "—", ""])
         bd = c.get("breakdown") or {}
         if bd:
-            parts = ", ".join(f"{k} {C.fmt_s(v)}" for k, v in bd.items() if isinstance(v, (int, float)))
+            parts = ", ".join(f"{k} {C.fmt_s(v)}" for k, v in bd.items() if isinstance(v, (int, float)) and k != "total")
             rows.append(["compare", f"where the time goes ({c.get('breakdown_source', '?')})", parts, "—", ""])
     f = res.get("full_frame")
+    for side in ([f.get("c")] + list(f.get("torch", {}).values())) if f else []:
+        if side and side.get("cpu_s") is None and side.get("user_s") is not None and side.get("sys_s") is not None:
+            side["cpu_s"] = side["user_s"] + side["sys_s"]  # results saved by an older full_frame.py
+    if f and f.get("c"):
+        for dt, t in f.get("torch", {}).items():
+            r = f.setdefault("ratios", {}).setdefault(dt, {})
+            if r.get("cpu_torch_over_c") is None:
+                r["cpu_torch_over_c"] = C.ratio(t.get("cpu_s"), f["c"].get("cpu_s"))
     if f and (f.get("c") or f.get("torch")):
         h, w_ = f["shape"]
         tag = f"{w_}×{h}, {f['phisteps']} φ"
