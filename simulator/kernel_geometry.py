@@ -13,7 +13,7 @@ def subpixel_positions(c, fp, sp):
 
     Fdet = sub·(fp·os + subF) + sub/2 (integer formed first), likewise Sdet; Odet = t·thickstep;
     X_k = ((Fdet·f_k + Sdet·s_k) + Odet·o_k) + P0_k."""
-    os_, dt = c.os, c.dtype
+    os_, dt = c.os, c.gdt
     j = torch.arange(os_ * os_, device=c.device)
     sub_f, sub_s = j % os_, j // os_
     fdet = (fp[:, None] * os_ + sub_f[None, :]).to(dt) * c.sub + c.half_sub      # (P, J)
@@ -23,7 +23,7 @@ def subpixel_positions(c, fp, sp):
     X = tuple(((fdet * c.f[k] + sdet * c.s[k]) + odet * c.o[k]) + c.pix0[k] for k in range(3))
     if c.curved_det:
         # q = distance·b, rotated about s by X_y/distance, then about f by X_z/distance (§4.8)
-        q = tuple(torch.broadcast_to(torch.as_tensor(c.distance * c.beam[k], dtype=c.dtype, device=c.device),
+        q = tuple(torch.broadcast_to(torch.as_tensor(c.distance * c.beam[k], dtype=c.gdt, device=c.device),
                                      X[0].shape) for k in range(3))
         q1 = rotate_axis(q, c.s, X[1] / c.distance)
         X = rotate_axis(q1, c.f, X[2] / c.distance)
@@ -40,8 +40,8 @@ def capture_fraction(c, d):
     """exp(((−t)·S·μ)/ρ) − exp(((−(t+1))·S·μ)/ρ), ρ = d·o, for every (P, T, J)."""
     rho = d[0] * c.o[0] + d[1] * c.o[1] + d[2] * c.o[2]
     t = torch.arange(c.T, device=c.device)
-    mt = (-t).to(c.dtype)[None, :, None]
-    mt1 = (-(t + 1)).to(c.dtype)[None, :, None]
+    mt = (-t).to(c.gdt)[None, :, None]
+    mt1 = (-(t + 1)).to(c.gdt)[None, :, None]
     return torch.exp(mt * c.thickstep * c.mu / rho) - torch.exp(mt1 * c.thickstep * c.mu / rho)
 
 

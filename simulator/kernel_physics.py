@@ -23,23 +23,41 @@ def sinc3(x):
     return torch.where(x == 0.0, torch.ones_like(x), val)
 
 
-def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars):
+def sincg_reduced(h, h0, n: float, dtype):
+    """sincg(π·h, N) from the offset δ = h − h0 to the nearest integer (exact in float64), for runs in a
+    lower precision: sin(Nπh)/sin(πh) = (−1)^(h0·(N−1))·sin(Nπδ)/sin(πδ). Forming (π·h)·N ≈ 10^3 in
+    float32 would leave ~1e-4 of rounding in the phase; the reduced phase is below N·π/2."""
+    x = math.pi * (h - h0).to(dtype)
+    odd = torch.remainder(h0.to(torch.int64) * int(n - 1), 2)
+    sign = (1 - 2 * odd).to(dtype)
+    return sign * torch.where(x == 0.0, torch.full_like(x, n), torch.sin(x * n) / torch.sin(x))
+
+
+def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
     """F_latt and the per-axis SQUARE factors (1 for an axis with N <= 1 or a non-SQUARE shape).
 
     hkl: (h, k, l) fractional; hkl0: nearest (as floats); N: (Na, Nb, Nc) floats;
-    stars: (a*, b*, c*) 3-tuples in Å⁻¹ (unrotated, §3.6)."""
+    stars: (a*, b*, c*) 3-tuples in Å⁻¹ (unrotated, §3.6). `dtype`: the result's dtype; when it is
+    lower than the indices' own (float32 runs), the phase is reduced first (see sincg_reduced).
+    The C formulation, bit-exact in float64, is used whenever the dtypes agree."""
     h, k, l = hkl
-    one = torch.ones_like(h)
+    dtype = dtype or h.dtype
+    reduce = dtype != h.dtype
+    one = torch.ones_like(h, dtype=dtype)
     if shape == "SQUARE":
+        if reduce:
+            fa, fb, fc = (sincg_reduced(x, x0, n, dtype) if n > 1 else one for x, x0, n in zip(hkl, hkl0, N))
+            return (fa * fb) * fc, (fa, fb, fc)
         # (π·h) first, then ·N inside sincg (§7); an axis with N == 1 is skipped (factor exactly 1)
         fa = sincg(math.pi * h, N[0]) if N[0] > 1 else one
         fb = sincg(math.pi * k, N[1]) if N[1] > 1 else one
         fc = sincg(math.pi * l, N[2]) if N[2] > 1 else one
         return (fa * fb) * fc, (fa, fb, fc)
     Na, Nb, Nc = N
-    dh = h - hkl0[0]
-    dk = k - hkl0[1]
-    dl = l - hkl0[2]
+    dh = (h - hkl0[0]).to(dtype)
+    dk = (k - hkl0[1]).to(dtype)
+    dl = (l - hkl0[2]).to(dtype)
+    h = h.to(dtype)
     if shape == "ROUND":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
         fl = Na * Nb * Nc * ROUND_NORM * sinc3(math.pi * torch.sqrt(hrad_sqr * fudge))
