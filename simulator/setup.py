@@ -177,14 +177,14 @@ def resolve_phi(phisteps, osc, phistep):
 def resolve_mosaic(domains, spread, log):
     if domains < 0:
         if spread < 0:
-            return 1, 0.0 * spread
+            return 1, 0.0 * spread + 0.0  # C stores 0.0 (not -0.0), keeping a tensor a tensor
         if spread == 0:
             return 1, spread
         log("WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains")
         return 10, spread
     if spread < 0:
         log("WARNING: no mosaic spread specified.  setting mosaic_domains = 1")
-        return 1, 0.0 * spread
+        return 1, 0.0 * spread + 0.0
     if spread == 0:
         log("WARNING: zero mosaic spread specified.  setting mosaic_domains = 1")
         return 1, spread
