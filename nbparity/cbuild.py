@@ -150,3 +150,17 @@ def build(c_source: str | os.PathLike | None = None, extra_cflags: list[str] | t
     os.replace(tmp, binary)  # atomic: readers see no binary or the complete one
     result.cached = False
     return result
+
+
+def resolve_binary(c_bin=None, c_source=None, extra_cflags=(), log=None) -> tuple[Path, BuildResult | None]:
+    """The C binary a run uses: `--c-bin` as given (it must exist; nothing is built), else the cached
+    build of `--c-source` (default c_reference/). Returns (binary, build or None)."""
+    if c_bin:
+        binary = Path(c_bin).expanduser()
+        if not binary.is_file():
+            raise UsageError(f"--c-bin {binary}: no such file")
+        return binary.resolve(), None
+    result = build(c_source, list(extra_cflags), log=log)
+    if not result.cached and log is not None:
+        log(f"built {result.binary}")
+    return result.binary, result

@@ -180,7 +180,7 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
     src = repr(str(c_source)) if c_source else ""
     flags = [f"--args {shlex.quote(shlex.join(r.argv if roi is None else r.argv[:-5]))}",
              f"--device {r.device}", f"--dtype {r.dtype}", f"--quirks {shlex.quote(r.quirks)}"]
-    flags.append(f"--c-bin \"$BIN\"")
+    flags.append("--c-bin \"$BIN\"")
     if roi is not None:
         flags.append("--roi " + " ".join(str(int(v)) for v in roi))
     defaults_t, defaults_o = Thresholds().to_dict(), MetricOptions().to_dict()
@@ -211,8 +211,7 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
 def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, build, roi, thresholds,
                        options, log_scale: bool, extra_metrics: dict | None = None, c_source=None,
                        c_bin=None, separate_pngs: bool = True) -> Path:
-    from nbparity.bundle import bundle_name, write_bundle
-    from nbparity.cases import safe_name
+    from nbparity.bundle import write_bundle
     from nbparity.envinfo import collect
     from nbparity.imageplots import write_pngs
 
@@ -255,16 +254,12 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
                   bundle=True, workdir=None, log=None, build=None) -> ImageResult:
     """Full-image parity for one case (a nbparity.cases.Case). Exit code 0 when every gate passes,
     1 otherwise; UsageError / RunnerError propagate (exit 2 / 3)."""
-    from nbparity.cbuild import build as cbuild
+    from nbparity.cbuild import resolve_binary
 
-    if c_bin is not None:
-        binary = Path(c_bin).expanduser()
-        if not binary.is_file():
-            raise UsageError(f"--c-bin {binary}: no such file")
-        binary = binary.resolve()
+    if build is not None and c_bin is None:
+        binary = build.binary   # the caller already built it (matrix runs)
     else:
-        build = build or cbuild(c_source, log=log)
-        binary = build.binary
+        binary, build = resolve_binary(c_bin, c_source, log=log)
     argv = roi_argv(case.argv, roi)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbparity-image-", dir=workdir) as wd:

@@ -618,7 +618,7 @@ def run_matrix(matrix: Matrix, *, jobs: int = 1, out="reports", scheduler: str |
     import tempfile
     import time as _time
 
-    from nbparity.cbuild import build as cbuild
+    from nbparity.cbuild import resolve_binary
 
     say = log or (lambda msg: None)
     t0 = _time.perf_counter()
@@ -628,15 +628,7 @@ def run_matrix(matrix: Matrix, *, jobs: int = 1, out="reports", scheduler: str |
         raise UsageError(f"matrix {matrix.path}: no runs selected")
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    build = None
-    if c_bin is not None:
-        binary = Path(c_bin).expanduser()
-        if not binary.is_file():
-            raise UsageError(f"--c-bin {binary}: no such file")
-        binary = binary.resolve()
-    else:
-        build = cbuild(c_source, log=say)
-        binary = build.binary
+    binary, build = resolve_binary(c_bin, c_source, log=say)
     # work directories live under the output directory, so dask workers sharing the path see them
     work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
     try:

@@ -244,7 +244,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nbparity-"))
     c_dir, py_dir = the_case.prepare_workdir(work / "c"), the_case.prepare_workdir(work / "py")
-    import simulator  # noqa: F401  (torch import, timed on its own)
+    import torch  # noqa: F401  (the torch import, timed on its own: `import simulator` is lazy)
 
     tick("import_torch", t0)
     t0 = time.perf_counter()
@@ -263,6 +263,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     if float(getattr(getattr(setup, "options", None), "dmin", 0.0) or 0.0) > 0 and not full_frame:
         warnings.append("dmin is set: if the preceding pixel is cut entirely, the φ carry-over state can "
                         "come from an earlier pixel; rerun with --full-frame to be sure")
+    from nbparity.cbuild import resolve_binary
     from nbparity.runners import run_c, run_torch, with_pixel
 
     argv = with_pixel(the_case.argv, slow, fast, roi)
@@ -284,11 +285,11 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     attr_modes: list = []
     try:
         t0 = time.perf_counter()
-        build = _binary(c_bin, c_source, cflags, log)
+        binary, build = resolve_binary(c_bin, c_source, cflags, log)
         tick("build", t0)
         log("running C…")
         t0 = time.perf_counter()
-        c_run = run_c(build.binary if build else c_bin, argv, c_dir, timeout)
+        c_run = run_c(binary, argv, c_dir, timeout)
         tick("c_run", t0)
         log("running torch…")
         t0 = time.perf_counter()
@@ -371,20 +372,6 @@ def _region(setup, slow, fast):
     from nbparity.runners import pixel_roi
 
     return pixel_roi(setup, slow, fast)
-
-
-def _binary(c_bin, c_source, cflags, log):
-    if c_bin:
-        p = Path(c_bin).expanduser()
-        if not p.is_file():
-            raise UsageError(f"--c-bin {p}: no such file")
-        return None
-    from nbparity.cbuild import build
-
-    b = build(c_source, list(cflags), log=log)
-    if not b.cached:
-        log(f"built {b.binary}")
-    return b
 
 
 def _has_pixel_lines(frames) -> bool:
