@@ -287,14 +287,17 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         t0 = time.perf_counter()
         binary, build = resolve_binary(c_bin, c_source, cflags, log)
         tick("build", t0)
-        log("running C…")
+        # The C subprocess runs while torch computes in-process: the two sides never share state
+        # (separate work directories), and the wait releases the GIL.
+        from concurrent.futures import ThreadPoolExecutor
+
+        log("running C and torch…")
         t0 = time.perf_counter()
-        c_run = run_c(binary, argv, c_dir, timeout)
-        tick("c_run", t0)
-        log("running torch…")
-        t0 = time.perf_counter()
-        t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
-        tick("torch_run", t0)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
+            t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
+            tick("torch_run", t0)
+            c_run, timings["c_run"] = c_future.result()
 
         t0 = time.perf_counter()
         from nbparity.compare import compare_traces
@@ -372,6 +375,12 @@ def _region(setup, slow, fast):
     from nbparity.runners import pixel_roi
 
     return pixel_roi(setup, slow, fast)
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, round(time.perf_counter() - t0, 4)
 
 
 def _has_pixel_lines(frames) -> bool:
