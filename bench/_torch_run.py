@@ -43,7 +43,7 @@ def time_jobs(spec: dict, progress=None) -> dict:
                   cwd=job.get("cwd", spec.get("cwd", ".")), quirks=spec.get("quirks", "c"))
         if job.get("chunk_pixels") or spec.get("chunk_pixels"):
             kw["chunk_pixels"] = job.get("chunk_pixels") or spec.get("chunk_pixels")
-        times, cpus, res = [], [], None
+        times, cpus, warm_times, res = [], [], [], None
         n_warm = int(job.get("warmup", spec.get("warmup", 0)))
         n_reps = int(job.get("reps", spec.get("reps", 1)))
         if device.startswith("cuda") and torch.cuda.is_available():
@@ -60,7 +60,9 @@ def time_jobs(spec: dict, progress=None) -> dict:
             if i >= n_warm:
                 times.append(dt)
                 cpus.append(dc)
-        rec = {"name": job["name"], "times_s": times, "median_s": sorted(times)[len(times) // 2] if times else None,
+            else:
+                warm_times.append(dt)
+        rec = {"name": job["name"], "times_s": times, "warmup_times_s": warm_times, "median_s": sorted(times)[len(times) // 2] if times else None,
                "min_s": min(times) if times else None,
                "cpu_s": sorted(cpus)[len(cpus) // 2] if cpus else None}  # process CPU time, all threads
         img = getattr(res, "image", None)

@@ -40,7 +40,12 @@ def parse_args(argv=None):
     ap.add_argument("--dtype", default="float64", help="torch dtype (default: %(default)s)")
     ap.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
-    ap.add_argument("--reps", type=int, default=1, help="timed repetitions per point (default: %(default)s)")
+    ap.add_argument("--reps", type=int, default=3,
+                    help="timed repetitions per point; the fits use the minimum, the least disturbed by other load "
+                         "(default: %(default)s; 1 with --quick)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="untimed torch runs per point first (default: %(default)s; 0 with --quick): the first call "
+                         "with a new argv pays setup (HKL parse, derived geometry) that later calls reuse")
     ap.add_argument("--no-c", action="store_true", help="skip the C side")
     ap.add_argument("--c-max-work", type=float, default=4.0e7,
                     help="skip C points above this many pixel-steps (default: %(default)g)")
@@ -64,6 +69,8 @@ def point_argv(n: int, phisteps: int, domains: int, spread: float) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.quick:
+        args.reps = 1
     machine = C.machine_info()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (QUICK_SIZES if args.quick else SIZES)
     combos = ([tuple(int(v) for v in c.lower().split("x")) for c in args.combos.split(",")]
@@ -80,7 +87,7 @@ def main(argv=None) -> int:
         pt["argv"] = point_argv(pt["edge"], pt["phisteps"], pt["domains"], args.mosaic_spread)
 
     result = {"benchmark": "scaling", "machine": machine, "quick": args.quick, "dtype": args.dtype, "device": args.device,
-              "quirks": args.quirks, "points": points, "fits": {}, "errors": []}
+              "quirks": args.quirks, "reps": args.reps, "points": points, "fits": {}, "errors": []}
     tmp = Path(tempfile.mkdtemp(prefix="nbbench_sc_"))
     try:
         case, _ = C.prepare_inputs(tmp / "inputs")
@@ -93,7 +100,8 @@ def main(argv=None) -> int:
         # torch: one process, all points; a small warm-up job first (first-call costs are not scaling)
         if C.have_simulator():
             jobs = [{"name": "warm-up", "argv": point_argv(16, 1, 1, args.mosaic_spread), "reps": 1}]
-            jobs += [{"name": pt["name"], "argv": pt["argv"], "reps": args.reps} for pt in points]
+            warm = 0 if args.quick else args.warmup
+            jobs += [{"name": pt["name"], "argv": pt["argv"], "reps": args.reps, "warmup": warm} for pt in points]
             spec = {"device": args.device, "dtype": args.dtype, "quirks": args.quirks, "warmup": 0, "write_outputs": True,
                     "cwd": str(tmp / "torch"), "threads": args.threads, "jobs": jobs}
             (tmp / "spec.json").write_text(json.dumps(spec))
@@ -113,8 +121,10 @@ def main(argv=None) -> int:
                 by_name = {j["name"]: j for j in inner["jobs"]}
                 for pt in points:
                     j = by_name.get(pt["name"])
-                    pt["torch_s"] = j["median_s"] if j else None
+                    pt["torch_s"] = j["min_s"] if j else None
+                    pt["torch_median_s"] = j["median_s"] if j else None
                     pt["torch_cpu_s"] = j.get("cpu_s") if j else None
+                    pt["torch_first_call_s"] = (j.get("warmup_times_s") or [None])[0] if j else None
         else:
             result["errors"].append("simulator not available (simulator/api.py missing)")
         cbin = None
@@ -135,7 +145,8 @@ def main(argv=None) -> int:
                     result["errors"].append(f"C {pt['name']} exited {r['returncode']}: {C.tail(r['stderr'])}")
                     break
                 times.append(r["wall_s"])
-            pt["c_s"] = C.summary(times)["median"]
+            pt["c_s"] = C.summary(times)["min"]
+            pt["c_median_s"] = C.summary(times)["median"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for pt in points:
@@ -158,13 +169,14 @@ def render(res: dict) -> str:
     rows = []
     for p in res["points"]:
         rows.append([p["series"], f"{p['edge']}²", p["phisteps"], p["domains"], f"{p['work']:.3g}",
-                     C.fmt_s(p.get("torch_s")), C.fmt_s(p.get("c_s")), C.fmt_ratio(p.get("torch_over_c")),
+                     C.fmt_s(p.get("torch_s")), C.fmt_s(p.get("torch_first_call_s")), C.fmt_s(p.get("c_s")), C.fmt_ratio(p.get("torch_over_c")),
                      "n/a" if p.get("torch_ns_per_work") is None else f"{p['torch_ns_per_work']:.1f}",
                      "n/a" if p.get("c_ns_per_work") is None else f"{p['c_ns_per_work']:.1f}"])
     lines = [f"Scaling: case {res.get('case')}, torch {res['dtype']} on {res['device']}"
-             f" ({res.get('torch_threads')} threads; time inside simulator.run()), C = process wall time",
+             f" ({res.get('torch_threads')} threads; time inside simulator.run() after a warm-up call with the same argv), "
+             f"C = process wall time; minimum of {res.get('reps')} repetitions",
              f"Machine: {C.machine_line(res['machine'])}", "",
-             C.markdown_table(["series", "detector", "φ steps", "domains", "work (pixel·steps)", "torch", "C", "torch/C",
+             C.markdown_table(["series", "detector", "φ steps", "domains", "work (pixel·steps)", "torch", "torch 1st call", "C", "torch/C",
                                "torch ns/step", "C ns/step"], rows), ""]
     frow = []
     for key, f in res["fits"].items():
