@@ -163,9 +163,15 @@ def rows_for(res: dict) -> list[list]:
 
 
 def render(res: dict, status: dict | None = None) -> str:
-    machine = next((r["machine"] for r in res.values() if isinstance(r, dict) and r.get("machine")), C.machine_info())
-    lines = [f"**Machine:** {C.machine_line(machine)}", "",
+    ms = [(n, r["machine"]) for n, r in res.items() if isinstance(r, dict) and r.get("machine")]
+    machine = max((m for _, m in ms), key=lambda m: m.get("date", ""), default=None) or C.machine_info()
+    dates = sorted(m.get("date", "") for _, m in ms)
+    loads = ", ".join(f"{n} {m['loadavg'][0]:.2f}" for n, m in ms if m.get("loadavg"))
+    span = f" (results from {dates[0]} to {dates[-1]})" if dates and dates[0] != dates[-1] else ""
+    lines = [f"**Machine:** {C.machine_line(machine)}{span}", "",
              C.markdown_table(["benchmark", "measurement", "value", "target", "meets target"], rows_for(res))]
+    if loads:
+        lines += ["", f"1-minute load average when each benchmark started (the machine may be shared): {loads}"]
     quick = [n for n, r in res.items() if r.get("quick")]
     if quick:
         lines += ["", f"(--quick mode for: {', '.join(quick)}: tiny problem sizes, plumbing only, not the targets' sizes)"]
