@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .geometry import div
 from .cparse import RTD, atof, atoi
 
 NAN = math.nan
@@ -267,7 +268,7 @@ def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
     if ("-lambda" in tok or "-wave" in tok) and has1:
         put(lambda0=f() / 1.0e10)
     if "-energy" in tok and has1:
-        put(lambda0=(12398.42 / f()) / 1.0e10)
+        put(lambda0=div(12398.42, f()) / 1.0e10)   # -energy 0 gives inf, as in C
     if "-dispersion" in tok and has1:
         put(dispersion=f() / 100.0)
     if "-dispsteps" in tok and has1:
@@ -371,7 +372,7 @@ def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
         if "inf" in nxt or atof(nxt) == 0.0:
             put(detector_thick=0.0, detector_mu=0.0)
         else:
-            put(detector_mu=1.0 / (atof(nxt) * 1.0e-6))
+            put(detector_mu=div(1.0, atof(nxt) * 1.0e-6))   # a tiny value underflows to 0: inf
     if "-detector_thick" in tok and n == 15 and has1:
         put(detector_thick=f() * 1.0e-6)
     if ("-detector_thicksteps" in tok or "-thicksteps" in tok) and has1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .geometry import (DBL_MIN, cos, cross, dot, magnitude, rescale, rotate, scale, sin, sqrt, value)
+from .geometry import (DBL_MIN, cos, cross, div, dot, magnitude, rescale, rotate, scale, sin, sqrt, value)
 
 
 def _clamp_sin(x):
@@ -59,18 +59,18 @@ def reciprocal_from_cell(a, b, c, alpha, beta, gamma, c_cell_quirk: bool, warn):
             x = -x if x != 0.0 else DBL_MIN
         lens.append(x)
     a_s, b_s, c_s = lens
-    cos_as = _clamp_cos((cb * cg - ca) / (sb * sg))
-    cos_bs = _clamp_cos((cg * ca - cb) / (sg * sa))
-    cos_gs = _clamp_cos((ca * cb - cg) / (sa * sb))
+    cos_as = _clamp_cos(div(cb * cg - ca, sb * sg))
+    cos_bs = _clamp_cos(div(cg * ca - cb, sg * sa))
+    cos_gs = _clamp_cos(div(ca * cb - cg, sa * sb))
     sin_gs = _clamp_sin(c * Vstar / a_s / b_s)
     zero = 0.0 * a_s
     a_star = (a_s, zero, zero)
     b_star = (b_s * cos_gs, b_s * sin_gs, zero)
-    cy = c_s * (cos_as - cos_bs * cos_gs) / sin_gs
+    cy = div(c_s * (cos_as - cos_bs * cos_gs), sin_gs)   # degenerate cells give inf/NaN, as in C
     if c_cell_quirk:  # C-CELL-001: (sin γ / sin γ*)/c instead of the textbook value
-        cz = (c_s * V) / (a * b * c * sin_gs)
+        cz = div(c_s * V, a * b * c * sin_gs)
     else:
-        t = (cos_as - cos_bs * cos_gs) / sin_gs
+        t = div(cos_as - cos_bs * cos_gs, sin_gs)
         cz = c_s * sqrt(1.0 - cos_bs * cos_bs - t * t)
     c_star = (c_s * cos_bs, cy, cz)
     return a_star, b_star, c_star, V
@@ -88,11 +88,11 @@ def real_space(a_star, b_star, c_star, user_cell: bool, cell_abc, V):
     Vstar = dot(a_star, Pc)
     if user_cell:
         a, b, c = cell_abc
-        Pc = rescale(Pc, a / V)
-        Pa = rescale(Pa, b / V)
-        Pb = rescale(Pb, c / V)
-        Vstar = 1.0 / V
-    Vcell = 1.0 / Vstar
+        Pc = rescale(Pc, div(a, V))
+        Pa = rescale(Pa, div(b, V))
+        Pb = rescale(Pb, div(c, V))
+        Vstar = div(1.0, V)
+    Vcell = div(1.0, Vstar)   # an empty -mat gives V* = 0: inf, as in C
     a = scale(Pc, Vcell)
     b = scale(Pa, Vcell)
     c = scale(Pb, Vcell)
@@ -107,8 +107,8 @@ def cell_report(a, b, c, a_star, b_star, c_star) -> list[str]:
     def angles(x, y, z):
         out = []
         for u, v in ((y, z), (z, x), (x, y)):
-            cval = value(dot(u, v)) / (value(magnitude(u)) * value(magnitude(v)))
-            out.append(math.degrees(math.acos(max(-1.0, min(1.0, cval)))))
+            cval = div(value(dot(u, v)), value(magnitude(u)) * value(magnitude(v)))
+            out.append(math.degrees(math.acos(max(-1.0, min(1.0, cval)))) if cval == cval else math.nan)
         return out
     la = [value(magnitude(v)) for v in (a, b, c)]
     lr = [value(magnitude(v)) for v in (a_star, b_star, c_star)]

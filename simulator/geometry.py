@@ -18,16 +18,24 @@ def _torch():
     return torch
 
 
+def _libm(fn, x):
+    """math.fn(x) with C libm results where Python raises: sin(inf), sqrt(-1) → NaN."""
+    try:
+        return fn(x)
+    except ValueError:
+        return math.nan
+
+
 def sin(x):
-    return _torch().sin(x) if is_tensor(x) else math.sin(x)
+    return _torch().sin(x) if is_tensor(x) else _libm(math.sin, x)
 
 
 def cos(x):
-    return _torch().cos(x) if is_tensor(x) else math.cos(x)
+    return _torch().cos(x) if is_tensor(x) else _libm(math.cos, x)
 
 
 def sqrt(x):
-    return _torch().sqrt(x) if is_tensor(x) else math.sqrt(x)
+    return _torch().sqrt(x) if is_tensor(x) else _libm(math.sqrt, x)
 
 
 def isnan(x) -> bool:
@@ -82,7 +90,7 @@ def rescale(u, new_mag):
     old = magnitude(u)
     if old <= 0.0:
         old = 1.0
-    f = new_mag / old
+    f = div(new_mag, old)
     return (f * u[0], f * u[1], f * u[2])
 
 

@@ -167,7 +167,7 @@ def rendered_pixels(setup, device):
     if x0 <= x1 and y0 <= y1:
         in_roi[y0:y1 + 1, x0:x1 + 1] = True
     # indices straight from the ROI ranges (row-major), so a small ROI costs no frame-sized scan
-    ys, xs = torch.arange(max(y0, 0), y1 + 1), torch.arange(max(x0, 0), x1 + 1)
+    ys, xs = torch.arange(y0, max(y0, y1 + 1)), torch.arange(x0, max(x0, x1 + 1))   # empty if inverted
     idx = (ys[:, None] * fp_n + xs[None, :]).reshape(-1)
     rendered = in_roi.clone()
     if setup.mask is not None:

@@ -92,6 +92,16 @@ _PLAIN_HKL = re.compile(
     rb"\s*(?:[+-]?\d+\s+[+-]?\d+\s+[+-]?\d+\s+[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:\s+|\Z))*")
 
 
+MAX_GRID_CELLS = 1e9   # the C exits 9 above this (c_reference/nb_io.c alloc_grid)
+
+
+def _alloc_grid(rh: int, rk: int, rl: int, name: str) -> np.ndarray:
+    cells = float(rh + 1) * float(rk + 1) * float(rl + 1)
+    if cells > MAX_GRID_CELLS:
+        raise InputError(f"{name}: HKL index ranges too large for a grid ({cells:g} cells)")
+    return np.zeros((rh + 1, rk + 1, rl + 1), dtype=np.float64)
+
+
 def _parse_plain_hkl(data: bytes, default_F: float, name: str) -> HKLData | None:
     if _PLAIN_HKL.fullmatch(data) is None:
         return None
@@ -102,7 +112,7 @@ def _parse_plain_hkl(data: bytes, default_F: float, name: str) -> HKLData | None
     idx = table[:, :3].astype(np.int64)
     lo, hi = idx.min(axis=0), idx.max(axis=0)
     rh, rk, rl = (hi - lo + 1).tolist()
-    grid = np.zeros((rh + 1, rk + 1, rl + 1), dtype=np.float64)
+    grid = _alloc_grid(rh, rk, rl, name)
     if default_F != 0.0:
         grid[:rh, :rk, :rl] = default_F
     flat = np.ravel_multi_index(tuple((idx - lo).T), grid.shape)
@@ -136,7 +146,7 @@ def parse_hkl_text(data: bytes, default_F: float = 0.0, name: str = "hkl") -> HK
     rh, rk, rl = h_max - h_min + 1, k_max - k_min + 1, l_max - l_min + 1
     if rh < 0 or rk < 0 or rl < 0:
         raise InputError(f"{name}: no usable h k l F entries (ranges {rh} {rk} {rl})")
-    grid = np.zeros((rh + 1, rk + 1, rl + 1), dtype=np.float64)
+    grid = _alloc_grid(rh, rk, rl, name)
     if default_F != 0.0:
         grid[:rh, :rk, :rl] = default_F
     for h, k, l, F in _groups(_Scanner(data), "iiif"):

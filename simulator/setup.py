@@ -38,6 +38,11 @@ SOURCE_DISTANCE = 10.0
 BANNER = "nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17"
 
 
+# Limits where the C (c_reference/nb_setup.c) exits 9 instead of allocating: a detector of more than
+# 4e8 pixels, and (our own guard, where the C's calloc would fail) absurd mosaic domain counts.
+MAX_PIXELS = 400_000_000
+MAX_MOSAIC_DOMAINS = 10_000_000
+
 def _fvec(v):
     return tuple(float(x) if isinstance(x, int) else x for x in v)
 
@@ -219,8 +224,8 @@ def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, 
     Fbeam = dot(f, w)
     Sbeam = dot(s, w)
     distance = close_distance / r
-    ORGX = Fclose / pixel + 0.5
-    ORGY = Sclose / pixel + 0.5
+    ORGX = div(Fclose, pixel) + 0.5
+    ORGY = div(Sclose, pixel) + 0.5
     dials = (1000.0 * P0[2], 1000.0 * P0[1], -1000.0 * P0[0])
     return dict(P0=P0, fdet=f, sdet=s, odet=o_vec, r=r, Fclose=Fclose, Sclose=Sclose,
                 close_distance=close_distance, Fbeam=Fbeam, Sbeam=Sbeam, distance=distance,
@@ -332,6 +337,8 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
         raise UsageExit("no -hkl file, no readable dump file and -default_F 0 (C prints usage and exits 9)")
     if o.matfile is None and o.cell_a == 0:
         raise UsageExit("no -mat file and no -cell (C prints usage and exits 9)")
+    if not (fpixels > 0 and spixels > 0 and fpixels * spixels <= MAX_PIXELS):
+        raise InputError(f"detector has no pixels or too many (fpixels={fpixels} spixels={spixels})")
     say(f"{conv.lower()} convention selected.")
     say("pivoting detector around sample" if pivot == "SAMPLE" else "pivoting detector around direct beam spot")
 
@@ -346,6 +353,8 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
         mu = 1.0 / thick
         say(f"WARNING: detector attenuation depth not specified, assuming {value(mu):g} um")
     mosaic_domains, mosaic_spread = resolve_mosaic(o.mosaic_domains, o.mosaic_spread, say)
+    if mosaic_domains > MAX_MOSAIC_DOMAINS:  # the C's calloc fails long before; we refuse up front
+        raise InputError(f"too many mosaic domains ({mosaic_domains}; at most {MAX_MOSAIC_DOMAINS})")
 
     # 10. detector geometry (§4.5)
     geo = place_detector(o, pivot, quirks, f, s, odet, b, t2axis, o.twotheta,

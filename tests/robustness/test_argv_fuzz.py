@@ -105,19 +105,8 @@ def test_atof_atoi_match_libc(text):
 
 # ----------------------------------------------------------------------------- known bugs (xfail)
 
-_ZDIV_ENERGY = ("simulator/argv.py _parse_token: '-energy 0' computes 12398.42/0.0 and '-detector_abs 1e-320' "
-                "1.0/(x*1e-6) with x*1e-6 == 0 -> ZeroDivisionError; C gives inf: use a C-style division "
-                "(simulator.geometry.div)")
-_ZDIV_PIXEL = ("simulator/setup.py place_detector: ORGX = Fclose / pixel (and ORGY) raises ZeroDivisionError "
-               "for -pixel 0; use geometry.div")
-_MATH_DOMAIN = ("simulator/geometry.py sin/cos/sqrt: math.sin(inf)/math.cos(inf)/math.sqrt(<0) raise "
-                "ValueError('math domain error'); C returns NaN: return math.nan for non-finite (or "
-                "negative for sqrt) float inputs")
-XFAIL_PARSE = {"-energy 0": _ZDIV_ENERGY}
-XFAIL_DERIVE = {"-energy 0": _ZDIV_ENERGY, "-pixel 0": _ZDIV_PIXEL,
-                "-cell 1e-300 1e300 1 inf inf inf": _MATH_DOMAIN, "-misset nan inf -inf -misset 1 2": _MATH_DOMAIN,
-                "-detector_rotx 1e308 -detector_roty nan -detector_rotz -inf -twotheta 180 -twotheta_axis 0 0 0":
-                    _MATH_DOMAIN}
+XFAIL_PARSE: dict = {}   # fixed: -energy 0 / -detector_abs 1e-320 divide like C doubles
+XFAIL_DERIVE: dict = {}  # fixed: -pixel 0, inf/nan angles (libm NaN semantics)
 
 
 def corpus_params(xfails: dict):
@@ -140,7 +129,6 @@ def test_parse_argv_corpus_never_raises(argv):
     assert isinstance(parse_argv(BASE_ARGS + argv), Options)
 
 
-@pytest.mark.xfail(strict=True, reason=_ZDIV_ENERGY)
 @SETTINGS
 @given(argv_lists)
 @example(["-energy", "0"])
@@ -234,7 +222,6 @@ def test_derive_corpus_only_documented_errors(argv, hostile_dir):
     assert not isinstance(result, _Slow), f"derive took more than 10 s on {argv!r}"
 
 
-@pytest.mark.xfail(strict=True, reason=f"{_ZDIV_ENERGY}; {_ZDIV_PIXEL}; {_MATH_DOMAIN}")
 @SETTINGS
 @given(with_base=st.booleans(), argv=argv_lists)
 @example(with_base=True, argv=["-energy", "0"])
@@ -270,9 +257,6 @@ else:
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/readers.py / setup.derive: allocating the HKL grid raises a bare MemoryError; the C exits 9 "
-    "when the allocation fails: catch MemoryError (or check the grid size first) and raise InputError"))
 def test_huge_hkl_grid_is_an_input_error_like_c(tmp_path):
     """An HKL list spanning -1000..1000 on every axis needs a 60 GB grid: the C's allocation fails and it
     exits 9; the port must fail the same way (SimulatorError, exit 9), never with a bare MemoryError.

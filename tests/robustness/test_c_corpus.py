@@ -21,22 +21,7 @@ RUN_TIMEOUT_S = 60
 LINES = corpus_lines()
 IDS = [" ".join(a)[:60] for a in LINES]
 
-_NO_PIXELS = ("simulator/setup.py derive: a detector with no pixels (fpixels or spixels <= 0, e.g. from -pixel 0 / "
-              "nan / -detpixels -4) is accepted (image of size 0, a torch RuntimeError, or an image while C exits 9 "
-              "'detector has no pixels or too many'): raise InputError(exit 9) when fpixels <= 0 or spixels <= 0 or "
-              "fpixels*spixels > 4e8, as c_reference/nb_setup.c does; -pixel 0 first hits ZeroDivisionError in "
-              "place_detector (ORGX = Fclose / pixel: use geometry.div)")
-_ZDIV_ENERGY = "simulator/argv.py _parse_token: -energy 0 -> ZeroDivisionError (12398.42/0.0); C gives inf"
-_MATH_DOMAIN = ("simulator/geometry.py sin/cos: ValueError('math domain error') on inf arguments; C returns NaN "
-                "(then renders an image, exit 0)")
-_INVERTED_ROI = ("simulator/kernel.py rendered_pixels: torch.arange(x0, x1 + 1) raises RuntimeError for an "
-                 "inverted -roi (xmax < xmin); C renders nothing and exits 0: use torch.arange(x0, max(x0, x1 + 1)) "
-                 "and likewise for y")
-XFAIL_TORCH = {"-pixel 0": _NO_PIXELS, "-pixel nan -detsize 0": _NO_PIXELS, "-detpixels -4": _NO_PIXELS,
-               "-energy 0": _ZDIV_ENERGY, "-cell 1e-300 1e300 1 inf inf inf": _MATH_DOMAIN,
-               "-roi 5 1 7 2": _INVERTED_ROI, "-misset nan inf -inf -misset 1 2": _MATH_DOMAIN,
-               "-detector_rotx 1e308 -detector_roty nan -detector_rotz -inf -twotheta 180 -twotheta_axis 0 0 0":
-                   _MATH_DOMAIN}
+XFAIL_TORCH: dict = {}   # fixed: no-pixel detectors exit 9, -energy 0, inf angles, inverted -roi
 TORCH_PARAMS = [pytest.param(i, id=IDS[i], marks=[pytest.mark.xfail(strict=True, reason=XFAIL_TORCH[" ".join(a)])]
                              if " ".join(a) in XFAIL_TORCH else []) for i, a in enumerate(LINES)]
 
