@@ -107,7 +107,11 @@ def _read_manifest(d: Path) -> dict:
         digest, sep, fname = ln.partition("  ")
         if not sep or len(digest) != 64:
             raise UsageError(f"{d} is not a bundle (malformed {MANIFEST} line: {ln[:60]!r})")
-        entries[fname.lstrip("*")] = digest
+        fname = fname.lstrip("*")
+        # a manifest may only name files inside the bundle: never hash (and so trust) anything else
+        if not fname or Path(fname).is_absolute() or ".." in Path(fname).parts:
+            raise UsageError(f"{d} is not a valid bundle ({MANIFEST} names a path outside it: {fname[:60]!r})")
+        entries[fname] = digest
     return entries
 
 

@@ -165,8 +165,13 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
     py = merged["value_py"].to_numpy(dtype=float)
     has_c = merged["line_c"].notna().to_numpy()
     has_py = merged["line_py"].notna().to_numpy()
-    words = np.isnan(c) & np.isnan(py) & (merged["raw_c"].fillna("").map(_is_word).to_numpy()
-                                          | merged["raw_py"].fillna("").map(_is_word).to_numpy())
+    # string-typed keys (convention, pivot, shape) compare their words; anywhere else an unreadable
+    # token is a failure, never "NaN == NaN"
+    is_str = np.array([_key_type(schema, k, s) == "str" for k, s in zip(merged["key"], sections)], dtype=bool)
+    nan_c = np.isnan(c) & ~merged["raw_c"].fillna("nan").map(_is_nan_token).to_numpy()
+    nan_py = np.isnan(py) & ~merged["raw_py"].fillna("nan").map(_is_nan_token).to_numpy()
+    words = is_str & (nan_c | nan_py)
+    garbled = ~is_str & (nan_c | nan_py)   # a value that did not parse as a number
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         diff = np.abs(py - c)
         rel = np.where(diff == 0, 0.0, diff / np.abs(c))
@@ -174,8 +179,14 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
         same_nonfinite = (np.isnan(c) & np.isnan(py)) | (np.isinf(c) & (c == py))
         within = np.where(exact, py == c, diff <= a + r * np.abs(c))
     ok = np.where(finite, within, same_nonfinite)
-    ok = np.where(words, merged["raw_c"].to_numpy() == merged["raw_py"].to_numpy(), ok)
-    status = np.where(has_c & has_py, np.where(ok, "pass", "FAIL"), "one-sided")
+    ok = np.where(words, merged["raw_c"].to_numpy() == merged["raw_py"].to_numpy(), ok) & ~garbled
+    # A key both sides print must match structurally: a component, occurrence or φ step present on one
+    # side only (a truncated vector, a repeated block) is a divergence. Keys one build does not print at
+    # all (config echo, extended φ fields of other builds) stay one-sided.
+    key_ids = list(zip(sections, merged["key"]))
+    shared = {k for k, hc in zip(key_ids, has_c) if hc} & {k for k, hp in zip(key_ids, has_py) if hp}
+    structural = np.array([k in shared for k in key_ids], dtype=bool) & ~(has_c & has_py)
+    status = np.where(has_c & has_py, np.where(ok, "pass", "FAIL"), np.where(structural, "FAIL", "one-sided"))
     side = np.where(has_c & has_py, "both", np.where(has_c, "C", "PY"))
     merged = merged.assign(c=c, py=py, abs=np.where(has_c & has_py, diff, np.nan),
                            rel=np.where(has_c & has_py, rel, np.nan), rtol=r, atol=a, tol_class=classes,
@@ -183,8 +194,16 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
     return merged
 
 
-def _is_word(raw: str) -> bool:
-    return bool(raw) and raw[0].isalpha() and raw.lower().lstrip("+-") not in ("nan", "inf", "infinity")
+def _key_type(schema, key: str, section: str) -> str | None:
+    try:
+        return schema.spec(key, section).type
+    except KeyError:  # keys of other builds that our schema does not know
+        return None
+
+
+def _is_nan_token(raw: str) -> bool:
+    return raw.strip().lower().lstrip("+-") == "nan"
+
 
 
 def _merge(cdf, pydf, on):
@@ -212,11 +231,13 @@ def _finish_table(merged, config: bool = False):
 
 
 def _row_dict(row) -> dict:
+    import pandas as pd
+
     keep = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "c", "py", "abs", "rel",
             "rtol", "atol", "tol_class", "raw_c", "raw_py", "line_c", "line_py"]
     d = {k: row[k] for k in keep}
     for k in ("line_c", "line_py"):
-        d[k] = None if d[k] is None or d[k] != d[k] else int(d[k])
+        d[k] = None if pd.isna(d[k]) else int(d[k])
     return json_safe(d)
 
 

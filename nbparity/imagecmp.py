@@ -228,6 +228,8 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
         files["c_float.bin"] = pair.c.astype("<f4").tobytes()
         files["torch_float.bin"] = pair.torch.astype("<f4").tobytes()
     metrics = r.to_dict()
+    # what differs between two identical runs lives in one block, as in compare's metrics.json
+    metrics["volatile"] = {"timings_s": metrics.pop("timings"), "bundle": metrics.pop("bundle")}
     metrics["images_in_bundle"] = included
     metrics["png_scale"] = "log" if log_scale else "linear"
     metrics["kind"] = "image"

@@ -98,10 +98,14 @@ def _decompose(k: int, oversample: int, thicksteps: int) -> tuple[int, int, int]
 
 def _number(token: str) -> float | None:
     """C printf output -> float: %g, %d, -0, inf, -inf, nan, -nan, hex floats. None when unparseable."""
+    if not token.isascii() or "_" in token:  # float() would also take "５０" or "1_000"; printf never prints them
+        return None
     try:
         return float(token)
     except ValueError:
         pass
+    if not token.lstrip("+-").lower().startswith("0x"):  # fromhex("abc") would be 2748
+        return None
     try:
         return float.fromhex(token)
     except ValueError:
@@ -151,8 +155,14 @@ class _Parser:
         stripped = segment.strip()
         m = _LINE.match(stripped)
         if m is None or m["impl"] == "CONFIG":
-            if m is None and _MIDLINE.search(stripped):
-                self.warn(f"line {no}: trace text not at the start of the line, kept aside: {stripped[:80]!r}")
+            mid = _MIDLINE.search(stripped) if m is None else None
+            if mid is not None:
+                # e.g. nanoBragg's "WARNING: further warnings will not be printed! " has no newline, so
+                # the next trace line is glued to it: keep the text aside, parse the trace line.
+                self.warn(f"line {no}: trace line glued to preceding text {stripped[:mid.start()][:60]!r}")
+                self.other.append((no, stripped[:mid.start()]))
+                self.line(no, stripped[mid.start():])
+                return
             self.other.append((no, segment))
             return
         impl, fam, rest = m["impl"], m["fam"], m["rest"].strip()

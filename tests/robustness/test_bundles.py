@@ -152,8 +152,6 @@ def test_verify_detects_all_three_at_once_json(bundle):
     assert doc["changed"] == ["summary.md"] and doc["missing"] == ["env.json"] and doc["extra"] == ["extra.csv"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nbparity/bundle.py _read_manifest/verify_bundle: a manifest entry such as '../../outside.txt' or an absolute path is hashed outside the bundle and the bundle verifies as intact; reject names that are absolute or contain '..' (UsageError 'malformed manifest', or report them as changed)"))
 def test_verify_manifest_entry_outside_bundle_is_not_trusted(bundle, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("secret\n")

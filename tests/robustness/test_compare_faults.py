@@ -164,8 +164,6 @@ def test_malformed_hkl_is_not_a_pass(tmp_path, content, cbin):
     assert_no_pass_bundle(out)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nbparity/traces.py _Parser.line: a 'TRACE_C:' prefix after other text on the same line (the C prints 'WARNING: further warnings will not be printed! ' with no newline, spec §6.9) is kept aside, so the next key (pix0_vector_meters) becomes torch-only and is never compared while the verdict is pass; split the line at the trace prefix (_MIDLINE match) and parse the remainder as a trace line"))
 def test_c_warning_without_newline_does_not_hide_trace_lines(tmp_path, cbin):
     """nanoBragg prints "WARNING: further warnings will not be printed! " with no newline (spec §6.9), so
     the next trace line is glued to it. Every per-pixel key must still be compared on both sides: a key

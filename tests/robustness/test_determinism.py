@@ -52,8 +52,6 @@ def test_compare_twice_is_identical(tmp_path, synthetic_args):
     assert ma["pixel_values"]["torch_float"] == mb["pixel_values"]["torch_float"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nbparity/imagecmp.py ImageResult.to_dict / write_image_bundle: metrics.json carries 'timings' (and 'bundle') at top level, so two identical runs differ; move them under a 'volatile' block as compare's metrics do"))
 def test_image_twice_is_identical(tmp_path, synthetic_args):
     bundles = []
     for i in range(2):

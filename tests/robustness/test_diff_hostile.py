@@ -148,8 +148,6 @@ def test_non_numeric_token_on_one_side_is_not_parity(logs, token):
     assert not TRACEBACK.search(proc.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nbparity/traces.py token_value keeps an unparseable token as NaN and nbparity/compare.py treats NaN == NaN as agreement, so 'abc' on both sides passes (exit 0); an unparseable value must fail its row (or load_trace must raise UsageError naming the line)"))
 def test_non_numeric_token_on_both_sides_is_not_parity(logs):
     """An unreadable value is unknown on both sides: agreeing 'NaN == NaN' would be a false pass."""
     c, py = logs
@@ -160,8 +158,6 @@ def test_non_numeric_token_on_both_sides_is_not_parity(logs):
     assert not TRACEBACK.search(proc.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nbparity/compare.py: a vector key printed with fewer components than its schema arity leaves the missing component 'one-sided (torch only)', which does not fail, so a truncated vector passes; a component missing on one side of a key both sides print must fail (trace-format 'mistakes' #1)"))
 def test_wrong_arity_is_not_parity(logs):
     c, py = logs
     text = c.read_text()
@@ -183,8 +179,6 @@ def test_duplicated_key_with_other_value_is_not_last_value_wins(logs):
     assert proc.returncode in (1, 2), proc.stdout[-2000:] + proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'nbparity/compare.py: occurrences (repeat > 0 / extra blocks) of per-pixel schema keys present on one side only are reported one-sided and do not fail, so a C log holding the pixel block twice passes; one-sided per-pixel schema keys/occurrences must fail (one-sided is for optional per-phi fields)'))
 def test_duplicated_identical_block_on_one_side_is_not_parity(logs):
     c, py = logs
     lines = c.read_text().splitlines(keepends=True)

@@ -79,8 +79,8 @@ def test_float32_run_is_float32_and_close():
     assert r32.image_double.dtype == torch.float32
     sel = r64 > 1e-3 * r64.max()
     rel = ((r32.image_double.double() - r64).abs() / r64)[sel]
-    # measured 6e-3: float32 phase (π·h)·N has ~1e-6 absolute error at h ~ 10 (see test_vs_c xfail)
-    assert float(rel.max()) < 1e-2
+    # Miller indices in float64 and the reduced sincg phase keep float32 at the 1e-5 target (issue 4b)
+    assert float(rel.max()) <= 1e-5
 
 
 def test_water_and_spec_water_differ_by_the_background_scaling():
