@@ -244,9 +244,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nbparity-"))
     c_dir, py_dir = the_case.prepare_workdir(work / "c"), the_case.prepare_workdir(work / "py")
-    import torch  # noqa: F401  (the torch import, timed on its own: `import simulator` is lazy)
-
-    tick("import_torch", t0)
+    tick("workdir", t0)
     t0 = time.perf_counter()
     setup, enabled = _derive(the_case.argv, quirks, py_dir)
     ok, why = setup.rendered(slow, fast)
@@ -292,9 +290,13 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         from concurrent.futures import ThreadPoolExecutor
 
         log("running C and torch…")
-        t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=1) as pool:
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
+            t0 = time.perf_counter()
+            import torch  # noqa: F401  (imported while the C side runs: validation needs no torch)
+
+            tick("import_torch", t0)
+            t0 = time.perf_counter()
             t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
             tick("torch_run", t0)
             c_run, timings["c_run"] = c_future.result()

@@ -25,9 +25,9 @@ def g(x) -> str:
 def statistics(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.ndarray) -> dict:
     """§9.5: max_I (strict >, row-major, starting at 0) with the Fdet/Sdet of the last sub-pixel,
     mean and rms over rendered pixels, rmsd over all ROI pixels (masked ones included)."""
-    v = image.astype(np.float64).reshape(-1)
+    v = image.reshape(-1)
     r = rendered.reshape(-1)
-    vals = v[r]
+    vals = v[r].astype(np.float64)   # only the rendered pixels: a one-pixel ROI costs no frame-sized copy
     max_I, max_x, max_y = 0.0, 0.0, 0.0
     if vals.size:
         i = int(np.argmax(vals))
@@ -44,7 +44,7 @@ def statistics(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.ndarra
     sumsqr = float(np.sum(vals * vals))
     mean = total / max(n, 1)
     rms = math.sqrt(sumsqr / (max(n, 2) - 1))
-    roi_vals = v[in_roi.reshape(-1)]
+    roi_vals = v[in_roi.reshape(-1)].astype(np.float64)
     m = roi_vals.size
     rmsd = math.sqrt(float(np.sum((roi_vals - mean) ** 2)) / (max(m, 2) - 1))
     return dict(max_I=max_I, max_I_x=max_x, max_I_y=max_y, mean=mean, rms=rms, rmsd=rmsd,
@@ -138,10 +138,9 @@ def write_outputs(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.nda
     out.append(f"mean= {g(stats['mean'])} rms= {g(stats['rms'])} rmsd= {g(stats['rmsd'])}")
     scale = intfile_scale(setup, stats)
     out.append(f"intfile_scale = {g(scale)}")
-    pix = int_pixels(image, in_roi, scale, float(setup.adc))
     out.append(f"writing {setup.intfile} as 2-byte integers")
     if write:
-        write_smv(join(setup.intfile), setup, pix)
+        write_smv(join(setup.intfile), setup, int_pixels(image, in_roi, scale, float(setup.adc)))
     if setup.write_pgm:
         ps = pgm_scale(setup, scale, stats)
         out.append(f"writing {setup.pgmfile} as 1-byte integers")
