@@ -169,7 +169,7 @@ def _markdown(r: CompareResult, report_md: str) -> str:
     m = r.metrics
     out = [f"# nbparity compare — {m.get('verdict_line', r.verdict)}", ""]
     out += [f"* case: **{m['case']['name']}** — {m['case']['why']}",
-            f"* pixel: slow {r.slow}, fast {r.fast}; region: {m.get('region')}",
+            f"* pixel: slow {r.slow}, fast {r.fast}; {describe_region(m.get('region'))}",
             f"* torch: device {m['device']}, dtype {m['dtype']}, quirks `{m['quirk_mode']}`"]
     if m.get("pixel_values"):
         pv = m["pixel_values"]
@@ -371,6 +371,14 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     if result.error:
         raise RunnerError(result.error + (f" (bundle: {result.bundle})" if result.bundle else ""))
     return result
+
+
+def describe_region(region: dict | None) -> str:
+    """'rendered -roi 1038 1039 685 685 (…)' or 'rendered the full frame', for reports."""
+    if not region or region.get("full_frame") or not region.get("roi"):
+        return "rendered the full frame"
+    return ("rendered -roi " + " ".join(str(v) for v in region["roi"])
+            + " (the pixel and its predecessor in C loop order, so its φ carry-over history is the full frame's)")
 
 
 def _region(setup, slow, fast):

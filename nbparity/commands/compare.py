@@ -69,7 +69,9 @@ def render(result) -> None:
     style = {"pass": "bold green", "explained": "bold yellow", "fail": "bold red"}.get(result.verdict, "bold red")
     con.print(m.get("verdict_line", result.verdict), style=style)
     con.print(f"case [bold]{m['case']['name']}[/] — {m['case']['why']}")
-    con.print(f"pixel slow {result.slow}, fast {result.fast}; region {m['region']}; torch {m['device']} "
+    from nbparity.pipeline import describe_region
+
+    con.print(f"pixel slow {result.slow}, fast {result.fast}; {describe_region(m['region'])}; torch {m['device']} "
               f"{m['dtype']} quirks {m['quirk_mode']}")
     for w in result.warnings:
         con.print(f"WARNING: {w}", style="yellow")
