@@ -24,7 +24,7 @@ import torch
 
 from . import kernel_geometry as geo
 from .kernel_physics import FGrid, lattice_factor, polarization
-from .kernel_vec import as_scalar, as_vec, rotate_axis, rotate_umat, unit
+from .kernel_vec import as_scalar, as_vec, csqrt, rdiv, rotate_axis, rotate_umat, unit
 
 R_E_SQR = 7.94079248018965e-30
 AVOGADRO = 6.02214179e23
@@ -93,6 +93,17 @@ class Prepared:
         self.interpolate = bool(setup.interpolate) and self.grid.hkls > 0
         self._lattices()
 
+    def _phi_sincos(self, phi):
+        """sin/cos of the φ steps from glibc (math), as the C gets them: torch's vectorized sin can
+        differ by an ulp, which the lattice vectors would carry into h. Tensors that carry gradients
+        (overrides) use torch."""
+        s = self.setup
+        if isinstance(s.phi0, torch.Tensor) or isinstance(s.phistep, torch.Tensor):
+            return None
+        steps = [float(s.phi0) + float(s.phistep) * n for n in range(int(s.phisteps))]   # φ0 + (S·n)
+        as_t = lambda xs: torch.tensor(xs, dtype=self.gdt, device=self.device)  # noqa: E731
+        return as_t([math.sin(x) for x in steps]), as_t([math.cos(x) for x in steps])
+
     def _lattices(self):
         """Lattice vectors per (variant, φ step, domain): variant 0 = what every φ run uses, variant
         1 = the very first φ run of the render (C-PARITY-001, §8.3)."""
@@ -104,7 +115,7 @@ class Prepared:
         self.phi = phi
         u = as_vec(s.spindle, dt, dev)
         base = [as_vec(x, dt, dev) for x in (s.a0, s.b0, s.c0)]
-        rot = [rotate_axis(tuple(c.expand(F) for c in b), u, phi) for b in base]          # per step
+        rot = [rotate_axis(tuple(c.expand(F) for c in b), u, phi, self._phi_sincos(phi)) for b in base]
         if "C-PARITY-001" in self.quirks:
             # a step at φ == 0.0 keeps the vectors of the previous iteration: the latest φ != 0
             # step at or before it, else (later runs) the previous run's last rotated step.
@@ -266,9 +277,9 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     lam = c.lam[None, None, None, :]
     dP = tuple(x[..., None] for x in d)                                          # (P,T,J,1)
     q0 = tuple((dP[k] - inc[k]) / lam for k in range(3))
-    stol = 0.5 * torch.sqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
+    stol = 0.5 * csqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
     if c.dmin > 0.0:
-        surv = ~((stol > 0.0) & (c.dmin > 0.5 / stol))
+        surv = ~((stol > 0.0) & (c.dmin > rdiv(0.5, stol)))
     else:
         surv = torch.ones_like(stol, dtype=torch.bool)
     surv = torch.broadcast_to(surv, (P, T, J, S))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .kernel_vec import rotate_axis, unit
+from .kernel_vec import rdiv, rotate_axis, unit
 
 
 def subpixel_positions(c, fp, sp):
@@ -32,8 +32,8 @@ def subpixel_positions(c, fp, sp):
 
 def solid_angle(c, R):
     if c.point_pixel:
-        return 1.0 / R / R
-    return c.pixel * c.pixel / R / R * c.close_distance / R
+        return rdiv(1.0, R) / R
+    return rdiv(c.pixel * c.pixel, R) / R * c.close_distance / R
 
 
 def capture_fraction(c, d):

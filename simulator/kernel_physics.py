@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from .kernel_vec import cross, dot, unit
+from .kernel_vec import cross, csqrt, dot, unit
 
 ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
 
@@ -60,7 +60,7 @@ def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
     h = h.to(dtype)
     if shape == "ROUND":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
-        fl = Na * Nb * Nc * ROUND_NORM * sinc3(math.pi * torch.sqrt(hrad_sqr * fudge))
+        fl = Na * Nb * Nc * ROUND_NORM * sinc3(math.pi * csqrt(hrad_sqr * fudge))
         return fl, (one, one, one)
     a_s, b_s, c_s = stars
     dx = dh * a_s[0] + dk * b_s[0] + dl * c_s[0]

@@ -83,7 +83,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             line("R_distance_meters", R[t, j])
             line("omega_pixel_sr", omega_all[t, j])
             line("close_distance_meters", close)
-            line("obliquity_factor", close / R[t, j])
+            line("obliquity_factor", float(close) / float(R[t, j]))   # one IEEE division, as C
             line("diffracted_vec", *(d[c][t, j] for c in range(3)))
             line("incident_vec", *inc)
             line("lambda_meters", lam0)
