@@ -346,8 +346,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
         evaluated = evaluated & (F_latt != 0.0)
 
     # ---- F_cell (§6.9)
-    h0i = tuple(x.to(torch.int64) for x in hkl0)   # C int; NaN/huge values fail the range test
-    F_cell = c.grid.nearest(*h0i, like=h)
+    F_cell = c.grid.nearest(*hkl0, like=h)
     if c.interpolate and state.interp_on:
         oor = c.grid.out_of_range(h, k, l)
         if "C-INTERP-001" in q_:
@@ -371,7 +370,9 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     F_cell = F_cell.to(dt)
     cap_eff, pol_eff, omega_eff, polar_final = (x.to(dt) for x in (cap_eff, pol_eff, omega_eff, polar_final))
     term = F_cell * F_cell * F_latt * F_latt
-    term = torch.where(evaluated, term, torch.zeros_like(term))
+    if c.dmin > 0.0 or not c.grid.finite:
+        # skipped iterations add nothing; otherwise F_latt == 0 already makes the term 0 (F finite)
+        term = torch.where(evaluated, term, 0.0)
     water_c = c.water and "C-WATER-001" in q_
     I0 = c.I_bg if water_c else 0.0
     factors = []

@@ -28,9 +28,11 @@ def sincg_reduced(h, h0, n: float, dtype):
     lower precision: sin(Nπh)/sin(πh) = (−1)^(h0·(N−1))·sin(Nπδ)/sin(πδ). Forming (π·h)·N ≈ 10^3 in
     float32 would leave ~1e-4 of rounding in the phase; the reduced phase is below N·π/2."""
     x = math.pi * (h - h0).to(dtype)
-    odd = torch.remainder(h0.to(torch.int64) * int(n - 1), 2)
-    sign = (1 - 2 * odd).to(dtype)
-    return sign * torch.where(x == 0.0, torch.full_like(x, n), torch.sin(x * n) / torch.sin(x))
+    value = torch.where(x == 0.0, n, torch.sin(x * n) / torch.sin(x))
+    if int(n) % 2:   # N odd: h0·(N−1) is even, the sign is +1
+        return value
+    odd = torch.remainder(h0, 2.0).to(dtype)     # h0 is integer-valued: 0 or 1
+    return value * (1.0 - 2.0 * odd)
 
 
 def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
@@ -105,27 +107,37 @@ class FGrid:
             g = torch.as_tensor(setup.hkl_grid, dtype=torch.float64)
             self.shape = tuple(g.shape)
             self.flat = g.reshape(-1).to(dtype=dtype, device=device)
+            # The lookable grid h_min..h_max (…) inside a one-cell border of default_F: clamping an index
+            # into the bordered grid is the C's range test, with no per-axis masks.
+            rh, rk, rl = (hi - lo + 1 for lo, hi in zip(self.mins, self.maxs))
+            bordered = torch.full((rh + 2, rk + 2, rl + 2), self.default_F, dtype=torch.float64)
+            bordered[1:-1, 1:-1, 1:-1] = g[:rh, :rk, :rl]
+            self.bordered_shape = tuple(bordered.shape)
+            self.bordered = bordered.reshape(-1).to(dtype=dtype, device=device)
+            self.finite = bool(torch.isfinite(self.bordered).all())
         else:
             self.shape = None
             self.flat = None
             self.hkls = 0
+            self.finite = math.isfinite(self.default_F)
 
     def _gather(self, hi, ki, li):
         _, nk, nl = self.shape
         return self.flat[(hi * nk + ki) * nl + li]
 
-    def nearest(self, h0i, k0i, l0i, like):
-        """grid[h0-h_min][k0-k_min][l0-l_min] when all three are within [min, max], else default_F."""
+    def nearest(self, h0, k0, l0, like):
+        """grid[h0-h_min][k0-k_min][l0-l_min] when all three are within [min, max], else default_F.
+        h0, k0, l0 are the rounded indices as floats (integer-valued; NaN and huge values, which the
+        C's int conversion sends out of range, land on the default_F border)."""
         if not self.hkls:
             return torch.full_like(like, self.default_F)
-        inside = None
-        for v, lo, hi in zip((h0i, k0i, l0i), self.mins, self.maxs):
-            ok = (v >= lo) & (v <= hi)
-            inside = ok if inside is None else inside & ok
-        _, nk, nl = self.shape
-        flat = ((h0i - self.mins[0]) * nk + (k0i - self.mins[1])) * nl + (l0i - self.mins[2])
-        flat = flat.clamp_(0, self.flat.numel() - 1)   # outside points are masked below
-        return torch.where(inside, self.flat[flat], self.default_F)
+        idx = []
+        for v, lo, n in zip((h0, k0, l0), self.mins, self.bordered_shape):
+            i = torch.nan_to_num(v - (lo - 1), nan=-1.0)
+            idx.append(i.clamp_(0, n - 1))
+        _, nk, nl = self.bordered_shape
+        flat = (idx[0] * nk + idx[1]) * nl + idx[2]      # integers < 2^53: exact in float64
+        return self.bordered[flat.to(torch.int64)]
 
     def out_of_range(self, h, k, l):
         """The C range test on fractional indices: (x − min + 3) > range or (x − 2) < min."""
