@@ -49,6 +49,8 @@ def hold_first_nonzero(x, dim: int):
     """The C pattern `if (v == 0.0) v = compute();` along `dim`: position n holds x at the first index
     ≤ n where x != 0 (NaN counts as non-zero), or x[n] itself while everything so far is zero."""
     n = x.shape[dim]
+    if n == 1:   # one position: it holds itself
+        return x
     shape = [1] * x.dim()
     shape[dim] = n
     idx = torch.arange(n, device=x.device).reshape(shape).expand(x.shape)

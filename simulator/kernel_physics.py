@@ -131,13 +131,11 @@ class FGrid:
         C's int conversion sends out of range, land on the default_F border)."""
         if not self.hkls:
             return torch.full_like(like, self.default_F)
-        idx = []
-        for v, lo, n in zip((h0, k0, l0), self.mins, self.bordered_shape):
-            i = torch.nan_to_num(v - (lo - 1), nan=-1.0)
-            idx.append(i.clamp_(0, n - 1))
+        idx = [(v - (lo - 1)).clamp_(0, n - 1) for v, lo, n in zip((h0, k0, l0), self.mins, self.bordered_shape)]
         _, nk, nl = self.bordered_shape
         flat = (idx[0] * nk + idx[1]) * nl + idx[2]      # integers < 2^53: exact in float64
-        return self.bordered[flat.to(torch.int64)]
+        # clamp keeps NaN: a NaN index goes to cell 0, a corner of the default_F border
+        return self.bordered[torch.nan_to_num_(flat, nan=0.0).to(torch.int64)]
 
     def out_of_range(self, h, k, l):
         """The C range test on fractional indices: (x − min + 3) > range or (x − 2) < min."""
