@@ -60,8 +60,6 @@ def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol,
 
 def render(result) -> None:
     """Rich report: verdict first, then configuration, divergence, roots, tables, attributions, bundle."""
-    from rich.table import Table
-
     from nbparity.console import make_console
 
     con = make_console()
@@ -86,17 +84,19 @@ def render(result) -> None:
             con.print(f"(factor report unavailable: {type(exc).__name__}: {exc})", style="dim")
     pp = result.per_phi
     if pp is not None and len(pp):
-        t = Table(title="per-φ steps (source 0, mosaic 0)")
+        from nbparity.report import text_table
+
         cols = [c for c in ("occurrence", "phi_tic", "phi_deg_c", "h_frac_c", "k_frac_c", "l_frac_c",
-                            "F_latt_c", "F_latt_py", "max_rel_delta", "failing", "status") if c in pp.columns]
-        for c in cols:
-            t.add_column(c)
-        for _, row in pp[cols].iterrows():
-            t.add_row(*[f"{v:.10g}" if isinstance(v, float) else str(v) for v in row.tolist()],
-                      style="red" if row.get("status") == "fail" else None)
-        con.print(t)
+                            "F_latt_c", "F_latt_py", "max_rel_delta", "status", "failing") if c in pp.columns]
+        cells = [[f"{v:.10g}" if isinstance(v, float) else str(v) for v in row] for row in pp[cols].itertuples(index=False)]
+        statuses = list(pp["status"]) if "status" in pp.columns else ["pass"] * len(cells)
+        con.print(text_table("per-φ steps (source 0, mosaic 0)", cols, cells, statuses,
+                             right={"phi_tic", "phi_deg_c", "h_frac_c", "k_frac_c", "l_frac_c", "F_latt_c",
+                                    "F_latt_py", "max_rel_delta"}), soft_wrap=True)
         s = m.get("per_phi") or {}
-        con.print(f"first divergent φ step: {s.get('first_divergent')}")
+        fd = s.get("first_divergent")
+        con.print("first divergent φ step: " + (f"{fd['phi_tic']} at occurrence ({fd['occurrence']}): {fd['fields']}"
+                                               if isinstance(fd, dict) else "none"))
     att = result.attribution
     if att is not None:
         for line in att.messages:
