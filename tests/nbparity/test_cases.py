@@ -11,7 +11,7 @@ import pytest
 from nbparity import cases, synthetic
 from nbparity.errors import UsageError
 
-SHARED = Path("/work/shared/data/supervisor")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "supervisor"   # ../shared beside the repo
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def test_synthetic_inputs_are_the_requested_cell():
 
 def test_supervisor_case_from_data_dir(tmp_path):
     if not SHARED.is_dir():
-        pytest.skip("/work/shared/data/supervisor absent")
+        pytest.skip("../shared/data/supervisor absent")
     c = cases.resolve_case(data_dir=str(SHARED))
     assert c.name == "supervisor" and c.files["-mat"] == str(SHARED / "A.mat")
     assert cases.resolve_case(data_dir=str(SHARED.parent)).name == "supervisor"  # .../supervisor subdir

@@ -14,7 +14,7 @@ from nbparity import cbuild
 from nbparity.bundle import verify_bundle
 from nbparity.cli import main
 
-SHARED = Path("/work/shared/data/supervisor")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "supervisor"   # ../shared beside the repo
 PIXEL = (685, 1039)
 
 
@@ -71,7 +71,7 @@ def test_c_mode_float64_is_exact_parity_synthetic(env, capsys):
     assert verify_bundle(b).ok and "volatile" in json.loads((b / "metrics.json").read_text())
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="/work/shared/data/supervisor absent")
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/supervisor absent")
 def test_c_mode_float64_is_exact_parity_supervisor(env, capsys):
     rc, doc = _compare(env, "--data-dir", str(SHARED), "--quirks", "c", capsys=capsys)
     assert doc["case"]["name"] == "supervisor"
@@ -86,6 +86,11 @@ def test_spec_mode_explained_by_carry_over_and_strict(env, capsys):
     carry = [m for m in att["messages"] if m.startswith("C-PARITY-001")]
     assert carry and "φ step 0" in carry[0]
     assert any(m.startswith("C-PIX0-001") for m in att["messages"])
+    # the bundle's script reproduces the runs and ends like the compare: explained, so exit 0
+    script = subprocess.run(["bash", str(Path(doc["bundle"]) / "commands.txt"), str(env / "replay")],
+                            capture_output=True, text=True, timeout=300)
+    assert script.returncode == 0, script.stderr[-2000:]
+    assert "raw divergences" in script.stderr   # step 4 still shows the C quirks as divergences
     rc, doc = _compare(env, "--case", "supervisor-synthetic", "--strict", capsys=capsys)
     assert (rc, doc["verdict"], doc["exit_code"]) == (1, "explained", 1)
 
