@@ -3,6 +3,7 @@ the identical argv → parse → compare → per-φ table → quirk attribution 
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import shutil
@@ -304,7 +305,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         with ThreadPoolExecutor(max_workers=1) as pool:
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
             t0 = time.perf_counter()
-            import torch  # noqa: F401  (imported while the C side runs: validation needs no torch)
+            importlib.import_module("torch")   # imported while the C side runs: validation needs no torch
 
             tick("import_torch", t0)
             t0 = time.perf_counter()

@@ -13,7 +13,7 @@ line, so `-img`/`-mask` header values (applied before the main pass in C) can be
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .geometry import div

@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from . import crystal
 from .argv import OPTION_FIELDS, Options
 from .cparse import RTD
-from .geometry import (DBL_MIN, ceil, cross, div, dot, isnan, magnitude, matvec, rotate, rotate_axis,
+from .geometry import (DBL_MIN, ceil, cross, div, dot, isnan, magnitude, rotate, rotate_axis,
                        scale, unit, value)
 from .model import InputError, Setup, UsageExit
 from .readers import read_fdump, read_hkl, read_mosflm_matrix, read_smv, read_source_file

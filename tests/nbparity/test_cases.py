@@ -1,7 +1,7 @@
 """Case resolution: built-ins, data search, YAML/--args cases, absolute inputs, synthetic inputs."""
 
 import math
-import os
+
 import shlex
 from pathlib import Path
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from . import (PY, REPO, TRACEBACK, assert_one_line_error, bundles_in, c_binary, cli, install_fixture,
+from . import (PY, TRACEBACK, assert_one_line_error, bundles_in, c_binary, cli, install_fixture,
                nbparity_env, run_nbparity)
 
 TINY = ("-default_F 100 -cell 30 30 30 90 90 90 -detpixels 16 -N 2 -oversample 1 "
@@ -378,7 +378,7 @@ def test_torch_exception(tmp_path, cbin, torch_raises):
     torch_raises(RuntimeError("simulated kernel failure\nsecond line of the message"))
     out = tmp_path / "out"
     r = compare(out)
-    line = assert_one_line_error(r, 3, "simulated kernel failure")
+    assert_one_line_error(r, 3, "simulated kernel failure")
     assert "second line" not in r.stderr
     assert_error_bundle(out)
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from simulator.rng import (IM, NoiseGenerator, Ran1, _advance, gammln, noise_image, random_rotation,
+from simulator.rng import (NoiseGenerator, Ran1, _advance, gammln, noise_image, random_rotation,
                            umat2misset)
 
 
