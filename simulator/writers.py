@@ -46,7 +46,8 @@ def statistics(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.ndarra
     rms = math.sqrt(sumsqr / (max(n, 2) - 1))
     roi_vals = v[in_roi.reshape(-1)].astype(np.float64)
     m = roi_vals.size
-    rmsd = math.sqrt(float(np.sum((roi_vals - mean) ** 2)) / (max(m, 2) - 1))
+    with np.errstate(invalid="ignore", over="ignore"):   # inf/NaN images give NaN statistics, as in C
+        rmsd = math.sqrt(float(np.sum((roi_vals - mean) ** 2)) / (max(m, 2) - 1))
     return dict(max_I=max_I, max_I_x=max_x, max_I_y=max_y, mean=mean, rms=rms, rmsd=rmsd,
                 sum=total, n=n, nonzero=int(np.count_nonzero(vals)))
 
