@@ -277,11 +277,11 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     lam = c.lam[None, None, None, :]
     dP = tuple(x[..., None] for x in d)                                          # (P,T,J,1)
     q0 = tuple((dP[k] - inc[k]) / lam for k in range(3))
-    stol = 0.5 * csqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
-    if c.dmin > 0.0:
+    if c.dmin > 0.0:   # stol is only needed for the dmin cut
+        stol = 0.5 * csqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
         surv = ~((stol > 0.0) & (c.dmin > rdiv(0.5, stol)))
     else:
-        surv = torch.ones_like(stol, dtype=torch.bool)
+        surv = torch.ones(q0[0].shape, dtype=torch.bool, device=c.device)
     surv = torch.broadcast_to(surv, (P, T, J, S))
 
     # ---- polarization (§5.4, §6.6)

@@ -14,7 +14,9 @@ ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
 
 def sincg(x, n: float):
     """Grating function: N at x == 0 exactly, else sin(x·N)/sin(x) with x·N formed first (§7)."""
-    return torch.where(x == 0.0, n, torch.sin(x * n) / torch.sin(x))
+    value = torch.sin(x * n) / torch.sin(x)
+    zero = x == 0.0
+    return torch.where(zero, n, value) if bool(zero.any()) else value   # x == 0 only on exact rows
 
 
 def sinc3(x):
