@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbparity.errors import EXIT_DIVERGENCE, EXIT_OK, RunnerError, UsageError
+from nbparity.errors import EXIT_DIVERGENCE, EXIT_FAILURE, EXIT_OK, NbparityError, RunnerError, UsageError
 from nbparity.images import ImageVerdict, MetricOptions, Thresholds, describe_failures, evaluate
 
 MAX_IMAGE_BYTES_IN_BUNDLE = 8 << 20  # larger images are recorded by sha256 only (commands.txt remakes them)
@@ -244,6 +244,21 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     return write_bundle(out_dir, _image_bundle_name(r.case), files)
 
 
+def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds) -> Path:
+    """A bundle for a run whose C or torch side failed: verdict "error", the message, the argv; it can
+    never be mistaken for a pass."""
+    from nbparity.bundle import write_bundle
+    from nbparity.envinfo import collect
+
+    metrics = {"kind": "image", "verdict": "error", "exit_code": EXIT_FAILURE, "error": message,
+               "case": case.name, "case_why": getattr(case, "why", ""), "argv": list(argv), "device": device,
+               "dtype": dtype, "quirks": quirks, "volatile": {"timings_s": {"total_s": round(seconds, 4)}}}
+    files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n",
+             "summary.md": f"# nbparity image — ERROR\n\n{message}\n\ncase {case.name}; argv: `{' '.join(argv)}`\n",
+             "env.json": json.dumps(collect(build), indent=2, sort_keys=True) + "\n"}
+    return write_bundle(out_dir, _image_bundle_name(case.name), files)
+
+
 def _image_bundle_name(case: str) -> str:
     from nbparity.cases import safe_name
 
@@ -268,7 +283,14 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
         if hasattr(case, "prepare_workdir"):
             case.prepare_workdir(Path(wd) / "c")
             case.prepare_workdir(Path(wd) / "torch")
-        pair = render_pair(argv, wd, binary, device=device, dtype=dtype, quirks=quirks, timeout=timeout, log=log)
+        try:
+            pair = render_pair(argv, wd, binary, device=device, dtype=dtype, quirks=quirks, timeout=timeout,
+                               log=log)
+        except NbparityError as exc:
+            if bundle and exc.exit_code == EXIT_FAILURE:   # a side failed: leave evidence marked as an error
+                write_error_bundle(case, argv, out, build=build, device=device, dtype=dtype, quirks=quirks,
+                                   message=str(exc), seconds=time.perf_counter() - t0)
+            raise
         if log:
             log("measuring…")
         verdict = judge_images(pair, thresholds, options)

@@ -425,12 +425,13 @@ def test_torch_simulator_error_is_not_a_pass(tmp_path, cbin, torch_raises):
 # ----------------------------------------------------------------------------- image command faults
 
 
-def test_image_c_crash_is_exit_3_and_no_pass_bundle(tmp_path, cbin):
+def test_image_c_crash_is_exit_3_and_an_error_bundle(tmp_path, cbin):
     fake = install_fixture("fake_crash.sh", tmp_path)
     out = tmp_path / "out"
     r = cli(["image", "--args", TINY, "--c-bin", str(fake), "--out", str(out), "--roi", "0", "3", "0", "3"])
     assert_one_line_error(r, 3)
-    assert_no_pass_bundle(out)
+    m = assert_error_bundle(out)
+    assert m["kind"] == "image" and m["error"]
 
 
 def test_image_torch_oom_is_exit_3(tmp_path, cbin, torch_raises):
@@ -441,7 +442,7 @@ def test_image_torch_oom_is_exit_3(tmp_path, cbin, torch_raises):
     r = cli(["image", "--args", TINY, "--out", str(out), "--roi", "0", "3", "0", "3"])
     line = assert_one_line_error(r, 3)
     assert "out of memory" in line.lower()
-    assert_no_pass_bundle(out)
+    assert "out of memory" in assert_error_bundle(out)["error"].lower()
 
 
 # ----------------------------------------------------------------------------- item 2, end to end
