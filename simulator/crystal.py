@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import math
 
-from .geometry import (DBL_MIN, cos, cross, div, dot, magnitude, rescale, rotate, scale, sin, sqrt, value)
+from .geometry import (DBL_MIN, cos, cross, div, dot, is_tensor, magnitude, rescale, rotate, scale, sin, sqrt,
+                       value)
+
+
+def _const_like(c: float, x):
+    """The constant c, as a tensor when x is one (an override keeps its graph); 0·x would be NaN for inf."""
+    return c + 0.0 * x if is_tensor(x) else c
 
 
 def _clamp_sin(x):
     if x > 1.0:
-        return 1.0 + 0.0 * x  # keep tensors tensors
+        return _const_like(1.0, x)
     if x < -1.0:
-        return -1.0 + 0.0 * x
+        return _const_like(-1.0, x)
     return x
 
 
 def _clamp_cos(x):
     # C quirk: a cosine whose square exceeds 1 becomes +1, even when it was below -1
     if x * x > 1.0:
-        return 1.0 + 0.0 * x
+        return _const_like(1.0, x)
     return x
 
 

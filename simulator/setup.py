@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from . import crystal
 from .argv import OPTION_FIELDS, Options
 from .cparse import RTD
-from .geometry import (DBL_MIN, ceil, cross, div, dot, isnan, magnitude, rotate, rotate_axis,
+from .geometry import (DBL_MIN, is_tensor, ceil, cross, div, dot, isnan, magnitude, rotate, rotate_axis,
                        scale, unit, value)
 from .model import InputError, Setup, UsageExit
 from .readers import read_fdump, read_hkl, read_mosflm_matrix, read_smv, read_source_file
@@ -147,8 +147,14 @@ def resolve_steps(N, R, S, kind: str):
                 N = max(N, 2)
                 S = R / (N - 1)
     if R <= 0 or S <= 0 or N <= 0:
-        N, R, S = 1, 0.0 * R, 0.0 * S
+        N, R, S = 1, _zero_like(R), _zero_like(S)
     return int(N), R, S
+
+
+def _zero_like(x):
+    """The C's `x = 0.0`: +0.0 (0.0·x would give −0.0 for the −1 'unset' sentinels, and NaN for inf);
+    a tensor stays a tensor so an override keeps its graph."""
+    return x * 0.0 if is_tensor(x) else 0.0
 
 
 def resolve_phi(phisteps, osc, phistep):
@@ -156,7 +162,7 @@ def resolve_phi(phisteps, osc, phistep):
     if phisteps < 0:
         if osc < 0:
             if phistep <= 0:
-                phisteps, osc, phistep = 1, 0.0 * osc, 0.0 * phistep
+                phisteps, osc, phistep = 1, _zero_like(osc), _zero_like(phistep)
             else:
                 osc, phisteps = phistep, 2
         else:
@@ -182,14 +188,14 @@ def resolve_phi(phisteps, osc, phistep):
 def resolve_mosaic(domains, spread, log):
     if domains < 0:
         if spread < 0:
-            return 1, 0.0 * spread + 0.0  # C stores 0.0 (not -0.0), keeping a tensor a tensor
+            return 1, _zero_like(spread)
         if spread == 0:
             return 1, spread
         log("WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains")
         return 10, spread
     if spread < 0:
         log("WARNING: no mosaic spread specified.  setting mosaic_domains = 1")
-        return 1, 0.0 * spread + 0.0
+        return 1, _zero_like(spread)
     if spread == 0:
         log("WARNING: zero mosaic spread specified.  setting mosaic_domains = 1")
         return 1, spread
