@@ -152,9 +152,16 @@ def build(c_source: str | os.PathLike | None = None, extra_cflags: list[str] | t
     return result
 
 
+def check_c_options(c_bin, c_source) -> None:
+    """--c-bin and --c-source exclude each other; commands call this before any work."""
+    if c_bin and c_source:
+        raise UsageError("give either --c-bin or --c-source, not both")
+
+
 def resolve_binary(c_bin=None, c_source=None, extra_cflags=(), log=None) -> tuple[Path, BuildResult | None]:
     """The C binary a run uses: `--c-bin` as given (it must exist; nothing is built), else the cached
     build of `--c-source` (default c_reference/). Returns (binary, build or None)."""
+    check_c_options(c_bin, c_source)
     if c_bin:
         binary = Path(c_bin).expanduser()
         if not binary.is_file():

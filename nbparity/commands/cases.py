@@ -54,11 +54,10 @@ def run(matrix_file, only, jobs, junit_xml, as_json, out, scheduler, c_bin, c_so
     divergence), 2 bad matrix."""
     import json
 
-    from nbparity.errors import UsageError
+    from nbparity.cbuild import check_c_options
     from nbparity.matrix import load_matrix, run_matrix
 
-    if c_bin and c_source:
-        raise UsageError("give either --c-bin or --c-source, not both")
+    check_c_options(c_bin, c_source)
     matrix = load_matrix(matrix_file, list(only) or None)
 
     def log(msg):

@@ -37,12 +37,10 @@ def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol,
 
     Exit 0 parity (or only divergences explained by known C quirks), 1 divergence, 2 bad input or a pixel
     that is not rendered, 3 build/run failure. A bundle is written under --out in every case."""
+    from nbparity.cbuild import check_c_options
     from nbparity.pipeline import compare_pixel
 
-    if c_bin and c_source:
-        from nbparity.errors import UsageError
-
-        raise UsageError("give either --c-bin or --c-source, not both")
+    check_c_options(c_bin, c_source)
     slow, fast = pixel
     result = compare_pixel(slow, fast, case=case, args=args, data_dir=data_dir, device=device, dtype=dtype,
                            quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,

@@ -94,10 +94,10 @@ def command(case, args, data_dir, device, dtype, quirks, c_bin, c_source, out, a
     import json
 
     from nbparity.cases import resolve_case
+    from nbparity.cbuild import check_c_options
     from nbparity.imagecmp import compare_image
 
-    if c_bin and c_source:
-        raise UsageError("give either --c-bin or --c-source, not both")
+    check_c_options(c_bin, c_source)
     t, o = _parse_thresholds(thresholds)
     the_case = resolve_case(case, args, data_dir)
 

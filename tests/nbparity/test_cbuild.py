@@ -61,3 +61,17 @@ def test_c_reference_builds(tmp_path):
         pytest.skip("c_reference has no main program yet (C reference helper's work in progress)")
     b = cbuild.build(cache=tmp_path / "cache")
     assert b.binary.is_file() and len(b.sources) >= 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "--pixel", "0", "0"],
+    ["image"],
+    ["cases", "run", "tests/parity/matrix.yaml"],
+])
+def test_c_bin_and_c_source_together_are_a_usage_error(argv, tmp_path, capsys):
+    """One rule in cbuild.resolve_binary, the same exit 2 and line from every command that runs C."""
+    from nbparity.cli import main
+
+    rc = main([*argv, "--c-bin", "/bin/true", "--c-source", "c_reference", "--out", str(tmp_path)])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == "nbparity: give either --c-bin or --c-source, not both"
