@@ -50,6 +50,16 @@ def ensure_dir(p: Path) -> Path:
     return p
 
 
+def add_output_args(ap, quirks: bool = False) -> None:
+    """The options every benchmark shares: --json and --out (what emit() consumes) and, for the ones
+    that run the torch side, --quirks."""
+    if quirks:
+        ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk "
+                                                      "emulated, so the images are comparable with the C's)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--out", help="also write the JSON results to this file")
+
+
 def emit(result: dict, as_json: bool, text: str, out: str | None = None) -> None:
     """Print the results (JSON or human text) and optionally save the JSON to `out`."""
     if out:

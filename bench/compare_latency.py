@@ -41,8 +41,7 @@ def parse_args(argv=None):
                                    "supervisor-synthetic)")
     ap.add_argument("--extra", default="", help="extra arguments for `nbparity compare`, one string")
     ap.add_argument("--timeout", type=float, default=600, help="per-run timeout, seconds (default: %(default)s)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap)
     return ap.parse_args(argv)
 
 

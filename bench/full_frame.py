@@ -41,10 +41,7 @@ def parse_args(argv=None):
     ap.add_argument("--no-c", action="store_true", help="skip the C side")
     ap.add_argument("--timeout", type=float, default=1800, help="per-process timeout in seconds (default: %(default)s)")
     ap.add_argument("--workdir", help="where the runs write their images (default: a temporary directory)")
-    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
-                                                  "images are comparable with the C's)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap, quirks=True)
     return ap.parse_args(argv)
 
 

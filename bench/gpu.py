@@ -32,10 +32,7 @@ def parse_args(argv=None):
     ap.add_argument("--no-large", action="store_true", help="skip the 4096² × 10 mosaic × 10 φ frame")
     ap.add_argument("--quick", action="store_true", help="small frames, 1 warm-up, 1 repetition")
     ap.add_argument("--device", default="cuda", help="CUDA device (default: %(default)s)")
-    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
-                                                  "images are comparable with the C's)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap, quirks=True)
     return ap.parse_args(argv)
 
 

@@ -33,10 +33,7 @@ def parse_args(argv=None):
     ap.add_argument("--chunk-pixels", type=int, help="pass chunk_pixels= to simulator.run")
     ap.add_argument("--top", type=int, default=12, help="rows per table (default: %(default)s)")
     ap.add_argument("--quick", action="store_true", help="64×64, 2 φ steps")
-    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
-                                                  "images are comparable with the C's)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap, quirks=True)
     return ap.parse_args(argv)
 
 

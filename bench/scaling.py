@@ -51,10 +51,7 @@ def parse_args(argv=None):
                     help="skip C points above this many pixel-steps (default: %(default)g)")
     ap.add_argument("--c-binary", help="C reference binary (default: c_reference/nanoBragg, built if missing)")
     ap.add_argument("--timeout", type=float, default=1800, help="timeout per process, seconds (default: %(default)s)")
-    ap.add_argument("--quirks", default="c", help="torch quirk mode (default: %(default)s, every C quirk emulated, so the "
-                                                  "images are comparable with the C's)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap, quirks=True)
     return ap.parse_args(argv)
 
 

@@ -51,8 +51,7 @@ def parse_args(argv=None):
     ap.add_argument("--reps", type=int, default=5, help="repetitions per command (default: %(default)s)")
     ap.add_argument("--quick", action="store_true", help="1 repetition, no warm-up")
     ap.add_argument("--top", type=int, default=10, help="how many top import costs to show (default: %(default)s)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--out", help="also write the JSON results to this file")
+    C.add_output_args(ap)
     return ap.parse_args(argv)
 
 
