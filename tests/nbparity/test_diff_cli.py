@@ -7,6 +7,8 @@ import pytest
 
 from nbparity.cli import main
 
+from .test_compare import replace_component
+
 GOLDEN = Path(__file__).resolve().parents[2] / "traces" / "golden"
 C_LOG = GOLDEN / "basic_c.log"
 PY_TEXT = (GOLDEN / "basic_py.log").read_text()
@@ -24,22 +26,13 @@ def write(tmp_path, name, text):
     return p
 
 
-def edit(text, prefix, component, token, nth=0):
-    lines = text.split("\n")
-    i = [i for i, l in enumerate(lines) if l.startswith(prefix + " ")][nth]
-    toks = lines[i][len(prefix) + 1:].split(" ")
-    toks[component] = token
-    lines[i] = prefix + " " + " ".join(toks)
-    return "\n".join(lines)
-
-
 def test_identical(capsys):
     rc, out, err = run(capsys, C_LOG, GOLDEN / "basic_py.log")
     assert rc == 0 and out.startswith("PARITY") and err == ""
 
 
 def test_third_component(tmp_path, capsys):
-    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: scattering_vec_A_inv", 2, "84996918.9"))
+    py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: scattering_vec_A_inv", 2, "84996918.9"))
     rc, out, _ = run(capsys, C_LOG, py)
     assert rc == 1 and out.startswith("DIVERGENCE")
     assert "first divergence scattering_vec_A_inv[2]" in out.splitlines()[0]
@@ -48,7 +41,7 @@ def test_third_component(tmp_path, capsys):
 
 def test_second_subpixel_block(tmp_path, capsys):
     text = (GOLDEN / "subpixels_py.log").read_text()
-    py = write(tmp_path, "py.log", edit(text, "TRACE_PY: R_distance_meters", 0, "0.2", nth=1))
+    py = write(tmp_path, "py.log", replace_component(text, "TRACE_PY: R_distance_meters", 0, "0.2", nth=1))
     rc, out, _ = run(capsys, GOLDEN / "subpixels_c.log", py)
     assert rc == 1 and "first divergence R_distance_meters[0] at occurrence (0,0,1)" in out
     assert "pixel.R_distance_meters components [0] at (0,0,1)" in out
@@ -61,13 +54,13 @@ def test_phi_lines_at_other_positions(capsys):
 
 
 def test_power_of_ten_hint(tmp_path, capsys):
-    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: R_distance_meters", 0, "1000362493.429926"))
+    py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: R_distance_meters", 0, "1000362493.429926"))
     rc, out, _ = run(capsys, C_LOG, py)
     assert rc == 1 and "Hint: pixel.R_distance_meters[0] torch/C" in out and "m vs Å" in out
 
 
 def test_nan_one_side(tmp_path, capsys):
-    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: omega_pixel", 0, "nan"))
+    py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: omega_pixel", 0, "nan"))
     rc, out, _ = run(capsys, C_LOG, py)
     assert rc == 1 and "1 root cause: omega_pixel" in out.splitlines()[0]
 
@@ -82,7 +75,7 @@ def test_keys_missing_one_side(tmp_path, capsys):
 
 def test_fluence_configuration_mismatch_first(tmp_path, capsys):
     text = PY_TEXT.replace("fluence=9.9999999999999998e+23", "fluence=1.26e19")
-    py = write(tmp_path, "py.log", edit(text, "TRACE_PY: fluence_photons_per_m2", 0, "1.26e19"))
+    py = write(tmp_path, "py.log", replace_component(text, "TRACE_PY: fluence_photons_per_m2", 0, "1.26e19"))
     rc, out, _ = run(capsys, C_LOG, py, "--json")
     doc = json.loads(out)  # exactly one JSON document on stdout
     assert rc == 1 and doc["exit_code"] == 1
@@ -98,7 +91,7 @@ def test_fluence_configuration_mismatch_first(tmp_path, capsys):
 
 
 def test_tolerance_options(tmp_path, capsys):
-    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: R_distance_meters", 0, "0.10000362493529926"))
+    py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: R_distance_meters", 0, "0.10000362493529926"))
     assert run(capsys, C_LOG, py)[0] == 1
     assert run(capsys, C_LOG, py, "--tolerance", "1e-10")[0] == 0
     assert run(capsys, C_LOG, py, "--dtype", "float32")[0] == 0
@@ -124,7 +117,7 @@ def test_markdown_rendering(tmp_path):
     from nbparity.commands.diff import diff_logs
     from nbparity.report import to_markdown
 
-    py = write(tmp_path, "py.log", edit(PY_TEXT, "TRACE_PY: polar", 0, "0.5"))
+    py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: polar", 0, "0.5"))
     md = to_markdown(diff_logs(C_LOG, py))
     lines = md.splitlines()
     assert lines[0] == "# nbparity diff" and lines[2].startswith("**DIVERGENCE")
