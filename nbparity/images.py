@@ -11,9 +11,6 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-ULP_BUCKETS = ("0", "1", "2-4", "5-16", ">16")
-
-
 def float32_ulp_distance(a, b) -> np.ndarray:
     """Number of representable float32 values between a and b (int64 array; -1 where either is NaN).
 

@@ -333,9 +333,6 @@ def load_matrix(path, only: list[str] | None = None) -> Matrix:
 
 # --------------------------------------------------------------------------- execution
 
-STATUS_EXIT = {"pass": 0, "failure": 1, "error": 3}
-
-
 def is_spec_mode(quirks: str) -> bool:
     return quirks.split(",", 1)[0].strip() == "spec"
 

@@ -7,7 +7,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from . import tracing, writers
@@ -85,7 +84,3 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     return RunResult(image=res.image, image_double=res.image_double, setup=setup,
                      trace_lines=trace_lines, stats=stats, stdout_lines=stdout,
                      rendered=res.rendered, quirks=qset)
-
-
-def render_mask(result: RunResult) -> np.ndarray:
-    return result.rendered.cpu().numpy()

@@ -47,8 +47,3 @@ def atoi(token: str) -> int:
         return 0
     value = max(-(2**63), min(2**63 - 1, int(m.group(0))))  # strtol saturates at LONG range
     return (value + 2**31) % 2**32 - 2**31  # then the (int) conversion wraps on x86-64
-
-
-def ctrunc_int(x: float) -> int:
-    """C double -> int assignment (truncation toward zero)."""
-    return int(x)

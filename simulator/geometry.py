@@ -118,10 +118,3 @@ def rotate_axis(v, k, phi):
         (k[1] * d + v[1] * c) + (k[2] * v[0] - k[0] * v[2]) * s,
         (k[2] * d + v[2] * c) + ((-k[1]) * v[0] + k[0] * v[1]) * s,
     )
-
-
-def matvec(u, v):
-    """Row-major 9-tuple times vector."""
-    return (u[0] * v[0] + u[1] * v[1] + u[2] * v[2],
-            u[3] * v[0] + u[4] * v[1] + u[5] * v[2],
-            u[6] * v[0] + u[7] * v[1] + u[8] * v[2])
