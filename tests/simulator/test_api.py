@@ -22,7 +22,7 @@ def test_f17_matches_glibc_spelling():
 
 
 def test_smv_header_layout():
-    from simulator.kernel_fixtures import toy_setup
+    from .kernel_fixtures import toy_setup
     h = smv_header(toy_setup())
     assert len(h) == 512 and h.startswith(b"{\nHEADER_BYTES=512;\nDIM=2;\n")
     text = h.decode()

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from simulator.kernel import render
-from simulator.kernel_fixtures import toy_setup
+from .kernel_fixtures import toy_setup
 from simulator.kernel_geometry import hold_first_nonzero
 
 C_ALL = frozenset({"C-PARITY-001", "C-INTERP-001", "C-OVERSAMPLE-001", "C-CAPTURE-001",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import Setup
+from simulator.model import Setup
 
 
 def toy_setup(n=24, pixel=1e-4, distance=0.1, cell=50.0, N=5, **kw) -> Setup:
