@@ -121,8 +121,14 @@ def factor_table(comparison, *, failing_only: bool = False, max_rows: int | None
     highlighted. (A rich Table measures every cell: ~0.3 s for a few hundred rows, a sixth of a
     single-pixel compare.)"""
     rows = _rows(comparison, failing_only, max_rows)
-    cells = [_cells(row) for _, row in rows.iterrows()]
+    cells = [_cells(row) for row in _records(rows)]
     return text_table("factors (C emission order)", _HEADERS, cells, list(rows["status"]), right=_RIGHT)
+
+
+def _records(rows) -> list[dict]:
+    """The rows as plain dicts of Python scalars (what iterrows gives cell by cell, without a Series per
+    row: ~10× cheaper for a few hundred rows)."""
+    return rows.to_dict("records")
 
 
 def text_table(title: str, headers: list[str], cells: list[list[str]], statuses: list[str], right=()):
@@ -174,7 +180,7 @@ def to_markdown(comparison, *, failing_only: bool = False, max_rows: int | None 
     out += [f"- {l.strip()}" if l.startswith("  ") else l for l in lines[1:]]
     out += ["", "## Factors (C emission order)", "",
             "| " + " | ".join(_HEADERS) + " |", "|" + "---|" * len(_HEADERS)]
-    for _, row in _rows(comparison, failing_only, max_rows).iterrows():
+    for row in _records(_rows(comparison, failing_only, max_rows)):
         cells = _cells(row)
         if row["status"] == "FAIL":
             cells = [f"**{c}**" for c in cells]
