@@ -126,6 +126,28 @@ def _mode_with(mode: str, ids) -> str:
     return ",".join([mode, *(f"+{q}" for q in ids)])
 
 
+def planned_modes(setup, mode: str, registry=None) -> list[str]:
+    """The quirk modes attribute() re-runs the torch side with, in its order, when the comparison under
+    `mode` diverges: all triggered quirks together, then each alone and all but that one. Lets a runner
+    start them before they are asked for (attribute() itself does not depend on it)."""
+    from simulator.quirks import resolve
+
+    registry = registry if registry is not None else load_registry()
+    enabled = set(resolve(mode))
+    triggered = [q for q in triggered_quirks(setup, registry) if q not in enabled]
+    if not triggered:
+        return []
+    keys = [frozenset(triggered)]
+    for q in triggered:
+        keys += [frozenset([q]), frozenset(x for x in triggered if x != q)]
+    out: list[str] = []
+    for key in keys:
+        m = _mode_with(mode, sorted(key))
+        if key and m not in out:
+            out.append(m)
+    return out
+
+
 def attribute(base_comparison, setup, mode: str, rerun, registry=None, log=None) -> Attribution:
     """`rerun(mode) -> Comparison` re-runs the torch side under a quirk mode and compares with C."""
     registry = registry if registry is not None else load_registry()

@@ -57,17 +57,27 @@ def _git(root: Path) -> dict:
     return {"sha": sha, "dirty": None if status is None else bool(status)}
 
 
-def collect(build=None) -> dict:
-    """OS, CPU, Python/torch/numpy/pandas versions, CUDA device, compiler + flags, git, OMP_NUM_THREADS."""
+def torch_info() -> dict:
+    """The torch part of the record (version, CUDA), plain strings: what a process that ran torch hands
+    to one that did not import it (nbparity.torchworker)."""
+    version = _version("torch")
+    return {"version": None if version is None else str(version), "cuda": _cuda()}
+
+
+def collect(build=None, torch=None) -> dict:
+    """OS, CPU, Python/torch/numpy/pandas versions, CUDA device, compiler + flags, git, OMP_NUM_THREADS.
+    `torch`: torch_info() from the process that ran torch (else torch is imported here)."""
     from nbparity.cbuild import repo_root
 
+    packages = {m: (torch["version"] if m == "torch" and torch is not None else _version(m))
+                for m in ("torch", "numpy", "pandas")}
     env = {
         "os": {"system": platform.system(), "release": platform.release(), "platform": platform.platform(),
                "machine": platform.machine()},
         "cpu": {"model": _cpu_model(), "count": os.cpu_count()},
         "python": platform.python_version(),
-        "packages": {m: _version(m) for m in ("torch", "numpy", "pandas")},
-        "cuda": _cuda(),
+        "packages": packages,
+        "cuda": torch["cuda"] if torch is not None else _cuda(),
         "git": _git(repo_root()),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
     }

@@ -113,6 +113,7 @@ def _csv(df) -> str:
 
 
 def _pixel_value(image, slow, fast):
+    """float(image[slow][fast]) of a tensor/array (one element, never the whole frame), or None."""
     if image is None:
         return None
     try:
@@ -235,13 +236,64 @@ def _report_markdown(comparison) -> str:
 def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, device="cpu",
                   dtype="float64", quirks="spec", tolerance=None, atol=None, c_bin=None, c_source=None,
                   cflags=(), out="reports", strict=False, full_frame=False, timeout=600.0,
-                  attribute=True, write_bundle=True, log=None) -> CompareResult:
+                  attribute=True, write_bundle=True, log=None, torch_worker=False) -> CompareResult:
     """Compare one pixel factor by factor. Returns a CompareResult; raises UsageError/PixelNotRendered
-    (exit 2) for bad input and RunnerError (exit 3, after writing an "error" bundle) for run failures."""
+    (exit 2) for bad input and RunnerError (exit 3, after writing an "error" bundle) for run failures.
+
+    torch_worker=True (the CLI) runs the torch side in a forked child that imports torch while this
+    process does everything else (nbparity.torchworker), where forking is safe; same results."""
+    t_all = time.perf_counter()
+    worker = None
+    if torch_worker:
+        from nbparity.torchworker import TorchWorker
+
+        worker = TorchWorker.start()
+    try:
+        return _compare_pixel(slow, fast, case=case, args=args, data_dir=data_dir, device=device, dtype=dtype,
+                              quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,
+                              cflags=cflags, out=out, strict=strict, full_frame=full_frame, timeout=timeout,
+                              attribute=attribute, write_bundle=write_bundle, log=log, worker=worker,
+                              t_all=t_all)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _prepare_compare() -> None:
+    """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy."""
+    import pandas  # noqa: F401
+    import rich.console  # noqa: F401
+    import rich.text  # noqa: F401
+
+    import nbparity.compare  # noqa: F401
+    import nbparity.phi  # noqa: F401
+    import nbparity.report  # noqa: F401
+    import nbparity.traces  # noqa: F401
+
+
+def _prime_worker(worker, work: Path) -> None:
+    """Hand the HKL files parsed during validation to the worker (a pickle in the work directory)."""
+    import pickle
+
+    from simulator.readers import hkl_cache_items
+
+    items = hkl_cache_items()
+    if not items:
+        return
+    path = work / "hkl-cache.pickle"
+    try:
+        path.write_bytes(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        return
+    worker.prime(path)
+
+
+def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, tolerance, atol, c_bin,
+                   c_source, cflags, out, strict, full_frame, timeout, attribute, write_bundle, log, worker,
+                   t_all) -> CompareResult:
     from nbparity import cases as cases_mod
 
     log = log or _noop
-    t_all = time.perf_counter()
     timings: dict[str, float] = {}
     slow, fast = int(slow), int(fast)
 
@@ -264,6 +316,8 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         shutil.rmtree(work, ignore_errors=True)
         raise PixelNotRendered(slow, fast, why)
     tick("validate", t0)
+    if worker is not None:
+        _prime_worker(worker, work)
 
     warnings = []
     roi = None if full_frame else _region(setup, slow, fast)
@@ -302,15 +356,43 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         from concurrent.futures import ThreadPoolExecutor
 
         log("running C and torch…")
+        if worker is not None:
+            # the base run first, then what the report needs from torch, then the attribution re-runs
+            # attribute() will most likely ask for (dropped unused when the worker is closed)
+            worker.submit(("run", mode), argv, py_dir, device, dtype, mode, (slow, fast))
+            worker.request_env()
+            if attribute and not all_on:
+                from nbparity.attribution import planned_modes
+
+                for m in planned_modes(setup, mode):
+                    worker.submit(("run", m), argv, py_dir, device, dtype, m, (slow, fast))
         with ThreadPoolExecutor(max_workers=1) as pool:
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
-            t0 = time.perf_counter()
-            importlib.import_module("torch")   # imported while the C side runs: validation needs no torch
+            if worker is None:
+                t0 = time.perf_counter()
+                importlib.import_module("torch")   # imported while the C side runs: validation needs no torch
 
-            tick("import_torch", t0)
-            t0 = time.perf_counter()
-            t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
-            tick("torch_run", t0)
+                tick("import_torch", t0)
+                t0 = time.perf_counter()
+                t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
+                tick("torch_run", t0)
+            else:
+                # while the worker imports torch: the imports comparing needs, the C side's result and
+                # its parse; a torch failure still takes precedence over a C one, as in-process
+                t0 = time.perf_counter()
+                _prepare_compare()
+                tick("import_compare", t0)
+                c_done = c_future.exception() is None
+                c_frames_early = None
+                if c_done:
+                    from nbparity.traces import parse_trace
+
+                    c_frames_early = parse_trace(c_future.result()[0].stdout, source="c")
+                t0 = time.perf_counter()
+                t_run = worker.result(("run", mode))
+                tick("torch_wait", t0)
+                timings["import_torch"] = worker.ready.get("import_s")
+                timings["torch_run"] = round(t_run.wall_s, 4)
             c_run, timings["c_run"] = c_future.result()
 
         t0 = time.perf_counter()
@@ -318,7 +400,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         from nbparity.phi import per_phi_table, summary
         from nbparity.traces import parse_trace
 
-        c_frames = parse_trace(c_run.stdout, source="c")
+        c_frames = c_frames_early if worker is not None else parse_trace(c_run.stdout, source="c")
         py_frames = parse_trace(t_run.trace_text, source="py")
         if not _has_pixel_lines(c_frames):
             raise RunnerError(f"the C binary printed no TRACE_C lines for pixel ({slow}, {fast}); "
@@ -334,7 +416,11 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
 
             def rerun(m):
                 attr_modes.append(m)
-                tr = run_torch(argv, py_dir, device, dtype, m, trace_pixel=(slow, fast))
+                if worker is not None:
+                    worker.submit(("run", m), argv, py_dir, device, dtype, m, (slow, fast))
+                    tr = worker.result(("run", m))
+                else:
+                    tr = run_torch(argv, py_dir, device, dtype, m, trace_pixel=(slow, fast))
                 return compare_traces(c_frames, parse_trace(tr.trace_text, source="py"),
                                       rtol=tolerance, atol=atol, dtype=dtype)
 
@@ -350,17 +436,14 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
         else:
             verdict, code = "fail", EXIT_DIVERGENCE
         shape = (setup.spixels, setup.fpixels)
-        c_img = c_run.load_image(shape)
-        py_img = getattr(t_run.result, "image", None)
         metrics.update({
             "verdict": verdict, "exit_code": code,
             "verdict_line": _verdict_line(verdict, code, strict, comparison, att),
             "comparison": _comparison_summary(comparison),
             "attribution": att.to_dict() if att else None,
             "per_phi": summary(per_phi),
-            "pixel_values": {"c_float": _pixel_value(c_img, slow, fast),
-                             "torch_float": _pixel_value(py_img.tolist() if py_img is not None else None,
-                                                         slow, fast)},
+            "pixel_values": {"c_float": c_run.pixel_value(shape, slow, fast),
+                             "torch_float": t_run.pixel_value(slow, fast)},
             "one_sided": _json_safe(getattr(comparison, "one_sided", None)),
         })
         result.exit_code, result.verdict = code, verdict
@@ -374,11 +457,18 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
     finally:
         timings["total"] = round(time.perf_counter() - t_all, 4)
     result.metrics = metrics
+    torch_env = None
+    if worker is not None:   # nothing more is needed from torch: stop the worker's speculative runs
+        try:
+            torch_env = worker.env_info()
+        except Exception:  # a dead worker: envinfo asks torch in this process instead
+            torch_env = None
+        worker.close()
     if write_bundle:
         t0 = time.perf_counter()
         log("writing bundle…")
         result.bundle = _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol,
-                               attr_modes, timings, work, t0)
+                               attr_modes, timings, work, t0, torch_env)
     shutil.rmtree(work, ignore_errors=True)
     if result.error:
         raise RunnerError(result.error + (f" (bundle: {result.bundle})" if result.bundle else ""))
@@ -433,7 +523,8 @@ def _short(fd) -> str:
     return str(getattr(fd, "key", fd))
 
 
-def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_modes, timings, work, t0):
+def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_modes, timings, work, t0,
+           torch_env=None):
     from nbparity import envinfo
     from nbparity.bundle import bundle_name, write_bundle
 
@@ -457,7 +548,7 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
         "py_trace.log": t_run.trace_text if t_run else "",
         "factors.csv": factors,
         "per_phi.csv": _csv(result.per_phi),
-        "env.json": json.dumps(_json_safe(envinfo.collect(build)), indent=2) + "\n",
+        "env.json": json.dumps(_json_safe(envinfo.collect(build, torch=torch_env)), indent=2) + "\n",
         "commands.txt": commands_script(build=build, c_argv=(c_run.argv if c_run else [str(build.binary if build else "nanoBragg"), *argv]),
                                         py_argv=t_run.argv if t_run else argv, dtype=m["dtype"],
                                         device=m["device"], mode=mode, tolerance=tolerance, atol=atol,

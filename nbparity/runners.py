@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -119,6 +120,24 @@ class CRun:
         data = np.fromfile(self.image_path, dtype="<f4")
         return data.reshape(shape) if data.size == shape[0] * shape[1] else None
 
+    def pixel_value(self, shape, slow: int, fast: int) -> float | None:
+        """float(load_image(shape)[slow][fast]) without reading the whole frame: 4 bytes at the pixel's
+        offset of a file of exactly the frame's size; None where load_image gives None."""
+        if self.image_path is None or not (0 <= slow < shape[0] and 0 <= fast < shape[1]):
+            img = self.load_image(shape)
+            try:
+                return None if img is None else float(img[slow][fast])
+            except (IndexError, TypeError):
+                return None
+        try:
+            with open(self.image_path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size != 4 * shape[0] * shape[1]:
+                    return None
+                fh.seek(4 * (slow * shape[1] + fast))
+                return struct.unpack("<f", fh.read(4))[0]
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
 
 def _last_line(*texts: str) -> str:
     for text in texts:
@@ -171,6 +190,28 @@ class TorchRun:
     trace_text: str = ""
     perturbed: str | None = None
     extra: dict = field(default_factory=dict)
+
+    def pixel_value(self, slow: int, fast: int) -> float | None:
+        """float(image[slow][fast]) of the stored float32 image (one element, never the whole frame), or
+        None; a detached run (see detach) answers for the pixel it was detached with."""
+        if self.result is None:
+            return self.extra.get("pixel_value", {}).get((int(slow), int(fast)))
+        image = getattr(self.result, "image", None)
+        if image is None:
+            return None
+        try:
+            return float(image[slow][fast])
+        except (IndexError, TypeError):
+            return None
+
+    def detach(self, pixel=None) -> "TorchRun":
+        """Drop the simulator result (tensors) so the run can cross a process boundary without torch;
+        keeps pixel_value() of `pixel` (slow, fast)."""
+        if pixel is not None:
+            key = (int(pixel[0]), int(pixel[1]))
+            self.extra["pixel_value"] = {key: self.pixel_value(*key)}
+        self.result = None
+        return self
 
 
 def run_torch(argv: list[str], workdir, device: str = "cpu", dtype: str = "float64", quirks: str = "spec",

@@ -177,6 +177,19 @@ def read_hkl(path: str, default_F: float = 0.0) -> HKLData:
     return data
 
 
+def hkl_cache_items() -> list:
+    """The parsed-HKL cache as (key, HKLData) pairs, to hand to another process (see load_hkl_cache)."""
+    return list(_HKL_CACHE.items())
+
+
+def load_hkl_cache(items) -> None:
+    """Adopt another process's parsed HKL files (hkl_cache_items): a key names the file version
+    (real path, size, mtime), so a file changed since is parsed again."""
+    for key, data in items:
+        _HKL_CACHE.clear()
+        _HKL_CACHE[key] = data
+
+
 def fdump_bytes(hkl: HKLData) -> bytes:
     """§2.2: '%d %d %d %d %d %d\\n\\f' header, then native doubles of the padded grid, l fastest."""
     header = f"{hkl.h_min} {hkl.h_max} {hkl.k_min} {hkl.k_max} {hkl.l_min} {hkl.l_max}\n\f"

@@ -45,7 +45,7 @@ def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol,
     result = compare_pixel(slow, fast, case=case, args=args, data_dir=data_dir, device=device, dtype=dtype,
                            quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,
                            cflags=shlex.split(cflags), out=out, strict=strict, full_frame=full_frame,
-                           timeout=timeout, attribute=not no_attribution,
+                           timeout=timeout, attribute=not no_attribution, torch_worker=True,
                            log=lambda m: click.echo(m, err=True))
     if as_json:
         from nbparity.pipeline import _json_safe
