@@ -23,7 +23,10 @@ import numpy as np
 import torch
 
 from . import kernel_geometry as geo
-from .kernel_physics import FGrid, lattice_factor, polarization
+from .cpu_memory import reuse_freed_memory
+from .kernel_lattice import c_order, lattice_iterations
+from .kernel_offsets import OffsetLattice, offset_iterations
+from .kernel_physics import FGrid, polarization
 from .kernel_vec import as_scalar, as_vec, csqrt, rdiv, rotate_axis, rotate_umat, unit
 
 R_E_SQR = 7.94079248018965e-30
@@ -49,6 +52,9 @@ class Prepared:
         # rounding, i.e. ~1e-4 of phase in sincg (N·π·δh), far above the float32 target of 1e-5. The
         # lattice factors, structure factors and the accumulation then run in the requested dtype.
         self.gdt = torch.float64
+        # float64 renders reproduce the C bit for bit, which needs correctly rounded square roots
+        # (kernel_vec.csqrt); a float32 result cannot see the ulp of float64 they correct
+        self.exact = dtype == torch.float64
         self.quirks = frozenset(quirks)
         gdt = self.gdt
         t = lambda x: as_scalar(x, gdt, device) if isinstance(x, torch.Tensor) else float(x)  # noqa: E731
@@ -92,6 +98,7 @@ class Prepared:
         self.grid = FGrid(setup, dtype, device)
         self.interpolate = bool(setup.interpolate) and self.grid.hkls > 0
         self._lattices()
+        self.offsets = OffsetLattice.build(self)
 
     def _phi_sincos(self, phi):
         """sin/cos of the φ steps from glibc (math), as the C gets them: torch's vectorized sin can
@@ -201,6 +208,8 @@ def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
 def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chunk_pixels=None,
            trace_pixel=None, progress=None) -> RenderResult:
     device = torch.device(device)
+    if device.type == "cpu":
+        reuse_freed_memory()
     c = Prepared(setup, dtype, device, quirks)
     idx, in_roi, rendered = rendered_pixels(setup, device)
     n_pix = c.fpixels * c.spixels
@@ -237,13 +246,6 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
                         messages=state.messages)
 
 
-def _first_true_flat(mask):
-    """Index of the first True in row-major order of `mask`, or None."""
-    flat = mask.reshape(-1)
-    nz = torch.nonzero(flat)
-    return int(nz[0]) if nz.numel() else None
-
-
 def _render_chunk(c: Prepared, state: RenderState, pix, local):
     dt, gdt = c.dtype, c.gdt
     q_ = c.quirks
@@ -254,7 +256,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
 
     # ---- geometry per (P, T, J) (§6.3, §6.4)
     X, fdet, sdet = geo.subpixel_positions(c, fp, sp)
-    d, R = geo.diffracted(X)
+    d, R = geo.diffracted(X, c.exact)
     omega_all = geo.solid_angle(c, R)
     omega_all = torch.broadcast_to(omega_all, (P, T, J))
     # Ω: computed at the first sub-pixel of the pixel, recomputed while it is 0 (or every sub-pixel)
@@ -278,7 +280,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     dP = tuple(x[..., None] for x in d)                                          # (P,T,J,1)
     q0 = tuple((dP[k] - inc[k]) / lam for k in range(3))
     if c.dmin > 0.0:   # stol is only needed for the dmin cut
-        stol = 0.5 * csqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2])
+        stol = 0.5 * csqrt(q0[0] * q0[0] + q0[1] * q0[1] + q0[2] * q0[2], c.exact)
         surv = ~((stol > 0.0) & (c.dmin > rdiv(0.5, stol)))
     else:
         surv = torch.ones(q0[0].shape, dtype=torch.bool, device=c.device)
@@ -291,7 +293,8 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
         polar_final = torch.ones(P, dtype=gdt, device=c.device)
     else:
         i1, _ = unit(tuple(torch.broadcast_to(x, (1, 1, 1, S)) for x in inc))
-        d1, _ = unit(dP)
+        # the C unitizes the (already unit) d again; only bit-exact renders need that rounding
+        d1 = unit(dP)[0] if c.exact else dP
         pol = torch.broadcast_to(polarization(c.polar_K, i1, d1, c.polar_axis), (P, T, J, S))
         flat_surv = surv.reshape(P, -1)
         if c.os_polar:
@@ -305,7 +308,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
             ci = calls.to(torch.int64)
             prior = (torch.cumsum(ci, 3) - ci) > 0                                 # (P,T,J,S)
             if bool(prior.any()):
-                d2, _ = unit(d1)
+                d2, _ = unit(d1, c.exact)
                 d_used = tuple(torch.where(prior, d1[k], dP[k]) for k in range(3))
                 pol = torch.where(prior, polarization(c.polar_K, i1, d2, c.polar_axis), pol)
         # P in effect: per call with oversample_polar, else the value of the last call of the pixel
@@ -319,52 +322,13 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
     q = tuple(torch.broadcast_to(x, (P, T, J, S)) for x in q)
 
-    # ---- h, k, l per (P,T,J,S,F,M) (§6.7, §8.2–§8.4)
-    qe = tuple(x[..., None, None] for x in q)
-    lat = c.lattice
-    hkl = [_dot_lat(v, qe) for v in lat]
-    first_idx = None
-    if c.lattice_first is not None and state.first_run_pending:
-        first_idx = _first_true_flat(surv)
-        if first_idx is not None:
-            state.first_run_pending = False
-            p0, rest = divmod(first_idx, T * J * S)
-            t0, rest = divmod(rest, J * S)
-            j0, s0 = divmod(rest, S)
-            qi = tuple(x[p0, t0, j0, s0] for x in q)
-            for n, v in enumerate(c.lattice_first):
-                hkl[n] = hkl[n].clone()
-                hkl[n][p0, t0, j0, s0] = v[0] * qi[0] + v[1] * qi[1] + v[2] * qi[2]
-            first_idx = (p0, t0, j0, s0)
-    h, k, l = hkl
-    hkl0 = tuple(torch.ceil(x - 0.5) for x in hkl)
-    F_latt, (fa, fb, fc) = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars, dtype=dt)
-    shape6 = (P, T, J, S, F, M)
-    F_latt = torch.broadcast_to(F_latt, shape6)
-    evaluated = surv[..., None, None].expand(shape6)
-    if not c.water:
-        evaluated = evaluated & (F_latt != 0.0)
-
-    # ---- F_cell (§6.9)
-    F_cell = c.grid.nearest(*hkl0, like=h)
-    if c.interpolate and state.interp_on:
-        oor = c.grid.out_of_range(h, k, l)
-        if "C-INTERP-001" in q_:
-            first_bad = _first_true_flat(evaluated & oor)
-            use = evaluated.reshape(-1).clone()
-            if first_bad is not None:
-                use[first_bad:] = False   # it and everything after it: nearest neighbour
-                state.interp_on = False
-                state.messages.extend(_interp_warning(hkl, hkl0, first_bad))
-            use = use.reshape(shape6)
-        else:
-            use = evaluated & ~oor
-        sel = torch.nonzero(use.reshape(-1)).reshape(-1)
-        if sel.numel():
-            Fi = c.grid.tricubic(h.reshape(-1)[sel], k.reshape(-1)[sel], l.reshape(-1)[sel])
-            F_cell = F_cell.reshape(-1).clone()
-            F_cell[sel] = Fi
-            F_cell = F_cell.reshape(shape6)
+    # ---- h, k, l, F_latt, F_cell per iteration, in the (F, M, P, T, J, S) layout (kernel_lattice)
+    eshape = (F, M, P, T, J, S)
+    it = offset_iterations(c, c.offsets, state, q, surv) if c.offsets is not None and keep is None else None
+    if it is None:
+        it = lattice_iterations(c, state, q, surv)
+    hkl, hkl0, F_latt, F_cell, first_idx = it.hkl, it.hkl0, it.F_latt, it.F_cell, it.first_idx
+    evaluated = it.evaluated
 
     # ---- accumulation (§6.10) in C order over K = T·J·S·F·M, in the requested dtype
     F_cell = F_cell.to(dt)
@@ -372,35 +336,35 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     term = F_cell * F_cell * F_latt * F_latt
     if c.dmin > 0.0 or not c.grid.finite:
         # skipped iterations add nothing; otherwise F_latt == 0 already makes the term 0 (F finite)
-        term = torch.where(evaluated, term, 0.0)
+        term = torch.where(evaluated(), term, 0.0)
     water_c = c.water and "C-WATER-001" in q_
     I0 = c.I_bg if water_c else 0.0
+    per_layer = lambda x: x[None, None, :, :, :, None]   # (P, T, J) → the iteration layout  # noqa: E731
     factors = []
     if c.os_thick:
-        factors.append(cap_eff[:, :, :, None, None, None])
+        factors.append(per_layer(cap_eff))
     if c.os_polar:
-        factors.append(pol_eff[:, :, :, :, None, None])
+        factors.append(pol_eff[None, None])
     if c.os_omega:
-        factors.append(omega_eff[:, :, :, None, None, None])
+        factors.append(per_layer(omega_eff))
     spec_capture = (not c.os_thick and c.detector_thick != 0.0 and "C-CAPTURE-001" not in q_)
     if spec_capture:
-        term = term * cap_eff[:, :, :, None, None, None]   # each layer weighted by its own C
+        term = term * per_layer(cap_eff)   # each layer weighted by its own C
     Kn = T * J * S * F * M
     if factors and "C-OVERSAMPLE-001" in q_:
         # I = (I + t_k)·C·P·Ω after every evaluated iteration: closed form with suffix products
-        g = torch.ones(shape6, dtype=dt, device=c.device)
+        g = torch.ones(eshape, dtype=dt, device=c.device)
         for fct in factors:   # at most three factor kinds, not an iteration dimension
             g = g * fct
-        g = torch.where(evaluated, g, torch.ones_like(g)).reshape(P, Kn)
+        g = c_order(torch.where(evaluated(), g, torch.ones_like(g))).reshape(P, Kn)
         G = torch.flip(torch.cumprod(torch.flip(g, [1]), 1), [1])
-        terms = (term.reshape(P, Kn) * G)
+        terms = c_order(term).reshape(P, Kn) * G
         I0v = torch.full((P, 1), 1.0, dtype=dt, device=c.device) * I0 * G[:, :1]
+        I = torch.cumsum(torch.cat([I0v, terms], 1), 1)[:, -1]
     else:
         for fct in factors:
-            term = torch.where(evaluated, term * fct, term)
-        terms = term.reshape(P, Kn)
-        I0v = torch.full((P, 1), 1.0, dtype=dt, device=c.device) * I0
-    I = torch.cumsum(torch.cat([I0v, terms], 1), 1)[:, -1]   # sequential, C order (module doc)
+            term = torch.where(evaluated(), term * fct, term)
+        I = _sum_in_c_order(term, I0) if c.exact else _sum_any_order(term, I0)
 
     # ---- final value (§6.11)
     cap_final = cap_eff[:, -1, -1]
@@ -418,6 +382,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     if keep is not None:
         p = local
         g1 = lambda x: x[p].detach().cpu()  # noqa: E731
+        ge = lambda x: g1(c_order(x))  # noqa: E731   (T, J, S, F, M) of an iteration tensor
         mine = first_idx is not None and first_idx[0] == p
         keep.update(
             X=tuple(g1(x) for x in X), R=g1(R), omega_all=g1(omega_all), d=tuple(g1(x) for x in d),
@@ -426,9 +391,9 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
             lat=[tuple(x.detach().cpu() for x in v) for v in c.lattice],
             lat_first=[tuple(x.detach().cpu() for x in v) for v in c.lattice_first] if mine else None,
             first_run=first_idx[1:] if mine else None,
-            hkl=tuple(g1(x) for x in hkl), hkl0=tuple(g1(x) for x in hkl0),
-            F_abc=_axis_factors(c, hkl, (fa, fb, fc), shape6, g1),
-            F_latt=g1(F_latt), F_cell=g1(F_cell), evaluated=g1(evaluated), I=g1(I),
+            hkl=tuple(ge(x) for x in hkl), hkl0=tuple(ge(x) for x in hkl0),
+            F_abc=_axis_factors(c, hkl, it.fabc, eshape, ge),
+            F_latt=ge(F_latt), F_cell=ge(F_cell), evaluated=ge(evaluated()), I=g1(I),
             capture=(g1(cap_eff[:, -1, -1]) if (not c.os_thick and not spec_capture) else None),
             polar=None if c.os_polar else g1(polar_final),
             omega=None if c.os_omega else g1(omega_eff[:, -1, -1]), val=g1(val),
@@ -437,23 +402,33 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     return val, keep, omega_sum
 
 
-def _axis_factors(c, hkl, fabc, shape6, g1):
+def _axis_factors(c, hkl, fabc, eshape, ge):
     """Per-axis sincg factors for the trace: the SQUARE ones the kernel used, or (other shapes,
     where the C still evaluates them) sincg of the kernel's own h, k, l."""
     if c.shape != "SQUARE":
         from .kernel_physics import sincg
         fabc = tuple(sincg(math.pi * x, n) if n > 1 else torch.ones_like(x) for x, n in zip(hkl, c.N))
-    return tuple(g1(torch.broadcast_to(x, shape6)) for x in fabc)
+    return tuple(ge(torch.broadcast_to(x, eshape)) for x in fabc)
 
 
-def _dot_lat(v, q):
-    """(a·q) with a of shape (F, M) per component and q (P,T,J,S,1,1): ((a_x q_x + a_y q_y) + a_z q_z)."""
-    return v[0] * q[0] + v[1] * q[1] + v[2] * q[2]
+def _sum_any_order(term, I0):
+    """I0 + Σ terms per pixel, in torch's own (pairwise, vectorized) order: for renders that are not
+    bit-exact (float32), where a sequential scan would cost more than the rest of the accumulation."""
+    F, M, P, T, J, S = term.shape
+    return term.reshape(F * M, P, T * J * S).sum((0, 2)) + I0
 
 
-def _interp_warning(hkl, hkl0, flat_index):
-    h, k, l = (x.reshape(-1)[flat_index].item() for x in hkl)
-    h0, k0, l0 = (int(x.reshape(-1)[flat_index].item()) for x in hkl0)
-    return [f"WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
-            f"{h:g},{k:g},{l:g},{h0},{k0},{l0}",
-            "WARNING: further warnings will not be printed! "]
+def _sum_in_c_order(term, I0):
+    """I = ((I0 + t0) + t1) + … over K = (T, J, S, F, M) per pixel of an (F, M, P, T, J, S) tensor:
+    the last element of a cumsum, a sequential scan (module doc). With one (T, J, S) per pixel the
+    scan runs down dim 0 of the (F·M, P) view, no transpose. Starting from I0 = 0 it skips the zero:
+    0 + t0 == t0 except for t0 == −0, whose sign lasts only while every term is ±0; + 0.0 clears it."""
+    F, M, P, T, J, S = term.shape
+    if T * J * S == 1:
+        flat, dim = term.reshape(F * M, P), 0
+    else:
+        flat, dim = c_order(term).reshape(P, T * J * S * F * M), 1
+    if I0 == 0.0:
+        return torch.cumsum(flat, dim).select(dim, -1) + 0.0
+    start = torch.full_like(flat.narrow(dim, 0, 1), I0)
+    return torch.cumsum(torch.cat([start, flat], dim), dim).select(dim, -1)

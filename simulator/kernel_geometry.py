@@ -60,6 +60,6 @@ def hold_first_nonzero(x, dim: int):
     return torch.gather(x, dim, sel)
 
 
-def diffracted(X):
-    d, R = unit(X)
+def diffracted(X, exact=True):
+    d, R = unit(X, exact)
     return d, R

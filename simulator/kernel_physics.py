@@ -14,9 +14,15 @@ ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
 
 def sincg(x, n: float):
     """Grating function: N at x == 0 exactly, else sin(x·N)/sin(x) with x·N formed first (§7)."""
-    value = torch.sin(x * n) / torch.sin(x)
+    value = _sincg_ratio(x, n)
     zero = x == 0.0
     return torch.where(zero, n, value) if bool(zero.any()) else value   # x == 0 only on exact rows
+
+
+def _sincg_ratio(x, n: float):
+    """sin(x·N)/sin(x) without the x == 0 case (0/0 = NaN there): two in-place passes fewer."""
+    num = torch.sin(x * n)
+    return num.div_(torch.sin(x)) if not num.requires_grad else num / torch.sin(x)
 
 
 def sinc3(x):
@@ -47,16 +53,20 @@ def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
     h, k, l = hkl
     dtype = dtype or h.dtype
     reduce = dtype != h.dtype
-    one = torch.ones_like(h, dtype=dtype)
+    one = torch.ones((), dtype=dtype, device=h.device).expand(h.shape)   # a view: no pass
     if shape == "SQUARE":
         if reduce:
             fa, fb, fc = (sincg_reduced(x, x0, n, dtype) if n > 1 else one for x, x0, n in zip(hkl, hkl0, N))
             return (fa * fb) * fc, (fa, fb, fc)
-        # (π·h) first, then ·N inside sincg (§7); an axis with N == 1 is skipped (factor exactly 1)
-        fa = sincg(math.pi * h, N[0]) if N[0] > 1 else one
-        fb = sincg(math.pi * k, N[1]) if N[1] > 1 else one
-        fc = sincg(math.pi * l, N[2]) if N[2] > 1 else one
-        return (fa * fb) * fc, (fa, fb, fc)
+        # (π·h) first, then ·N inside sincg (§7); an axis with N == 1 is skipped (factor exactly 1).
+        # The exact-zero rows (x == 0) are rare: the ratios are formed without testing for them, and
+        # only a non-finite product (0/0 = NaN) sends the factors through sincg's test.
+        fa, fb, fc = (_sincg_ratio(math.pi * x, n) if n > 1 else one for x, n in zip(hkl, N))
+        fl = (fa * fb) * fc
+        if not bool(torch.isfinite(fl.sum())):
+            fa, fb, fc = (sincg(math.pi * x, n) if n > 1 else one for x, n in zip(hkl, N))
+            fl = (fa * fb) * fc
+        return fl, (fa, fb, fc)
     Na, Nb, Nc = N
     dh = (h - hkl0[0]).to(dtype)
     dk = (k - hkl0[1]).to(dtype)
@@ -116,6 +126,9 @@ class FGrid:
             bordered[1:-1, 1:-1, 1:-1] = g[:rh, :rk, :rl]
             self.bordered_shape = tuple(bordered.shape)
             self.bordered = bordered.reshape(-1).to(dtype=dtype, device=device)
+            # flat index of the clamped (h, k, l) = ((h·nk + k)·nl + l) − offset
+            _, nk, nl = self.bordered_shape
+            self._offset = float(((self.mins[0] - 1) * nk + (self.mins[1] - 1)) * nl + (self.mins[2] - 1))
             self.finite = bool(torch.isfinite(self.bordered).all())
         else:
             self.shape = None
@@ -133,11 +146,14 @@ class FGrid:
         C's int conversion sends out of range, land on the default_F border)."""
         if not self.hkls:
             return torch.full_like(like, self.default_F)
-        idx = [(v - (lo - 1)).clamp_(0, n - 1) for v, lo, n in zip((h0, k0, l0), self.mins, self.bordered_shape)]
+        # clamp each index into the bordered range, then flatten in place; every intermediate is an
+        # integer below 2^53, so the fused multiply-adds (alpha) are exact in float64
+        hc, kc, lc = (torch.clamp(v, lo - 1, lo - 2 + n) for v, lo, n in zip((h0, k0, l0), self.mins, self.bordered_shape))
         _, nk, nl = self.bordered_shape
-        flat = (idx[0] * nk + idx[1]) * nl + idx[2]      # integers < 2^53: exact in float64
+        flat = torch.add(lc, torch.add(kc, hc, alpha=nk), alpha=nl).sub_(self._offset)
         # clamp keeps NaN: a NaN index goes to cell 0, a corner of the default_F border
-        return self.bordered[torch.nan_to_num_(flat, nan=0.0).to(torch.int64)]
+        idx = torch.nan_to_num_(flat, nan=0.0).to(torch.int64)
+        return self.bordered.index_select(0, idx.reshape(-1)).reshape(idx.shape)   # 1-D select: fastest gather
 
     def out_of_range(self, h, k, l):
         """The C range test on fractional indices: (x − min + 3) > range or (x − 2) < min."""

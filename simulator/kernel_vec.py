@@ -13,14 +13,15 @@ import torch
 _DEKKER = 134217729.0   # 2**27 + 1: splits a double into two 26-bit halves whose products are exact
 
 
-def csqrt(x):
-    """Correctly rounded (IEEE) square root for float64, like the C's sqrt. torch.sqrt on CPU is one ulp
+def csqrt(x, exact=True):
+    """Correctly rounded (IEEE) square root for float64, like the C's sqrt (`exact=False`: plain
+    torch.sqrt, for renders whose result is float32 anyway). torch.sqrt on CPU is one ulp
     off for rare near-halfway inputs (measured: sqrt(0x1.489e8483eb841p-9) = 0.050071604727629816 where
     the IEEE result is 0.05007160472762981), and one ulp of R = |X| reaches h at ~1e-14 through the
     cancellation in q = (d − i)/λ. Fix-up: y = torch.sqrt(x); the exact residual r = x − y·y (Dekker's
     product) says whether y + ulp or y − ulp is nearer the true root. Gradients flow through torch.sqrt."""
     y = torch.sqrt(x)
-    if y.dtype != torch.float64:
+    if y.dtype != torch.float64 or not exact:
         return y
     yd = y.detach()
     xd = x.detach()
@@ -58,13 +59,14 @@ def rdiv(a, t):
     return torch.as_tensor(a, dtype=t.dtype, device=t.device) / t
 
 
-def magnitude(v):
-    return csqrt(dot(v, v))
+def magnitude(v, exact=True):
+    return csqrt(dot(v, v), exact)
 
 
-def unit(v):
-    """C unitize(): divide by |v| (a division, not a reciprocal multiply); a zero vector stays zero."""
-    mag = magnitude(v)
+def unit(v, exact=True):
+    """C unitize(): divide by |v| (a division, not a reciprocal multiply); a zero vector stays zero.
+    `exact`: the correctly rounded |v| (see csqrt)."""
+    mag = magnitude(v, exact)
     nz = mag != 0.0
     safe = torch.where(nz, mag, torch.ones_like(mag))
     return tuple(torch.where(nz, c / safe, c) for c in v), mag

@@ -1,0 +1,152 @@
+"""Float32 renders: Miller indices as float32 offsets from a per-pixel float64 reference.
+
+Why: in float32, h ≈ 50 carries ~4e-6 of rounding, ~1e-3 rad of sincg phase (N·π·δh at N ≈ 50), so
+the general path (kernel_lattice) forms every h, k, l in float64 and leaves float64 only at h − h0:
+most of a float32 render then still runs in float64. Here one float64 dot product per pixel remains:
+
+    h(φ, m) = q·a(φ, m) = q·ā + q·Δa(φ, m),    ā = the mean of the lattice vectors a(φ, m).
+
+The float64 h_ref = q·ā splits exactly into an integer n_ref and a fraction f ∈ [−½, ½]. Per iteration,
+in float32: t = f + q·Δa, n = round(t), δ = t − n; then h0 = n_ref + n and h − h0 = δ. Δa is the
+rotation of a over the φ range and the mosaic spread, so |q·Δa| is small and its float32 rounding
+(a few 2⁻²⁴·|q||Δa|) stays near the general path's own (2⁻²⁵·|δ| from its cast of δ). A chunk where
+|q||Δa| can exceed MAX_SHIFT (|q| <= 2/λ: d and i are unit vectors) takes the general path, as do the
+traced pixel's chunk (its trace shows float64 h, k, l), interpolation and chunks with non-finite h. C-PARITY-001's first run, one pixel
+whose iterations use other lattice vectors, gets its offsets from float64 h, k, l.
+
+F_latt comes out up to its sign for an even N (the sign (−1)^(h0·(N−1)) is skipped): the render only
+uses its square and its zeros."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .kernel_lattice import Iterations, first_run, first_run_hkl
+
+MAX_SHIFT = 1.0          # largest |q|·|Δa| (in units of h) a chunk may have on this path
+MAX_STEP = math.ceil(MAX_SHIFT + 0.5)   # so |n| <= MAX_STEP
+PAD = 2 * MAX_STEP + 1   # default_F cells around the grid: a clamped reference plus a step stays in them
+# Float32 tricks for two operations torch runs as scalar loops (measured 0.3 and 1.8 ns per element,
+# against 0.07 for an add): round-to-nearest-even of |x| < 2^22 is (x + 1.5·2^23) − 1.5·2^23, and an
+# integer 0 <= i < 2^23 stored as float32 i + 2^23 has the bits 0x4B000000 + i.
+ROUND_MAGIC = 12582912.0
+INT_MAGIC, INT_MAGIC_BITS = 8388608.0, 0x4B000000
+MAX_TABLE = 2**23
+
+
+class OffsetLattice:
+    """What the offset path needs from a Prepared render, built once: ā and Δa per axis, and the HKL grid
+    padded with default_F so that a clamped reference index plus a step n needs no clamp per iteration."""
+
+    def __init__(self, c):
+        dt, dev = c.dtype, c.device
+        self.ref, self.delta, self.reach = [], [], []
+        for vec in c.lattice:   # a, b, c: three (F, M) components each, float64
+            ref = tuple(float(x.mean()) for x in vec)
+            d = tuple(x - r for x, r in zip(vec, ref))
+            self.ref.append(ref)
+            self.delta.append(tuple(x.to(dt)[:, :, None, None, None, None] for x in d))
+            self.reach.append(float(torch.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).max()))
+        g = c.grid
+        self.mins, self.maxs = g.mins, g.maxs
+        if g.hkls:
+            rh, rk, rl = (hi - lo + 1 for lo, hi in zip(g.mins, g.maxs))
+            table = torch.full((rh + 2 * PAD, rk + 2 * PAD, rl + 2 * PAD), g.default_F, dtype=torch.float64)
+            table[PAD:-PAD, PAD:-PAD, PAD:-PAD] = torch.as_tensor(c.setup.hkl_grid, dtype=torch.float64)[:rh, :rk, :rl]
+            self.shape = tuple(table.shape)
+            self.table = table.reshape(-1).to(dtype=dt, device=dev)
+        else:
+            self.shape, self.table = None, None
+        self.default_F = g.default_F
+
+    @staticmethod
+    def build(c):
+        """The OffsetLattice of a render, or None where the path does not apply: float32 SQUARE without
+        interpolation, finite structure factors, grid indices exact in float32, and |q·Δa| <= MAX_SHIFT
+        for every |q| <= 2/λ."""
+        if c.dtype != torch.float32 or c.shape != "SQUARE" or c.interpolate or not c.grid.finite:
+            return None
+        if c.grid.hkls and math.prod(hi - lo + 1 + 2 * PAD for lo, hi in zip(c.grid.mins, c.grid.maxs)) > MAX_TABLE:
+            return None
+        o = OffsetLattice(c)
+        qmax = 2.0 / float(c.lam.min())
+        return o if all(math.isfinite(r) and qmax * r <= MAX_SHIFT for r in o.reach) else None
+
+
+def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
+    """F_latt and F_cell of every iteration of a chunk (layout (F, M, P, T, J, S), float32) from the
+    per-pixel q (float64 (P, T, J, S) components), or None if some h is not finite (the general path
+    handles those). hkl, hkl0 and the per-axis factors are not formed."""
+    P, T, J, S = q[0].shape
+    eshape = (c.F, c.M, P, T, J, S)
+    dt = c.dtype
+    h_refs = [q[0] * ref[0] + q[1] * ref[1] + q[2] * ref[2] for ref in o.ref]   # float64, per pixel
+    if not bool(torch.isfinite(h_refs[0] + h_refs[1] + h_refs[2]).all()):
+        return None
+    q32 = tuple(x.to(dt)[None, None] for x in q)
+    steps, fracs, nrefs = [], [], []
+    for h_ref, delta in zip(h_refs, o.delta):
+        n_ref = torch.round(h_ref)
+        t = torch.addcmul((h_ref - n_ref).to(dt)[None, None], q32[0], delta[0])
+        t.addcmul_(q32[1], delta[1]).addcmul_(q32[2], delta[2])              # f + q·Δa
+        n = torch.add(t, ROUND_MAGIC).sub_(ROUND_MAGIC)                      # round(t), |t| < 2^22
+        steps.append(n)
+        fracs.append(t.sub_(n))                                              # δ = h − h0
+        nrefs.append(n_ref)
+    first_idx = first_run(c, state, surv)
+    if first_idx is not None:   # C-PARITY-001: one pixel's iterations use other vectors, in float64
+        at = (slice(None), slice(None)) + first_idx
+        for n, f, n_ref, h in zip(steps, fracs, nrefs, first_run_hkl(c, q, first_idx)):
+            h0 = torch.round(h)
+            n[at] = (h0 - n_ref[first_idx]).to(dt)
+            f[at] = (h - h0).to(dt)
+    F_latt = _lattice_factor(fracs, c.N)
+    F_latt = torch.broadcast_to(F_latt, eshape)
+    F_cell = _structure_factor(o, nrefs, steps, eshape)
+
+    def evaluated():
+        ev = surv[None, None].expand(eshape)
+        return ev if c.water else ev & (F_latt != 0.0)
+
+    return Iterations(hkl=None, hkl0=None, F_latt=F_latt, fabc=None, F_cell=F_cell,
+                      first_idx=first_idx, evaluated=evaluated)
+
+
+def _lattice_factor(fracs, N):
+    """Π sin(N·π·δ)/sin(π·δ) over the axes with N > 1; N where δ == 0 (0/0 otherwise), tested only when
+    the product is not finite."""
+    def ratio(d, n, exact_zero):
+        r = torch.mul(d, n * math.pi).sin_().div_(torch.mul(d, math.pi).sin_())
+        return torch.where(d == 0.0, n, r) if exact_zero else r
+
+    def product(exact_zero):
+        fs = [ratio(d, n, exact_zero) if n > 1 else None for d, n in zip(fracs, N)]
+        live = [f for f in fs if f is not None]
+        if not live:
+            return torch.ones_like(fracs[0])
+        for f in live[1:]:
+            live[0].mul_(f)
+        return live[0]
+
+    fl = product(False)
+    if not bool(torch.isfinite(fl.sum())):
+        fl = product(True)
+    return fl
+
+
+def _structure_factor(o: OffsetLattice, nrefs, steps, eshape):
+    """F at h0 = n_ref + n on each axis: default_F outside [min, max]. The per-pixel reference is clamped
+    to within MAX_STEP of the grid, so every reference plus step lands in the padded table, and the flat
+    index is a per-pixel base plus n_h·(nk·nl) + n_k·nl + n_l (integers below 2^23: exact in float32)."""
+    if o.table is None:
+        return torch.full(eshape, o.default_F, dtype=steps[0].dtype, device=steps[0].device)
+    _, nk, nl = o.shape
+    base = None
+    for n_ref, lo, hi, stride in zip(nrefs, o.mins, o.maxs, (nk * nl, nl, 1)):
+        cell = (torch.clamp(n_ref, lo - 1 - MAX_STEP, hi + 1 + MAX_STEP) - (lo - PAD)) * stride
+        base = cell if base is None else base + cell
+    idx = torch.add(steps[2], steps[1], alpha=nl).add_(steps[0], alpha=nk * nl).add_(base.to(steps[0].dtype)[None, None])
+    flat = idx.add_(INT_MAGIC).view(torch.int32).sub_(INT_MAGIC_BITS).reshape(-1)   # exact: idx < 2^23
+    return o.table.index_select(0, flat).reshape(eshape)
