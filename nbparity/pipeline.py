@@ -392,6 +392,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
                 t_run = worker.result(("run", mode))
                 tick("torch_wait", t0)
                 timings["import_torch"] = worker.ready.get("import_s")
+                timings["import_simulator"] = worker.ready.get("simulator_s")
                 timings["torch_run"] = round(t_run.wall_s, 4)
             c_run, timings["c_run"] = c_future.result()
 

@@ -228,11 +228,13 @@ def _child_main(job_fd: int, res_fd: int) -> None:
         try:
             import torch  # noqa: F401  (the cost this process exists to overlap)
 
+            t1 = time.perf_counter()
             import simulator.api  # noqa: F401
         except BaseException as exc:  # reported where the in-process path would raise it
             _write_msg(res_fd, ("ready", {"error": _portable(exc)}))
             raise SystemExit(1) from None
-        _write_msg(res_fd, ("ready", {"import_s": round(time.perf_counter() - t0, 4)}))
+        t2 = time.perf_counter()
+        _write_msg(res_fd, ("ready", {"import_s": round(t1 - t0, 4), "simulator_s": round(t2 - t1, 4)}))
         while True:
             try:
                 job = _read_msg(job_fd)
