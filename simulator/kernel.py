@@ -287,38 +287,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     surv = torch.broadcast_to(surv, (P, T, J, S))
 
     # ---- polarization (§5.4, §6.6)
-    d_used = dP
-    if c.nopolar:
-        pol_eff = torch.ones((P, T, J, S), dtype=gdt, device=c.device)
-        polar_final = torch.ones(P, dtype=gdt, device=c.device)
-    else:
-        i1, _ = unit(tuple(torch.broadcast_to(x, (1, 1, 1, S)) for x in inc))
-        # the C unitizes the (already unit) d again; only bit-exact renders need that rounding
-        d1 = unit(dP)[0] if c.exact else dP
-        pol = torch.broadcast_to(polarization(c.polar_K, i1, d1, c.polar_axis), (P, T, J, S))
-        flat_surv = surv.reshape(P, -1)
-        if c.os_polar:
-            calls = surv
-        else:
-            stop = (flat_surv & (pol.reshape(P, -1) != 0.0)).to(torch.int64)
-            before = torch.cumsum(stop, 1) - stop                                 # stops strictly before
-            calls = (flat_surv & (before == 0)).reshape(P, T, J, S)
-        if "C-POLAR-001" in q_:
-            # each call unitizes d in place: later sources of the sub-pixel use unit(d)
-            ci = calls.to(torch.int64)
-            prior = (torch.cumsum(ci, 3) - ci) > 0                                 # (P,T,J,S)
-            if bool(prior.any()):
-                d2, _ = unit(d1, c.exact)
-                d_used = tuple(torch.where(prior, d1[k], dP[k]) for k in range(3))
-                pol = torch.where(prior, polarization(c.polar_K, i1, d2, c.polar_axis), pol)
-        # P in effect: per call with oversample_polar, else the value of the last call of the pixel
-        called = calls.reshape(P, -1)
-        n_calls = called.sum(1)
-        last = torch.where(called, torch.arange(called.shape[1], device=c.device), -1).max(1).values
-        pol_flat = pol.reshape(P, -1)
-        polar_final = torch.where(n_calls > 0, torch.gather(pol_flat, 1, last.clamp(min=0)[:, None])[:, 0],
-                                  torch.zeros(P, dtype=gdt, device=c.device))
-        pol_eff = pol
+    pol_eff, polar_final, d_used = _polarization_in_effect(c, surv, inc, dP)
     q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
     q = tuple(torch.broadcast_to(x, (P, T, J, S)) for x in q)
 
@@ -400,6 +369,44 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
             phi=c.phi.detach().cpu(),
         )
     return val, keep, omega_sum
+
+
+def _polarization_in_effect(c: Prepared, surv, inc, dP):
+    """P per (P, T, J, S) as the loop uses it, P in the final value (per call with -oversample_polar,
+    else the last call of the pixel; 0 if never called), and d as the sources see it (C-POLAR-001:
+    each call unitizes d in place, so later sources of a sub-pixel use unit(d))."""
+    P, T, J, S = surv.shape
+    gdt = c.gdt
+    if c.nopolar:
+        return (torch.ones((P, T, J, S), dtype=gdt, device=c.device), torch.ones(P, dtype=gdt, device=c.device), dP)
+    i1, _ = unit(tuple(torch.broadcast_to(x, (1, 1, 1, S)) for x in inc))
+    # the C unitizes the (already unit) d again; only bit-exact renders need that rounding
+    d1 = unit(dP)[0] if c.exact else dP
+    pol = torch.broadcast_to(polarization(c.polar_K, i1, d1, c.polar_axis), (P, T, J, S))
+    zero = torch.zeros((), dtype=gdt, device=c.device)
+    if T * J * S == 1:   # at most one call per pixel, no later source: P of that call, if any
+        return pol, torch.where(surv.reshape(P), pol.reshape(P), zero), dP
+    flat_surv = surv.reshape(P, -1)
+    if c.os_polar:
+        calls = surv
+    else:
+        stop = (flat_surv & (pol.reshape(P, -1) != 0.0)).to(torch.int64)
+        before = torch.cumsum(stop, 1) - stop                                 # stops strictly before
+        calls = (flat_surv & (before == 0)).reshape(P, T, J, S)
+    d_used = dP
+    if "C-POLAR-001" in c.quirks:
+        ci = calls.to(torch.int64)
+        prior = (torch.cumsum(ci, 3) - ci) > 0                                 # (P,T,J,S)
+        if bool(prior.any()):
+            d2, _ = unit(d1, c.exact)
+            d_used = tuple(torch.where(prior, d1[k], dP[k]) for k in range(3))
+            pol = torch.where(prior, polarization(c.polar_K, i1, d2, c.polar_axis), pol)
+    called = calls.reshape(P, -1)
+    n_calls = called.sum(1)
+    last = torch.where(called, torch.arange(called.shape[1], device=c.device), -1).max(1).values
+    pol_flat = pol.reshape(P, -1)
+    polar_final = torch.where(n_calls > 0, torch.gather(pol_flat, 1, last.clamp(min=0)[:, None])[:, 0], zero)
+    return pol, polar_final, d_used
 
 
 def _axis_factors(c, hkl, fabc, eshape, ge):

@@ -27,13 +27,14 @@ def statistics(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.ndarra
     mean and rms over rendered pixels, rmsd over all ROI pixels (masked ones included)."""
     v = image.reshape(-1)
     r = rendered.reshape(-1)
-    vals = v[r].astype(np.float64)   # only the rendered pixels: a one-pixel ROI costs no frame-sized copy
+    every = bool(r.all())             # the common full frame: no boolean gather
+    vals = v.astype(np.float64) if every else v[r].astype(np.float64)   # a one-pixel ROI: no frame-sized copy
     max_I, max_x, max_y = 0.0, 0.0, 0.0
     if vals.size:
         i = int(np.argmax(vals))
         if vals[i] > 0.0:
             max_I = float(vals[i])
-            flat = int(np.nonzero(r)[0][i])
+            flat = i if every else int(np.nonzero(r)[0][i])
             sp, fp = divmod(flat, int(setup.fpixels))
             os_ = int(setup.oversample)
             sub = float(setup.pixel) / os_
@@ -44,7 +45,8 @@ def statistics(setup, image: np.ndarray, rendered: np.ndarray, in_roi: np.ndarra
     sumsqr = float(np.sum(vals * vals))
     mean = total / max(n, 1)
     rms = math.sqrt(sumsqr / (max(n, 2) - 1))
-    roi_vals = v[in_roi.reshape(-1)].astype(np.float64)
+    roi = in_roi.reshape(-1)
+    roi_vals = vals if every and bool(roi.all()) else v[roi].astype(np.float64)
     m = roi_vals.size
     with np.errstate(invalid="ignore", over="ignore"):   # inf/NaN images give NaN statistics, as in C
         rmsd = math.sqrt(float(np.sum((roi_vals - mean) ** 2)) / (max(m, 2) - 1))
