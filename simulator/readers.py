@@ -102,13 +102,35 @@ def _alloc_grid(rh: int, rk: int, rl: int, name: str) -> np.ndarray:
     return np.zeros((rh + 1, rk + 1, rl + 1), dtype=np.float64)
 
 
-def _parse_plain_hkl(data: bytes, default_F: float, name: str) -> HKLData | None:
-    if _PLAIN_HKL.fullmatch(data) is None:
+_PLAIN_CHARS = b"0123456789+-.eE \t\n\r\x0b\x0c"   # every byte _PLAIN_HKL can match (\s = bytes.split's)
+_INT_CHARS = b"0123456789+- "
+
+
+def _plain_values(data: bytes) -> np.ndarray | None:
+    """The numbers of a file that _PLAIN_HKL matches (None for any other file), without running that
+    regex (~50 ms for a 1 MB file). The same language: on the bytes _PLAIN_HKL allows, float() accepts
+    exactly [+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?, and the index columns, free of '.', 'e' and 'E',
+    then hold exactly [+-]?\d+; tokens are whitespace-separated either way."""
+    if data.translate(None, _PLAIN_CHARS):
         return None
     tokens = data.split()
-    if not tokens:
+    if len(tokens) % 4:
         return None
-    table = np.array([float(t) for t in tokens], dtype=np.float64).reshape(-1, 4)  # float() rounds like strtod
+    indices = tokens[:]
+    del indices[3::4]
+    if b" ".join(indices).translate(None, _INT_CHARS):
+        return None
+    try:  # float() rounds like strtod
+        return np.fromiter(map(float, tokens), dtype=np.float64, count=len(tokens))
+    except ValueError:
+        return None
+
+
+def _parse_plain_hkl(data: bytes, default_F: float, name: str) -> HKLData | None:
+    values = _plain_values(data)
+    if values is None or not len(values):
+        return None
+    table = values.reshape(-1, 4)
     idx = table[:, :3].astype(np.int64)
     lo, hi = idx.min(axis=0), idx.max(axis=0)
     rh, rk, rl = (hi - lo + 1).tolist()
