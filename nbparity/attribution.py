@@ -82,7 +82,7 @@ def failing_ids(comparison) -> set:
 
     ids = {("config", str(d.get("key")), d.get("component"), None, None, None) if isinstance(d, dict)
            else ("config", str(d), None, None, None, None) for d in (comparison.config_diffs or [])}
-    for _, row in failing_rows(comparison.table).iterrows():
+    for row in failing_rows(comparison.table).to_dict("records"):   # iterrows' values, ~10x cheaper
         ids.add(row_id(row))
     return ids
 

@@ -230,6 +230,11 @@ def _finish_table(merged, config: bool = False):
     return pd.DataFrame(out[TABLE_COLUMNS]).reset_index(drop=True)
 
 
+def _records(frame) -> list[dict]:
+    """Rows as dicts of Python scalars: the values iterrows gives, without building a Series per row."""
+    return frame.to_dict("records")
+
+
 def _row_dict(row) -> dict:
     import pandas as pd
 
@@ -241,10 +246,11 @@ def _row_dict(row) -> dict:
     return json_safe(d)
 
 
-def _root_causes(fails, schema):
-    """Failing nodes whose schema parents all agree, each with the failing nodes downstream of it."""
+def _root_causes(fails, schema, records=None):
+    """Failing nodes whose schema parents all agree, each with the failing nodes downstream of it.
+    `records`: _records(fails), when the caller has them."""
     first = {}
-    for _, row in fails.iterrows():  # fails is in C emission order
+    for row in (records if records is not None else _records(fails)):  # fails is in C emission order
         node = f"{row['section']}.{row['key']}"
         first.setdefault(node, row)
     failing = set(first)
@@ -278,9 +284,9 @@ def _one_sided(table):
     return out
 
 
-def _hints(fails):
+def _hints(fails, records=None):
     out, seen = [], set()
-    for _, row in fails.iterrows():
+    for row in (records if records is not None else _records(fails)):
         hint = unit_hint(float(row["c"]), float(row["py"]))
         node = f"{row['section']}.{row['key']}"
         if hint is None or (node, hint["factor"]) in seen:
@@ -337,10 +343,11 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
         order = all_fails.assign(_l=all_fails["line_c"].astype("float64")).sort_values(
             ["_l", "component"], kind="stable")
         first = _row_dict(order.iloc[0])
-    roots = _root_causes(all_fails, schema)
-    config_diffs = [_row_dict(r) for _, r in config_fails.iterrows()]
+    fail_records = _records(all_fails)
+    roots = _root_causes(all_fails, schema, fail_records)
+    config_diffs = [_row_dict(r) for r in _records(config_fails)]
     one_sided = _one_sided(pd.concat([config_table, table], ignore_index=True))
-    hints = _hints(all_fails)
+    hints = _hints(all_fails, fail_records)
 
     used = sorted(set(table["tol_class"]) | set(config_table["tol_class"]))
     tolerances = {"rule": RULE, "dtype": dtype, "rtol_override": rtol, "atol_override": atol,

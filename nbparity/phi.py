@@ -117,7 +117,7 @@ def per_phi_table(table):
     fail = failing_mask(rows)
     groups: dict = {}
     order = []
-    for (idx, r), bad in zip(rows.iterrows(), fail):
+    for r, bad in zip(rows.to_dict("records"), fail):   # iterrows' values, without a Series per row
         occ, tic = occurrence(r), _norm(r.get("phi_tic"))
         tic = None if tic is None else int(tic)
         g = groups.get((occ, tic))
