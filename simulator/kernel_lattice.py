@@ -54,7 +54,7 @@ def lattice_iterations(c, state, q, surv) -> Iterations:
             hkl[n] = hkl[n].clone()
             hkl[n][(slice(None), slice(None)) + first_idx] = h_first
     h, k, l = hkl
-    hkl0 = tuple(torch.ceil(x - 0.5) for x in hkl)
+    hkl0 = tuple((x - 0.5).ceil_() for x in hkl)
     F_latt, fabc = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars, dtype=c.dtype)
     F_latt = torch.broadcast_to(F_latt, eshape)
 
@@ -126,9 +126,15 @@ def _first_true_flat(mask):
 
 
 def _dot_lat(v, q):
-    """(a·q), a of shape (F, M) per component, q (1, 1, P, T, J, S): ((a_x q_x + a_y q_y) + a_z q_z)."""
+    """(a·q), a of shape (F, M) per component, q (1, 1, P, T, J, S): ((a_x q_x + a_y q_y) + a_z q_z),
+    the same three products and two sums, into two buffers where autograd allows."""
     col = lambda x: x[:, :, None, None, None, None]  # noqa: E731
-    return col(v[0]) * q[0] + col(v[1]) * q[1] + col(v[2]) * q[2]
+    acc = col(v[0]) * q[0]
+    if acc.requires_grad or any(x.requires_grad for x in (*v, *q)):
+        return acc + col(v[1]) * q[1] + col(v[2]) * q[2]
+    tmp = col(v[1]) * q[1]
+    acc.add_(tmp)
+    return acc.add_(torch.mul(col(v[2]), q[2], out=tmp))
 
 
 def _interp_warning(hkl, hkl0, flat_index):

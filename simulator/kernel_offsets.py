@@ -115,24 +115,25 @@ def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
 
 
 def _lattice_factor(fracs, N):
-    """Π sin(N·π·δ)/sin(π·δ) over the axes with N > 1; N where δ == 0 (0/0 otherwise), tested only when
-    the product is not finite."""
-    def ratio(d, n, exact_zero):
-        r = torch.mul(d, n * math.pi).sin_().div_(torch.mul(d, math.pi).sin_())
-        return torch.where(d == 0.0, n, r) if exact_zero else r
+    """Π sin(N·π·δ)/sin(π·δ) over the axes with N > 1, N where δ == 0 (0/0 otherwise: tested only when
+    the product is not finite). Overwrites each δ with sin(π·δ), which is 0 exactly where δ is."""
+    nums, dens = [], []
+    for d, n in zip(fracs, N):
+        if n > 1:
+            nums.append(torch.mul(d, n * math.pi).sin_())
+            dens.append(d.mul_(math.pi).sin_())
+    if not nums:
+        return torch.ones_like(fracs[0])
+    def product(ratios):   # a new tensor unless there is one factor: the ratios stay intact
+        fl = ratios[0] if len(ratios) == 1 else ratios[0] * ratios[1]
+        for r in ratios[2:]:
+            fl.mul_(r)
+        return fl
 
-    def product(exact_zero):
-        fs = [ratio(d, n, exact_zero) if n > 1 else None for d, n in zip(fracs, N)]
-        live = [f for f in fs if f is not None]
-        if not live:
-            return torch.ones_like(fracs[0])
-        for f in live[1:]:
-            live[0].mul_(f)
-        return live[0]
-
-    fl = product(False)
-    if not bool(torch.isfinite(fl.sum())):
-        fl = product(True)
+    ratios = [num.div_(den) for num, den in zip(nums, dens)]
+    fl = product(ratios)
+    if not bool(torch.isfinite(fl.sum())):   # 0/0 left NaN where den == 0
+        fl = product([torch.where(den == 0.0, n, r) for r, den, n in zip(ratios, dens, [n for n in N if n > 1])])
     return fl
 
 
@@ -147,6 +148,6 @@ def _structure_factor(o: OffsetLattice, nrefs, steps, eshape):
     for n_ref, lo, hi, stride in zip(nrefs, o.mins, o.maxs, (nk * nl, nl, 1)):
         cell = (torch.clamp(n_ref, lo - 1 - MAX_STEP, hi + 1 + MAX_STEP) - (lo - PAD)) * stride
         base = cell if base is None else base + cell
-    idx = torch.add(steps[2], steps[1], alpha=nl).add_(steps[0], alpha=nk * nl).add_(base.to(steps[0].dtype)[None, None])
+    idx = steps[2].add_(steps[1], alpha=nl).add_(steps[0], alpha=nk * nl).add_(base.to(steps[0].dtype)[None, None])
     flat = idx.add_(INT_MAGIC).view(torch.int32).sub_(INT_MAGIC_BITS).reshape(-1)   # exact: idx < 2^23
     return o.table.index_select(0, flat).reshape(eshape)

@@ -19,10 +19,19 @@ def sincg(x, n: float):
     return torch.where(zero, n, value) if bool(zero.any()) else value   # x == 0 only on exact rows
 
 
-def _sincg_ratio(x, n: float):
-    """sin(x·N)/sin(x) without the x == 0 case (0/0 = NaN there): two in-place passes fewer."""
-    num = torch.sin(x * n)
-    return num.div_(torch.sin(x)) if not num.requires_grad else num / torch.sin(x)
+def _sincg_ratio(x, n: float, consume=False):
+    """sin(x·N)/sin(x) without the x == 0 case (0/0 = NaN there). `consume`: x is a scratch tensor
+    that may be overwritten (with sin x), saving two allocations."""
+    num = x * n
+    if num.requires_grad:
+        return torch.sin(num) / torch.sin(x)
+    return num.sin_().div_(x.sin_() if consume else torch.sin(x))
+
+
+def _product3(a, b, c):
+    """(a·b)·c into a new tensor, in place after the first product where autograd allows."""
+    ab = a * b
+    return ab * c if ab.requires_grad or c.requires_grad else ab.mul_(c)
 
 
 def sinc3(x):
@@ -61,11 +70,11 @@ def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
         # (π·h) first, then ·N inside sincg (§7); an axis with N == 1 is skipped (factor exactly 1).
         # The exact-zero rows (x == 0) are rare: the ratios are formed without testing for them, and
         # only a non-finite product (0/0 = NaN) sends the factors through sincg's test.
-        fa, fb, fc = (_sincg_ratio(math.pi * x, n) if n > 1 else one for x, n in zip(hkl, N))
-        fl = (fa * fb) * fc
+        fa, fb, fc = (_sincg_ratio(math.pi * x, n, consume=True) if n > 1 else one for x, n in zip(hkl, N))
+        fl = _product3(fa, fb, fc)
         if not bool(torch.isfinite(fl.sum())):
             fa, fb, fc = (sincg(math.pi * x, n) if n > 1 else one for x, n in zip(hkl, N))
-            fl = (fa * fb) * fc
+            fl = _product3(fa, fb, fc)
         return fl, (fa, fb, fc)
     Na, Nb, Nc = N
     dh = (h - hkl0[0]).to(dtype)
