@@ -346,6 +346,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
     }
     result = CompareResult(3, "error", slow, fast, the_case, warnings=warnings)
     build = c_run = t_run = None
+    pre: dict = {}   # bundle files and report parts rendered ahead (see _prerender)
     attr_modes: list = []
     try:
         t0 = time.perf_counter()
@@ -415,6 +416,9 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             t0 = time.perf_counter()
             from nbparity.attribution import attribute as do_attribute
 
+            if worker is not None:  # the worker's first re-run takes longer than this: build it meanwhile
+                pre = _prerender(comparison, per_phi)
+
             def rerun(m):
                 attr_modes.append(m)
                 if worker is not None:
@@ -469,7 +473,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         t0 = time.perf_counter()
         log("writing bundle…")
         result.bundle = _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol,
-                               attr_modes, timings, work, t0, torch_env)
+                               attr_modes, timings, work, t0, torch_env, pre)
     shutil.rmtree(work, ignore_errors=True)
     if result.error:
         raise RunnerError(result.error + (f" (bundle: {result.bundle})" if result.bundle else ""))
@@ -524,8 +528,18 @@ def _short(fd) -> str:
     return str(getattr(fd, "key", fd))
 
 
+def _prerender(comparison, per_phi) -> dict:
+    """What the bundle and the report need from the comparison alone (not from the attribution):
+    rendered while the torch worker re-runs, instead of after the last re-run."""
+    from nbparity import report
+
+    report.factor_table(comparison)   # kept by report for the terminal report
+    return {"report_md": _report_markdown(comparison), "factors.csv": _csv(comparison.table),
+            "per_phi.csv": _csv(per_phi)}
+
+
 def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_modes, timings, work, t0,
-           torch_env=None):
+           torch_env=None, pre=None):
     from nbparity import envinfo
     from nbparity.bundle import bundle_name, write_bundle
 
@@ -542,13 +556,17 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
         "test_perturbation": t_run.perturbed if t_run else None,
     }
     m["volatile"] = volatile
-    report_md = _report_markdown(result.comparison)
-    factors = _csv(getattr(result.comparison, "table", None)) if result.comparison is not None else ""
+    pre = pre if pre and result.comparison is not None else {}
+    report_md = pre["report_md"] if pre else _report_markdown(result.comparison)
+    if pre:
+        factors = pre["factors.csv"]
+    else:
+        factors = _csv(getattr(result.comparison, "table", None)) if result.comparison is not None else ""
     files = {
         "c_trace.log": (c_run.stdout + (("\n# stderr:\n" + c_run.stderr) if c_run.stderr else "")) if c_run else "",
         "py_trace.log": t_run.trace_text if t_run else "",
         "factors.csv": factors,
-        "per_phi.csv": _csv(result.per_phi),
+        "per_phi.csv": pre["per_phi.csv"] if pre else _csv(result.per_phi),
         "env.json": json.dumps(_json_safe(envinfo.collect(build, torch=torch_env)), indent=2) + "\n",
         "commands.txt": commands_script(build=build, c_argv=(c_run.argv if c_run else [str(build.binary if build else "nanoBragg"), *argv]),
                                         py_argv=t_run.argv if t_run else argv, dtype=m["dtype"],

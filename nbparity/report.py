@@ -116,13 +116,23 @@ def _cells(row) -> list[str]:
 _RIGHT = {"comp", "C", "torch", "abs", "rel"}
 
 
+_last_table: tuple | None = None   # (comparison, failing_only, max_rows, Text) of the last factor_table
+
+
 def factor_table(comparison, *, failing_only: bool = False, max_rows: int | None = None):
     """The factor table as fixed-width rich Text: every value at full %.17g precision, failing rows
     highlighted. (A rich Table measures every cell: ~0.3 s for a few hundred rows, a sixth of a
-    single-pixel compare.)"""
+    single-pixel compare.) The last table is kept, so a caller can build it ahead of printing it
+    (`nbparity compare` does, while torch re-runs for the attribution)."""
+    global _last_table
+    last = _last_table
+    if last is not None and last[0] is comparison and last[1:3] == (failing_only, max_rows):
+        return last[3].copy()
     rows = _rows(comparison, failing_only, max_rows)
     cells = [_cells(row) for row in _records(rows)]
-    return text_table("factors (C emission order)", _HEADERS, cells, list(rows["status"]), right=_RIGHT)
+    text = text_table("factors (C emission order)", _HEADERS, cells, list(rows["status"]), right=_RIGHT)
+    _last_table = (comparison, failing_only, max_rows, text)
+    return text.copy()
 
 
 def _records(rows) -> list[dict]:
