@@ -89,7 +89,7 @@ def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
     steps, fracs, nrefs = [], [], []
     for h_ref, delta in zip(h_refs, o.delta):
         n_ref = torch.round(h_ref)
-        t = torch.addcmul((h_ref - n_ref).to(dt)[None, None], q32[0], delta[0])
+        t = torch.mul(q32[0], delta[0]).add_((h_ref - n_ref).to(dt)[None, None])   # (addcmul: 2.5× slower)
         t.addcmul_(q32[1], delta[1]).addcmul_(q32[2], delta[2])              # f + q·Δa
         n = torch.add(t, ROUND_MAGIC).sub_(ROUND_MAGIC)                      # round(t), |t| < 2^22
         steps.append(n)
