@@ -260,15 +260,25 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
 
 
 def _prepare_compare() -> None:
-    """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy."""
-    import pandas  # noqa: F401
-    import rich.console  # noqa: F401
-    import rich.text  # noqa: F401
+    """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy
+    (without the cyclic collector walking the new module objects again and again)."""
+    import gc
 
-    import nbparity.compare  # noqa: F401
-    import nbparity.phi  # noqa: F401
-    import nbparity.report  # noqa: F401
-    import nbparity.traces  # noqa: F401
+    gc_on = gc.isenabled()
+    if gc_on:
+        gc.disable()
+    try:
+        import pandas  # noqa: F401
+        import rich.console  # noqa: F401
+        import rich.text  # noqa: F401
+
+        import nbparity.compare  # noqa: F401
+        import nbparity.phi  # noqa: F401
+        import nbparity.report  # noqa: F401
+        import nbparity.traces  # noqa: F401
+    finally:
+        if gc_on:
+            gc.enable()
 
 
 def _prime_worker(worker, work: Path) -> None:
