@@ -3,6 +3,8 @@ capture fractions (§6.4) and the C 'compute once, recompute while zero' rules."
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .kernel_vec import rdiv, rotate_axis, unit
@@ -20,7 +22,11 @@ def subpixel_positions(c, fp, sp):
     sdet = (sp[:, None] * os_ + sub_s[None, :]).to(dt) * c.sub + c.half_sub
     odet = torch.arange(c.T, device=c.device).to(dt) * c.thickstep               # (T,)
     fdet, sdet, odet = fdet[:, None, :], sdet[:, None, :], odet[None, :, None]
-    X = tuple(((fdet * c.f[k] + sdet * c.s[k]) + odet * c.o[k]) + c.pix0[k] for k in range(3))
+    # One layer: Odet·o_k is ±0, and x + (±0) differs from x only in the sign of a zero, which a
+    # non-zero P0_k added next erases: that component skips the two passes.
+    thin = c.T == 1 and bool(torch.isfinite(odet).all()) and all(math.isfinite(float(x)) for x in c.o)
+    X = tuple((fdet * c.f[k] + sdet * c.s[k]) + c.pix0[k] if thin and bool(c.pix0[k] != 0.0)
+              else ((fdet * c.f[k] + sdet * c.s[k]) + odet * c.o[k]) + c.pix0[k] for k in range(3))
     if c.curved_det:
         # q = distance·b, rotated about s by X_y/distance, then about f by X_z/distance (§4.8)
         q = tuple(torch.broadcast_to(torch.as_tensor(c.distance * c.beam[k], dtype=c.gdt, device=c.device),
