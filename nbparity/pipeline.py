@@ -259,26 +259,25 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
             worker.close()
 
 
-def _prepare_compare() -> None:
-    """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy
-    (without the cyclic collector walking the new module objects again and again)."""
+def _import_quietly(name: str) -> None:
+    """Import a big library without the cyclic collector walking its new objects again and again."""
     import gc
 
     gc_on = gc.isenabled()
     if gc_on:
         gc.disable()
     try:
-        import pandas  # noqa: F401
-        import rich.console  # noqa: F401
-        import rich.text  # noqa: F401
-
-        import nbparity.compare  # noqa: F401
-        import nbparity.phi  # noqa: F401
-        import nbparity.report  # noqa: F401
-        import nbparity.traces  # noqa: F401
+        importlib.import_module(name)
     finally:
         if gc_on:
             gc.enable()
+
+
+def _prepare_compare() -> None:
+    """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy."""
+    for name in ("pandas", "rich.console", "rich.text", "nbparity.compare", "nbparity.phi", "nbparity.report",
+                 "nbparity.traces"):
+        _import_quietly(name)
 
 
 def _prime_worker(worker, work: Path) -> None:
@@ -381,8 +380,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
             if worker is None:
                 t0 = time.perf_counter()
-                importlib.import_module("torch")   # imported while the C side runs: validation needs no torch
-
+                _import_quietly("torch")   # imported while the C side runs: validation needs no torch
                 tick("import_torch", t0)
                 t0 = time.perf_counter()
                 t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
