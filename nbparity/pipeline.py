@@ -476,7 +476,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             torch_env = worker.env_info()
         except Exception:  # a dead worker: envinfo asks torch in this process instead
             torch_env = None
-        worker.close()
+        worker.stop()   # reaped by compare_pixel, after the bundle is written
     if write_bundle:
         t0 = time.perf_counter()
         log("writing bundle…")

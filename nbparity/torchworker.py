@@ -74,6 +74,7 @@ class TorchWorker:
         self.ready: dict | None = None   # {"import_s": …} or {"error": exception} once the import is over
         self.env: dict | None = None     # torch version and CUDA description for env.json
         self._env_requested = False
+        self._stopped = False
 
     # ----------------------------------------------------------------------------- start / stop
 
@@ -102,19 +103,28 @@ class TorchWorker:
         os.close(res_w)
         return cls(pid, job_w, res_r)
 
-    def close(self) -> None:
-        """Kill the child (pending speculative jobs are not needed) and reap it."""
-        if self.pid is None:
+    def stop(self) -> None:
+        """Kill the child (pending speculative jobs are not needed) and close the pipes. Reaping is left
+        to close(): the kernel tears the child's memory down meanwhile."""
+        if self._stopped:
             return
+        self._stopped = True
         for fd in (self._job_fd, self._res_fd):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        """stop(), then reap the child."""
+        self.stop()
+        if self.pid is None:
+            return
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -136,24 +146,26 @@ class TorchWorker:
         jid = self._next
         self._next += 1
         self._keys[key] = jid
-        try:
-            _write_msg(self._job_fd, ("run", jid, list(argv), str(workdir), device, dtype, quirks,
-                                      tuple(trace_pixel) if trace_pixel is not None else None))
-        except OSError:  # the child is gone: result() reports it
-            pass
+        self._send(("run", jid, list(argv), str(workdir), device, dtype, quirks,
+                    tuple(trace_pixel) if trace_pixel is not None else None))
 
     def prime(self, path) -> None:
         """Let the child adopt this process's parsed HKL files, pickled at `path` (simulator.readers)."""
+        self._send(("prime", str(path)))
+
+    def _send(self, msg) -> None:
+        """Queue a message for the child; a child that is gone is reported by the next read."""
+        if self._stopped:   # its pipe's descriptor number may belong to another file by now
+            return
         try:
-            _write_msg(self._job_fd, ("prime", str(path)))
+            _write_msg(self._job_fd, msg)
         except OSError:
             pass
 
-    def submitted(self, key) -> bool:
-        return key in self._keys
-
     def _pump(self) -> None:
         """Read one message from the child."""
+        if self._stopped:
+            raise RunnerError("torch run failed: the torch worker process was stopped")
         try:
             msg = _read_msg(self._res_fd)
         except (EOFError, OSError):
@@ -168,6 +180,8 @@ class TorchWorker:
             self._done[msg[1]] = (kind, msg[2])
 
     def _exit_status(self) -> str:
+        if self.pid is None:
+            return "no exit status"
         try:
             pid, status = os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -204,10 +218,7 @@ class TorchWorker:
         """Queue the question for env_info() (answered after the jobs submitted so far)."""
         if not self._env_requested:
             self._env_requested = True
-            try:
-                _write_msg(self._job_fd, ("env",))
-            except OSError:
-                pass
+            self._send(("env",))
 
     def env_info(self) -> dict:
         """torch's version and the CUDA description (envinfo.torch_info) as the child sees them."""

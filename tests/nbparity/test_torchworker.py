@@ -184,3 +184,25 @@ def test_planned_modes_are_the_attribution_reruns(tmp_path):
             att_mod.failing_ids = orig
         assert isinstance(a, Attribution)
         assert planned_modes(setup, "spec") == asked, extra
+
+
+def test_a_dead_worker_is_a_runner_error(tmp_path):
+    doc = _run_script(tmp_path, """
+        import json, os, signal
+        from nbparity.torchworker import TorchWorker
+        from nbparity.errors import RunnerError
+        w = TorchWorker.start()
+        w.submit("job", ["-cell", "30", "30", "30", "90", "90", "90", "-default_F", "1", "-detpixels", "4"],
+                 "wd", "cpu", "float64", "c", (0, 0))
+        os.kill(w.pid, signal.SIGKILL)
+        try:
+            w.result("job")
+            out = None
+        except RunnerError as exc:
+            out = [str(exc), exc.exit_code]
+        w.close()
+        w.close()   # idempotent
+        print(json.dumps({"err": out, "pid": w.pid}))
+    """)
+    assert doc["err"] == ["torch run failed: the torch worker process ended unexpectedly (signal SIGKILL)", 3]
+    assert doc["pid"] is None
