@@ -52,9 +52,29 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
+def _wants_torch_worker(args) -> bool:
+    """`compare` (not its --help): the torch worker can start importing torch right away."""
+    words = [a for a in args if a != "--debug"]
+    return bool(words) and words[0] == "compare" and not ({"-h", "--help"} & set(words))
+
+
 def main(argv=None):
     """Console entry point: turns NbparityError (and stray exceptions) into one stderr line + exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
+    prestarted = _wants_torch_worker(args)
+    if prestarted:
+        from nbparity import torchworker
+
+        torchworker.prestart()
+    try:
+        return _main(argv, debug)
+    finally:
+        if prestarted:
+            torchworker.discard_prestarted()
+
+
+def _main(argv, debug):
     try:
         rc = cli.main(args=argv, prog_name="nbparity", standalone_mode=False)
     except click.exceptions.Exit as exc:

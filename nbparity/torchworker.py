@@ -63,6 +63,25 @@ def fork_allowed() -> bool:
             and not os.environ.get("NBPARITY_NO_FORK"))
 
 
+_prestarted: "TorchWorker | None" = None
+
+
+def prestart() -> None:
+    """Fork the worker now (the CLI does, before parsing a `compare` command line), for the next
+    TorchWorker.start() to adopt: torch's import starts a few tens of milliseconds earlier."""
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = TorchWorker._fork()
+
+
+def discard_prestarted() -> None:
+    """Stop a prestarted worker nobody adopted (the command failed before it needed torch)."""
+    global _prestarted
+    w, _prestarted = _prestarted, None
+    if w is not None:
+        w.close()
+
+
 class TorchWorker:
     """Parent-side handle of the forked torch process."""
 
@@ -80,6 +99,15 @@ class TorchWorker:
 
     @classmethod
     def start(cls) -> "TorchWorker | None":
+        """A worker (the prestarted one if any), or None where forking is not allowed."""
+        global _prestarted
+        if _prestarted is not None:
+            w, _prestarted = _prestarted, None
+            return w
+        return cls._fork()
+
+    @classmethod
+    def _fork(cls) -> "TorchWorker | None":
         if not fork_allowed():
             return None
         for stream in (sys.stdout, sys.stderr):   # nothing buffered may be written twice

@@ -206,3 +206,27 @@ def test_a_dead_worker_is_a_runner_error(tmp_path):
     """)
     assert doc["err"] == ["torch run failed: the torch worker process ended unexpectedly (signal SIGKILL)", 3]
     assert doc["pid"] is None
+
+
+def test_cli_prestarts_the_worker_only_for_compare_and_never_leaves_it(tmp_path):
+    doc = _run_script(tmp_path, """
+        import json, os
+        import nbparity.torchworker as tw
+        from nbparity import cli
+        forks = []
+        real = tw.TorchWorker._fork.__func__
+        tw.TorchWorker._fork = classmethod(lambda cls: forks.append(1) or real(cls))
+        out = {}
+        out["usage"] = cli.main(["compare", "--pixel", "1"])          # click usage error: exit 2
+        out["help"] = cli.main(["compare", "--help"])
+        out["other"] = cli.main(["bundle", "verify", "/nonexistent"])
+        out["forks"] = len(forks)
+        out["left"] = tw._prestarted is None
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            out["children"] = True
+        except ChildProcessError:
+            out["children"] = False
+        print(json.dumps(out))
+    """)
+    assert doc == {"usage": 2, "help": 0, "other": 2, "forks": 1, "left": True, "children": False}
