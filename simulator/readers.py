@@ -107,7 +107,7 @@ _INT_CHARS = b"0123456789+- "
 
 
 def _plain_values(data: bytes) -> np.ndarray | None:
-    """The numbers of a file that _PLAIN_HKL matches (None for any other file), without running that
+    r"""The numbers of a file that _PLAIN_HKL matches (None for any other file), without running that
     regex (~50 ms for a 1 MB file). The same language: on the bytes _PLAIN_HKL allows, float() accepts
     exactly [+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?, and the index columns, free of '.', 'e' and 'E',
     then hold exactly [+-]?\d+; tokens are whitespace-separated either way."""
