@@ -7,6 +7,10 @@ one untimed warm-up run. The case is `supervisor` when its inputs are found ($NB
 
 Where the time goes is read from each bundle's metrics.json (`volatile.timings_s`, recorded by the
 pipeline); "process + CLI + unaccounted" is the subprocess wall time minus the pipeline's own total.
+With the torch worker (nbparity.torchworker: the CLI forks it first thing), import_torch,
+import_simulator and torch_run are the worker's own times, spent in parallel with validate,
+import_compare and c_run; torch_wait is how long the harness then still waited for the first torch
+result, and attribution includes the worker's re-runs.
 
     .venv/bin/python bench/compare_latency.py             # 5 repetitions
     .venv/bin/python bench/compare_latency.py --quick     # 1 repetition, no warm-up (smoke test)
@@ -159,6 +163,10 @@ def render(res: dict) -> str:
     if bd:
         lines += ["", "Where the time goes (" + res.get("breakdown_source", "") + "):", ""]
         lines.append(C.markdown_table(["phase", "seconds"], [[k, f"{v:.3f}"] for k, v in bd.items()]))
+        if "torch_wait" in bd:
+            lines += ["", "import_torch, import_simulator and torch_run ran in the forked torch worker, in "
+                          "parallel with validate, import_compare and c_run; torch_wait is the harness's "
+                          "remaining wait for the first torch result."]
     for e in res["errors"]:
         lines.append(f"ERROR: {e}")
     return "\n".join(lines)
