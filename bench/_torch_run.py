@@ -24,12 +24,14 @@ def _sync(torch, device: str) -> None:
 
 def time_jobs(spec: dict, progress=None) -> dict:
     t0 = time.perf_counter()
-    import torch  # noqa: F401
+    # imported like `python -m simulator` does it (simulator/process.py: frozen out of the collector's way)
+    from simulator.process import import_frozen
 
-    t_torch = time.perf_counter() - t0
+    took = import_frozen("torch", "simulator.api")
     import simulator
+    import torch
 
-    t_import = time.perf_counter() - t0
+    t_torch, t_import = took["torch"], took["torch"] + took["simulator.api"]
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     device = spec.get("device", "cpu")

@@ -14,14 +14,12 @@ as before; both paths give the same TorchRun fields, errors and exit codes.
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import signal
 import struct
 import sys
 import threading
-import time
 
 from nbparity.errors import RunnerError
 
@@ -264,25 +262,14 @@ def _child_main(job_fd: int, res_fd: int) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends the child quietly with the parent
-        t0 = time.perf_counter()
-        # torch's import allocates ~10^6 long-lived objects: without the cyclic collector running over
-        # them again and again (and frozen out of its way afterwards) it is cheaper
-        gc_on = gc.isenabled()
-        if gc_on:
-            gc.disable()
         try:
-            import torch  # noqa: F401  (the cost this process exists to overlap)
-
-            t1 = time.perf_counter()
-            import simulator.api  # noqa: F401
+            # torch: the cost this process exists to overlap (frozen out of the collector's way)
+            from simulator.process import import_frozen
+            took = import_frozen("torch", "simulator.api")
         except BaseException as exc:  # reported where the in-process path would raise it
             _write_msg(res_fd, ("ready", {"error": _portable(exc)}))
             raise SystemExit(1) from None
-        if gc_on:
-            gc.freeze()
-            gc.enable()
-        t2 = time.perf_counter()
-        _write_msg(res_fd, ("ready", {"import_s": round(t1 - t0, 4), "simulator_s": round(t2 - t1, 4)}))
+        _write_msg(res_fd, ("ready", {"import_s": round(took["torch"], 4), "simulator_s": round(took["simulator.api"], 4)}))
         while True:
             try:
                 job = _read_msg(job_fd)

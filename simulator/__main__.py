@@ -46,6 +46,8 @@ def main(argv=None) -> int:
         return 0
     try:
         args, opts = split_args(argv)
+        from .process import import_frozen
+        import_frozen("simulator.api")   # torch, frozen out of the collector's way (a faster exit)
         from .api import resolve_device, resolve_dtype
         from .quirks import resolve
         resolve(opts["-quirks"])
