@@ -33,7 +33,8 @@ R_E_SQR = 7.94079248018965e-30
 AVOGADRO = 6.02214179e23
 WATER_F = 2.57
 WATER_MW = 18.0
-DEFAULT_BUDGET = 256 * 2**20   # bytes of work tensors per chunk
+DEFAULT_BUDGET = 256 * 2**20   # bytes of work tensors per chunk (CPU: keeps the peak RSS well under 1 GiB)
+CUDA_BUDGET_MAX = 8 * 2**30    # on CUDA: a quarter of the free device memory, at most this
 BYTES_PER_ITER = 48            # live doubles per (pixel, iteration) element, measured roughly
 BYTES_PER_INTERP = 120         # extra doubles per element when tricubic interpolation is on
 
@@ -198,6 +199,20 @@ def rendered_pixels(setup, device):
     return idx.to(device), in_roi.to(device), rendered.to(device)
 
 
+def chunk_budget(device) -> int:
+    """Bytes of work tensors per chunk. Every chunk costs a few hundred operation launches, which on a
+    GPU take longer than the arithmetic of a small chunk: there a chunk may use a quarter of the free
+    device memory (the supervisor frame is then one or two chunks)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return DEFAULT_BUDGET
+    try:
+        free, _ = torch.cuda.mem_get_info(device)
+    except (RuntimeError, AssertionError):   # no usable CUDA runtime: the CPU budget
+        return DEFAULT_BUDGET
+    return int(min(max(free // 4, DEFAULT_BUDGET), CUDA_BUDGET_MAX))
+
+
 def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
     K = c.T * c.os * c.os * c.S * c.F * c.M
     per = BYTES_PER_ITER + (BYTES_PER_INTERP if c.interpolate else 0)
@@ -220,7 +235,7 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
         ts, tf = (int(x) for x in trace_pixel)
         if 0 <= ts < c.spixels and 0 <= tf < c.fpixels and bool(rendered[ts, tf]):
             trace_flat = ts * c.fpixels + tf
-    chunk = int(chunk_pixels) if chunk_pixels else choose_chunk(c)
+    chunk = int(chunk_pixels) if chunk_pixels else choose_chunk(c, chunk_budget(device))
     total = idx.numel()
     trace = None
     omega_sum = None

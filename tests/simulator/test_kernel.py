@@ -88,3 +88,16 @@ def test_water_and_spec_water_differ_by_the_background_scaling():
     c = render(s, quirks={"C-WATER-001"}).image_double
     spec = render(s).image_double
     assert float(c.min()) > 0 and not torch.equal(c, spec)
+
+
+def test_chunk_budget_cpu_fixed_cuda_from_free_memory(monkeypatch):
+    from simulator import kernel
+    assert kernel.chunk_budget("cpu") == kernel.DEFAULT_BUDGET
+    for free, want in ((80 * 2**30, kernel.CUDA_BUDGET_MAX), (8 * 2**30, 2 * 2**30), (2**28, kernel.DEFAULT_BUDGET)):
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device, free=free: (free, 80 * 2**30))
+        assert kernel.chunk_budget("cuda") == want
+
+    def broken(device):
+        raise RuntimeError("no CUDA driver")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", broken)
+    assert kernel.chunk_budget("cuda") == kernel.DEFAULT_BUDGET
