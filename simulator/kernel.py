@@ -51,7 +51,8 @@ class Prepared:
         self.setup, self.dtype, self.device = setup, dtype, device
         # Geometry up to the Miller indices always runs in float64: in float32, h ≈ 30 carries ~2e-6 of
         # rounding, i.e. ~1e-4 of phase in sincg (N·π·δh), far above the float32 target of 1e-5. The
-        # lattice factors, structure factors and the accumulation then run in the requested dtype.
+        # lattice factors, structure factors and the accumulation then run in the requested dtype
+        # (float32 renders mostly take kernel_offsets: one float64 h per pixel, float32 offsets).
         self.gdt = torch.float64
         # float64 renders reproduce the C bit for bit, which needs correctly rounded square roots
         # (kernel_vec.csqrt); a float32 result cannot see the ulp of float64 they correct

@@ -58,18 +58,22 @@ def lattice_iterations(c, state, q, surv) -> Iterations:
     F_latt, fabc = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars, dtype=c.dtype)
     F_latt = torch.broadcast_to(F_latt, eshape)
 
-    @functools.cache
-    def evaluated():
-        """Iterations the C evaluates (dmin survivors with F_latt != 0 unless water): built only when
-        something needs it, as the plain render does not."""
-        ev = surv[None, None].expand(eshape)
-        return ev if c.water else ev & (F_latt != 0.0)
-
+    evaluated = evaluated_mask(c, surv, F_latt)
     F_cell = c.grid.nearest(*hkl0, like=h)
     if c.interpolate and state.interp_on:
         F_cell = _interpolated(c, state, hkl, hkl0, F_cell, evaluated())
     return Iterations(hkl=tuple(hkl), hkl0=hkl0, F_latt=F_latt, fabc=fabc, F_cell=F_cell,
                       first_idx=first_idx, evaluated=evaluated)
+
+
+def evaluated_mask(c, surv, F_latt) -> Callable:
+    """() → the iterations the C evaluates (dmin survivors with F_latt != 0 unless water), built on the
+    first call: the plain render never needs it."""
+    @functools.cache
+    def evaluated():
+        ev = surv[None, None].expand(F_latt.shape)
+        return ev if c.water else ev & (F_latt != 0.0)
+    return evaluated
 
 
 def first_run(c, state, surv):

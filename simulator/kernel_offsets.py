@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .kernel_lattice import Iterations, first_run, first_run_hkl
+from .kernel_lattice import Iterations, evaluated_mask, first_run, first_run_hkl
 
 MAX_SHIFT = 1.0          # largest |q|·|Δa| (in units of h) a chunk may have on this path
 MAX_STEP = math.ceil(MAX_SHIFT + 0.5)   # so |n| <= MAX_STEP
@@ -106,12 +106,8 @@ def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
     F_latt = torch.broadcast_to(F_latt, eshape)
     F_cell = _structure_factor(o, nrefs, steps, eshape)
 
-    def evaluated():
-        ev = surv[None, None].expand(eshape)
-        return ev if c.water else ev & (F_latt != 0.0)
-
     return Iterations(hkl=None, hkl0=None, F_latt=F_latt, fabc=None, F_cell=F_cell,
-                      first_idx=first_idx, evaluated=evaluated)
+                      first_idx=first_idx, evaluated=evaluated_mask(c, surv, F_latt))
 
 
 def _lattice_factor(fracs, N):
