@@ -103,3 +103,15 @@ def test_int_magic_reads_integers_from_float_bits():
     i = torch.tensor([0, 1, 2, 12345, 2**23 - 1], dtype=torch.float32)
     bits = torch.add(i, kernel_offsets.INT_MAGIC).view(torch.int32) - kernel_offsets.INT_MAGIC_BITS
     assert bits.tolist() == [0, 1, 2, 12345, 2**23 - 1]
+
+
+def test_non_finite_h_falls_back_to_the_general_path(monkeypatch):
+    """A NaN detector position gives NaN h: the chunk takes the general path (its NaN F lookups land on
+    the default_F border) instead of turning NaN into a table index."""
+    nan_corner = (float("nan"), 0.0, 0.0)
+    s = _setup(pix0=nan_corner)
+    fast = render(s, dtype=torch.float32, quirks=C_MODE).image_double
+    _general_only(monkeypatch)
+    general = render(s, dtype=torch.float32, quirks=C_MODE).image_double
+    assert torch.isnan(general).all()
+    assert torch.equal(torch.isnan(fast), torch.isnan(general))
