@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import kernel_geometry as geo
-from .cpu_memory import reuse_freed_memory
+from .cpu_memory import give_back, reuse_freed_memory
 from .kernel_lattice import c_order, lattice_iterations
 from .kernel_offsets import OffsetLattice, offset_iterations
 from .kernel_physics import FGrid, polarization
@@ -254,6 +254,8 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
             trace = keep
         if progress is not None:
             progress(min(start + chunk, total), total)
+    if device.type == "cpu":
+        give_back()
     image = (0.0 + img).to(torch.float32)   # floatimage[idx] (0.0) + value, rounded to float
     return RenderResult(image=image.reshape(c.spixels, c.fpixels),
                         image_double=img.reshape(c.spixels, c.fpixels),
