@@ -120,6 +120,7 @@ def _lattice_factor(fracs, N):
             dens.append(d.mul_(math.pi).sin_())
     if not nums:
         return torch.ones_like(fracs[0])
+
     def product(ratios):   # a new tensor unless there is one factor: the ratios stay intact
         fl = ratios[0] if len(ratios) == 1 else ratios[0] * ratios[1]
         for r in ratios[2:]:
