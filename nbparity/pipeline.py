@@ -3,7 +3,6 @@ the identical argv → parse → compare → per-φ table → quirk attribution 
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import shutil
@@ -259,25 +258,12 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
             worker.close()
 
 
-def _import_quietly(name: str) -> None:
-    """Import a big library without the cyclic collector walking its new objects again and again."""
-    import gc
-
-    gc_on = gc.isenabled()
-    if gc_on:
-        gc.disable()
-    try:
-        importlib.import_module(name)
-    finally:
-        if gc_on:
-            gc.enable()
-
-
 def _prepare_compare() -> None:
     """Import what comparing and reporting need (pandas, rich) while the torch worker is still busy."""
-    for name in ("pandas", "rich.console", "rich.text", "nbparity.compare", "nbparity.phi", "nbparity.report",
-                 "nbparity.traces"):
-        _import_quietly(name)
+    from simulator.process import import_quietly
+
+    import_quietly("pandas", "rich.console", "rich.text", "nbparity.compare", "nbparity.phi", "nbparity.report",
+                   "nbparity.traces")
 
 
 def _prime_worker(worker, work: Path) -> None:
@@ -380,7 +366,9 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
             if worker is None:
                 t0 = time.perf_counter()
-                _import_quietly("torch")   # imported while the C side runs: validation needs no torch
+                from simulator.process import import_quietly
+
+                import_quietly("torch")   # imported while the C side runs: validation needs no torch
                 tick("import_torch", t0)
                 t0 = time.perf_counter()
                 t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))

@@ -33,7 +33,7 @@ class Iterations:
     hkl: tuple            # fractional h, k, l (F, M, P, T, J, S), geometry dtype
     hkl0: tuple           # nearest integers, as floats
     F_latt: torch.Tensor  # (F, M, P, T, J, S), render dtype
-    fabc: tuple           # per-axis SQUARE factors (1 for other shapes)
+    fabc: tuple | None    # per-axis SQUARE factors (1 for other shapes); None on the offset path
     F_cell: torch.Tensor  # (F, M, P, T, J, S), geometry dtype
     first_idx: tuple | None   # (p, t, j, s) of the C-PARITY-001 first run, if in this chunk
     evaluated: Callable   # () → bool mask of the iterations the C evaluates (built on demand)
