@@ -33,6 +33,7 @@ class CompareResult:
     markdown: str = ""
     warnings: list = field(default_factory=list)
     error: str | None = None
+    port: object = None               # nbparity.port.PortSpec of an external torch side
 
     def to_dict(self) -> dict:
         d = dict(self.metrics)
@@ -124,8 +125,10 @@ def _pixel_value(image, slow, fast):
 # ----------------------------------------------------------------------------- commands.txt
 
 
-def commands_script(*, build, c_argv, py_argv, dtype, device, mode, tolerance, atol, attribution_modes=()) -> str:
-    """A bash script that rebuilds the binary and regenerates both traces, then compares them."""
+def commands_script(*, build, c_argv, py_argv, dtype, device, mode, tolerance, atol, attribution_modes=(),
+                    port=None) -> str:
+    """A bash script that rebuilds the binary and regenerates both traces, then compares them.
+    `port` (nbparity.port.PortSpec): the torch side is that external command, not the in-repo simulator."""
     import shlex
     import sys
 
@@ -148,14 +151,23 @@ def commands_script(*, build, c_argv, py_argv, dtype, device, mode, tolerance, a
         cbin = q(c_argv[0])
     py = q(sys.executable)
     lines += ["", "# 2. C run (trace on stdout)",
-              f'(cd "$WORK/c" && {cbin} {" ".join(q(a) for a in c_argv[1:])} > "$WORK/c_trace.log")',
-              "", "# 3. torch run (same argv; execution options for the torch side only)",
-              f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
-              f'-device {q(device)} -dtype {q(dtype)} -quirks {q(mode)} > "$WORK/py_trace.log")']
-    for i, m in enumerate(attribution_modes):
-        lines.append(f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
-                     f'-device {q(device)} -dtype {q(dtype)} -quirks {q(m)} > "$WORK/py_trace_attr{i + 1}.log")'
-                     f"  # attribution re-run")
+              f'(cd "$WORK/c" && {cbin} {" ".join(q(a) for a in c_argv[1:])} > "$WORK/c_trace.log")']
+    if port is not None:
+        from nbparity.port import quirk_ids_of
+
+        lines += ["", "# 3. the external port's run (same argv, placed into its command)",
+                  f'(cd "$WORK/py" && {shlex.join(port.command_for(py_argv))} > "$WORK/py_trace.log")']
+        for i, m in enumerate(attribution_modes):
+            lines.append(f'(cd "$WORK/py" && {shlex.join(port.command_for(py_argv, quirk_ids_of(m)))} '
+                         f'> "$WORK/py_trace_attr{i + 1}.log")  # attribution re-run ({m})')
+    else:
+        lines += ["", "# 3. torch run (same argv; execution options for the torch side only)",
+                  f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
+                  f'-device {q(device)} -dtype {q(dtype)} -quirks {q(mode)} > "$WORK/py_trace.log")']
+        for i, m in enumerate(attribution_modes):
+            lines.append(f'(cd "$WORK/py" && {py} -m simulator {" ".join(q(a) for a in py_argv)} '
+                         f'-device {q(device)} -dtype {q(dtype)} -quirks {q(m)} > "$WORK/py_trace_attr{i + 1}.log")'
+                         f"  # attribution re-run")
     tol = (f" --tolerance {q(repr(tolerance))}" if tolerance is not None else "") + (
         f" --atol {q(repr(atol))}" if atol is not None else "")
     diff = f'{py} -m nbparity diff "$WORK/c_trace.log" "$WORK/py_trace.log" --dtype {q(dtype)}{tol}'
@@ -182,7 +194,7 @@ def _markdown(r: CompareResult, report_md: str) -> str:
     out = [f"# nbparity compare — {m.get('verdict_line', r.verdict)}", ""]
     out += [f"* case: **{m['case']['name']}** — {m['case']['why']}",
             f"* pixel: slow {r.slow}, fast {r.fast}; {describe_region(m.get('region'))}",
-            f"* torch: device {m['device']}, dtype {m['dtype']}, quirks `{m['quirk_mode']}`"]
+            torch_line(m)]
     if m.get("pixel_values"):
         pv = m["pixel_values"]
         out.append(f"* pixel value: C {pv.get('c_float')!r}, torch {pv.get('torch_float')!r}")
@@ -214,6 +226,14 @@ def _markdown(r: CompareResult, report_md: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def torch_line(m: dict) -> str:
+    """The summary's line saying what the torch side was."""
+    if m.get("port"):
+        return (f"* torch side: external port `{m['port']['command']}` (tolerances of {m['dtype']}; "
+                f"quirk switches: {m['port']['quirk_flags'] or 'none given'})")
+    return f"* torch: device {m['device']}, dtype {m['dtype']}, quirks `{m['quirk_mode']}`"
+
+
 def _report_markdown(comparison) -> str:
     if comparison is None:
         return ""
@@ -235,15 +255,17 @@ def _report_markdown(comparison) -> str:
 def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, device="cpu",
                   dtype="float64", quirks="spec", tolerance=None, atol=None, c_bin=None, c_source=None,
                   cflags=(), out="reports", strict=False, full_frame=False, timeout=600.0,
-                  attribute=True, write_bundle=True, log=None, torch_worker=False) -> CompareResult:
+                  attribute=True, write_bundle=True, log=None, torch_worker=False, port=None) -> CompareResult:
     """Compare one pixel factor by factor. Returns a CompareResult; raises UsageError/PixelNotRendered
     (exit 2) for bad input and RunnerError (exit 3, after writing an "error" bundle) for run failures.
 
     torch_worker=True (the CLI) runs the torch side in a forked child that imports torch while this
-    process does everything else (nbparity.torchworker), where forking is safe; same results."""
+    process does everything else (nbparity.torchworker), where forking is safe; same results.
+    port (nbparity.port.PortSpec): the torch side is that external command (no worker; device, dtype and
+    quirks do not reach it: dtype only picks the tolerances)."""
     t_all = time.perf_counter()
     worker = None
-    if torch_worker:
+    if torch_worker and port is None:
         from nbparity.torchworker import TorchWorker
 
         worker = TorchWorker.start()
@@ -252,7 +274,7 @@ def compare_pixel(slow: int, fast: int, *, case=None, args=None, data_dir=None, 
                               quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,
                               cflags=cflags, out=out, strict=strict, full_frame=full_frame, timeout=timeout,
                               attribute=attribute, write_bundle=write_bundle, log=log, worker=worker,
-                              t_all=t_all)
+                              t_all=t_all, port=port)
     finally:
         if worker is not None:
             worker.close()
@@ -285,8 +307,9 @@ def _prime_worker(worker, work: Path) -> None:
 
 def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, tolerance, atol, c_bin,
                    c_source, cflags, out, strict, full_frame, timeout, attribute, write_bundle, log, worker,
-                   t_all) -> CompareResult:
+                   t_all, port=None) -> CompareResult:
     from nbparity import cases as cases_mod
+    from nbparity.port import TorchSide, check_floatfile, ensure_floatfile
 
     log = log or _noop
     timings: dict[str, float] = {}
@@ -299,13 +322,19 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
     the_case = cases_mod.resolve_case(case, args, data_dir)
     tick("case", t0)
     log(f"case {the_case.name}: {the_case.why}")
+    case_argv = list(the_case.argv)
+    if port is not None:   # the port's image is read from the name the harness gives it
+        check_floatfile(case_argv)
+        case_argv = ensure_floatfile(case_argv)
+        quirks = "spec"    # the port's own behaviour; attribution toggles quirks from there
+    side = TorchSide(device, dtype, quirks, port)
 
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nbparity-"))
     c_dir, py_dir = the_case.prepare_workdir(work / "c"), the_case.prepare_workdir(work / "py")
     tick("workdir", t0)
     t0 = time.perf_counter()
-    setup, enabled = _derive(the_case.argv, quirks, py_dir)
+    setup, enabled = _derive(case_argv, quirks, py_dir)
     ok, why = setup.rendered(slow, fast)
     if not ok:
         shutil.rmtree(work, ignore_errors=True)
@@ -325,7 +354,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
     from nbparity.cbuild import resolve_binary
     from nbparity.runners import run_c, run_torch, with_pixel
 
-    argv = with_pixel(the_case.argv, slow, fast, roi)
+    argv = with_pixel(case_argv, slow, fast, roi)
     all_on = _all_quirk_ids() <= set(enabled)
     mode = quirks
     metrics = {
@@ -339,10 +368,15 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         "tolerance_overrides": {"rtol": tolerance, "atol": atol},
         "warnings": warnings,
     }
+    if port is not None:
+        metrics.update(device="external", quirk_mode="the port's own", quirks_enabled=[], port=port.to_dict())
+    shape = (int(setup.spixels), int(setup.fpixels))
     result = CompareResult(3, "error", slow, fast, the_case, warnings=warnings)
+    result.port = port
     build = c_run = t_run = None
     pre: dict = {}   # bundle files and report parts rendered ahead (see _prerender)
     attr_modes: list = []
+    c_future = None
     try:
         t0 = time.perf_counter()
         binary, build = resolve_binary(c_bin, c_source, cflags, log)
@@ -366,12 +400,13 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
             if worker is None:
                 t0 = time.perf_counter()
-                from simulator.process import import_quietly
+                if port is None:
+                    from simulator.process import import_quietly
 
-                import_quietly("torch")   # imported while the C side runs: validation needs no torch
-                tick("import_torch", t0)
+                    import_quietly("torch")   # imported while the C side runs: validation needs no torch
+                    tick("import_torch", t0)
                 t0 = time.perf_counter()
-                t_run = run_torch(argv, py_dir, device, dtype, mode, trace_pixel=(slow, fast))
+                t_run = side.run(argv, py_dir, trace_pixel=(slow, fast), timeout=timeout, shape=shape)
                 tick("torch_run", t0)
             else:
                 # while the worker imports torch: the imports comparing needs, the C side's result and
@@ -403,6 +438,9 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         if not _has_pixel_lines(c_frames):
             raise RunnerError(f"the C binary printed no TRACE_C lines for pixel ({slow}, {fast}); "
                               "does it support -trace_pixel S F?")
+        if port is not None and not _has_pixel_lines(py_frames):
+            raise RunnerError(f"pixel ({slow}, {fast}) not rendered by the port: it printed no trace lines "
+                              "for the pixel; does it honour -trace_pixel S F and print TRACE_PY lines?")
         comparison = compare_traces(c_frames, py_frames, rtol=tolerance, atol=atol, dtype=dtype)
         per_phi = per_phi_table(comparison.table)
         tick("parse_compare", t0)
@@ -421,11 +459,16 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
                     worker.submit(("run", m), argv, py_dir, device, dtype, m, (slow, fast))
                     tr = worker.result(("run", m))
                 else:
-                    tr = run_torch(argv, py_dir, device, dtype, m, trace_pixel=(slow, fast))
+                    tr = side.run(argv, py_dir, quirks=m, trace_pixel=(slow, fast), timeout=timeout, shape=shape)
                 return compare_traces(c_frames, parse_trace(tr.trace_text, source="py"),
                                       rtol=tolerance, atol=atol, dtype=dtype)
 
-            att = do_attribute(comparison, setup, mode, rerun, log=log)
+            if port is None:
+                att = do_attribute(comparison, setup, mode, rerun, log=log)
+            else:
+                from nbparity.portattr import attribute_port
+
+                att = attribute_port(comparison, setup, port, rerun, warnings, log=log)
             tick("attribution", t0)
 
         if comparison.exit_code == EXIT_OK:
@@ -436,7 +479,6 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             verdict, code = "explained", (EXIT_DIVERGENCE if strict else EXIT_OK)
         else:
             verdict, code = "fail", EXIT_DIVERGENCE
-        shape = (setup.spixels, setup.fpixels)
         metrics.update({
             "verdict": verdict, "exit_code": code,
             "verdict_line": _verdict_line(verdict, code, strict, comparison, att),
@@ -454,11 +496,18 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         metrics.update({"verdict": "error", "exit_code": exc.exit_code, "error": str(exc),
                         "verdict_line": f"ERROR — {exc}"})
         c_run = c_run or getattr(exc, "run", None)
+        t_run = t_run or getattr(exc, "port_run", None)
+        if c_run is None and c_future is not None and c_future.done() and c_future.exception() is None:
+            c_run = c_future.result()[0]   # the C side's output is evidence even when the port failed
         result.exit_code = exc.exit_code
     finally:
         timings["total"] = round(time.perf_counter() - t_all, 4)
     result.metrics = metrics
     torch_env = None
+    if port is not None:
+        from nbparity.port import port_env
+
+        torch_env = {"port": port_env(port)}
     if worker is not None:   # nothing more is needed from torch: stop the worker's speculative runs
         try:
             torch_env = worker.env_info()
@@ -534,6 +583,15 @@ def _prerender(comparison, per_phi) -> dict:
             "per_phi.csv": _csv(per_phi)}
 
 
+def _env(envinfo, build, torch_env) -> dict:
+    """env.json: the environment record; an external port's command and --version under "port"."""
+    if torch_env and "port" in torch_env:
+        env = envinfo.collect(build)
+        env["port"] = torch_env["port"]
+        return env
+    return envinfo.collect(build, torch=torch_env)
+
+
 def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_modes, timings, work, t0,
            torch_env=None, pre=None):
     from nbparity import envinfo
@@ -548,6 +606,7 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
         "paths": {"binary": str(build.binary) if build else (c_run.argv[0] if c_run else None),
                   "workdir": str(work), "reports": str(Path(out).resolve())},
         "argv": {"c": c_run.argv if c_run else None, "torch": t_run.argv if t_run else argv},
+        "port_command": getattr(t_run, "command", None),
         "case_argv": result.case.argv if result.case else None,
         "test_perturbation": t_run.perturbed if t_run else None,
     }
@@ -560,14 +619,14 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
         factors = _csv(getattr(result.comparison, "table", None)) if result.comparison is not None else ""
     files = {
         "c_trace.log": (c_run.stdout + (("\n# stderr:\n" + c_run.stderr) if c_run.stderr else "")) if c_run else "",
-        "py_trace.log": t_run.trace_text if t_run else "",
+        "py_trace.log": getattr(t_run, "log_text", t_run.trace_text) if t_run else "",
         "factors.csv": factors,
         "per_phi.csv": pre["per_phi.csv"] if pre else _csv(result.per_phi),
-        "env.json": json.dumps(_json_safe(envinfo.collect(build, torch=torch_env)), indent=2) + "\n",
+        "env.json": json.dumps(_json_safe(_env(envinfo, build, torch_env)), indent=2) + "\n",
         "commands.txt": commands_script(build=build, c_argv=(c_run.argv if c_run else [str(build.binary if build else "nanoBragg"), *argv]),
                                         py_argv=t_run.argv if t_run else argv, dtype=m["dtype"],
                                         device=m["device"], mode=mode, tolerance=tolerance, atol=atol,
-                                        attribution_modes=attr_modes),
+                                        attribution_modes=attr_modes, port=getattr(result, "port", None)),
     }
     name = bundle_name(result.case.name if result.case else "case", result.slow, result.fast)
     # the bundle path is known only after the rename; summary.md names the reports directory

@@ -139,12 +139,21 @@ class CRun:
             return None
 
 
-def _last_line(*texts: str) -> str:
+def last_line(*texts: str) -> str:
+    """The last non-empty line of the first text that has one: the one-line reason of a failed run."""
     for text in texts:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         if lines:
             return lines[-1]
     return "(no output)"
+
+
+_last_line = last_line
+
+
+def describe_exit(rc: int) -> str:
+    """'exit 9' or 'signal SIGSEGV' for a subprocess return code."""
+    return f"signal {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit {rc}"
 
 
 def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
@@ -165,9 +174,7 @@ def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
     err = proc.stderr.decode("utf-8", "replace")
     run = CRun(full, wd, proc.returncode, out, err, wall, None)
     if proc.returncode != 0:
-        rc = proc.returncode
-        how = f"signal {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit {rc}"
-        exc = RunnerError(f"C run failed ({how}): {_last_line(err, out)}")
+        exc = RunnerError(f"C run failed ({describe_exit(proc.returncode)}): {last_line(err, out)}")
         exc.run = run  # the captured output still goes into the bundle
         raise exc
     img = Path(float_image_name(argv))

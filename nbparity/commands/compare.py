@@ -7,6 +7,8 @@ import shlex
 
 import click
 
+from nbparity.commands.portopts import port_from_options, port_options
+
 
 @click.command("compare")
 @click.option("--pixel", nargs=2, type=int, required=True, metavar="SLOW FAST",
@@ -31,8 +33,9 @@ import click
 @click.option("--full-frame", is_flag=True, help="Render the whole frame instead of the narrowed region.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="C run timeout in seconds.")
 @click.option("--no-attribution", is_flag=True, help="Skip the quirk attribution re-runs.")
+@port_options
 def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol, c_bin, c_source, cflags,
-            out, as_json, strict, full_frame, timeout, no_attribution):
+            out, as_json, strict, full_frame, timeout, no_attribution, py_cmd, py_quirk_flags):
     """Run C and torch on the identical argv for one pixel and compare every traced factor.
 
     Exit 0 parity (or only divergences explained by known C quirks), 1 divergence, 2 bad input or a pixel
@@ -41,11 +44,12 @@ def command(pixel, case, args, data_dir, device, dtype, quirks, tolerance, atol,
     from nbparity.pipeline import compare_pixel
 
     check_c_options(c_bin, c_source)
+    port = port_from_options(py_cmd, py_quirk_flags, ("device", "dtype", "quirks"))
     slow, fast = pixel
     result = compare_pixel(slow, fast, case=case, args=args, data_dir=data_dir, device=device, dtype=dtype,
                            quirks=quirks, tolerance=tolerance, atol=atol, c_bin=c_bin, c_source=c_source,
                            cflags=shlex.split(cflags), out=out, strict=strict, full_frame=full_frame,
-                           timeout=timeout, attribute=not no_attribution, torch_worker=True,
+                           timeout=timeout, attribute=not no_attribution, torch_worker=True, port=port,
                            log=lambda m: click.echo(m, err=True))
     if as_json:
         from nbparity.pipeline import _json_safe
@@ -67,8 +71,9 @@ def render(result) -> None:
     con.print(f"case [bold]{m['case']['name']}[/] — {m['case']['why']}")
     from nbparity.pipeline import describe_region
 
-    con.print(f"pixel slow {result.slow}, fast {result.fast}; {describe_region(m['region'])}; torch {m['device']} "
-              f"{m['dtype']} quirks {m['quirk_mode']}")
+    side = (f"port `{m['port']['command']}`" if m.get("port") else
+            f"torch {m['device']} {m['dtype']} quirks {m['quirk_mode']}")
+    con.print(f"pixel slow {result.slow}, fast {result.fast}; {describe_region(m['region'])}; {side}")
     for w in result.warnings:
         con.print(f"WARNING: {w}", style="yellow")
     if result.comparison is not None:
