@@ -53,10 +53,30 @@ def _effective_crop(setup, shape) -> tuple:
     return (y0, y1, x0, x1)
 
 
+def _port_image(argv, wd: Path, port, quirks, timeout, say):
+    """Run an external port; its float image (from the -floatfile name in argv) and the setup the harness
+    derives from the argv (the frame's shape and rendered region)."""
+    from nbparity.pipeline import _derive
+    from nbparity.port import TorchSide
+
+    setup, _ = _derive(argv, "spec", wd / "torch")
+    shape = (int(setup.spixels), int(setup.fpixels))
+    say(f"running the port {port.given or ' '.join(port.command)}…")
+    t_run = TorchSide(port=port).run(argv, wd / "torch", quirks=quirks, timeout=timeout, shape=shape)
+    if t_run.image is None:
+        where = t_run.image_path
+        size = where.stat().st_size if where and where.is_file() else None
+        why = "missing" if size is None else f"{size} bytes, expected {4 * shape[0] * shape[1]} for {shape[1]}x{shape[0]}"
+        raise RunnerError(f"the port's float image {where}: {why}")
+    return t_run, t_run.image, setup
+
+
 def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float64", quirks="c",
-                timeout=600, log=None) -> ImagePair:
+                timeout=600, log=None, port=None) -> ImagePair:
     """Run C (workdir/c) and torch (workdir/torch) on the identical argv; separate directories so no
-    Fdump.bin or output file of one side is seen by the other. RunnerError if either image is missing."""
+    Fdump.bin or output file of one side is seen by the other. RunnerError if either image is missing.
+    `port` (nbparity.port.PortSpec): the torch side is that external command (quirks: only its `+ID`
+    toggles matter, they append the mapped switches)."""
     import numpy as np
 
     from nbparity.runners import run_c, run_torch
@@ -65,13 +85,17 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
     say = log or (lambda msg: None)
     say("running C reference…")
     c_run = run_c(binary, argv, wd / "c", timeout=timeout)
-    say(f"C done in {c_run.wall_s:.2f} s; running torch ({device}, {dtype}, quirks={quirks})…")
-    t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks)
-    res = t_run.result
-    img = getattr(res, "image", None)
-    if img is None:
-        raise RunnerError("torch run produced no image")
-    p = img.detach().to("cpu").numpy().astype(np.float32, copy=False) if hasattr(img, "detach") else np.asarray(img, dtype=np.float32)
+    if port is not None:
+        t_run, p, setup = _port_image(argv, wd, port, quirks, timeout, say)
+    else:
+        say(f"C done in {c_run.wall_s:.2f} s; running torch ({device}, {dtype}, quirks={quirks})…")
+        t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks)
+        res = t_run.result
+        setup = res.setup
+        img = getattr(res, "image", None)
+        if img is None:
+            raise RunnerError("torch run produced no image")
+        p = img.detach().to("cpu").numpy().astype(np.float32, copy=False) if hasattr(img, "detach") else np.asarray(img, dtype=np.float32)
     if p.ndim != 2:
         raise RunnerError(f"torch image has shape {tuple(p.shape)}, expected (spixels, fpixels)")
     c = c_run.load_image(p.shape)
@@ -80,7 +104,7 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
         size = where.stat().st_size if where and where.is_file() else None
         why = "missing" if size is None else f"{size} bytes, expected {4 * p.size} for {p.shape[1]}x{p.shape[0]}"
         raise RunnerError(f"C float image {where}: {why}")
-    crop = _effective_crop(res.setup, p.shape)
+    crop = _effective_crop(setup, p.shape)
     say(f"torch done in {t_run.wall_s:.2f} s")
     return ImagePair(c, p, crop, c_run, t_run, list(argv),
                      {"c_s": round(c_run.wall_s, 4), "torch_s": round(t_run.wall_s, 4)})
@@ -127,11 +151,14 @@ class ImageResult:
     bundle: str | None = None
     sha256: dict = field(default_factory=dict)
     why: str = ""
+    port: dict | None = None          # nbparity.port.PortSpec.to_dict() of an external torch side
 
     def to_dict(self) -> dict:
         d = {"verdict": self.verdict, "exit_code": self.exit_code, "case": self.case, "argv": self.argv,
              "device": self.device, "dtype": self.dtype, "quirks": self.quirks, "timings": self.timings,
              "bundle": self.bundle, "image_sha256": self.sha256, "case_why": self.why}
+        if self.port is not None:
+            d["port"] = self.port
         if self.image is not None:
             d.update(self.image.to_dict())
             d["verdict"] = self.verdict
@@ -178,8 +205,14 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
     py = shlex.quote(sys.executable)
     argv = shlex.join(r.argv)
     src = repr(str(c_source)) if c_source else ""
-    flags = [f"--args {shlex.quote(shlex.join(r.argv if roi is None else r.argv[:-5]))}",
-             f"--device {r.device}", f"--dtype {r.dtype}", f"--quirks {shlex.quote(r.quirks)}"]
+    flags = [f"--args {shlex.quote(shlex.join(r.argv if roi is None else r.argv[:-5]))}"]
+    if r.port is not None:
+        flags.append(f"--py-cmd {shlex.quote(r.port['command'])}")
+        torch_cmd = shlex.join(_port_command(r))
+    else:
+        flags += [f"--device {r.device}", f"--dtype {r.dtype}", f"--quirks {shlex.quote(r.quirks)}"]
+        torch_cmd = (f"{py} -m simulator {argv} -device {r.device} -dtype {r.dtype} "
+                     f"-quirks {shlex.quote(r.quirks)}")
     flags.append("--c-bin \"$BIN\"")
     if roi is not None:
         flags.append("--roi " + " ".join(str(int(v)) for v in roi))
@@ -201,18 +234,34 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
         'WORK=$(mktemp -d)',
         'mkdir -p "$WORK/c" "$WORK/torch"',
         f'(cd "$WORK/c" && OMP_NUM_THREADS=1 "$BIN" {argv})',
-        f'(cd "$WORK/torch" && {py} -m simulator {argv} -device {r.device} -dtype {r.dtype} '
-        f'-quirks {shlex.quote(r.quirks)})',
+        f'(cd "$WORK/torch" && {torch_cmd})',
         f"{py} -m nbparity image {' '.join(flags)}",
         "",
     ])
 
 
+def _port_command(r: ImageResult) -> list:
+    """The external port's command line for the run's argv (from the recorded tokens)."""
+    from nbparity.port import PortSpec
+
+    return PortSpec(tuple(r.port["tokens"])).command_for(r.argv)
+
+
+def _env_json(build, port=None) -> str:
+    from nbparity.envinfo import collect
+
+    env = collect(build)
+    if port is not None:
+        from nbparity.port import port_env
+
+        env["port"] = port_env(port)
+    return json.dumps(env, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, build, roi, thresholds,
                        options, log_scale: bool, extra_metrics: dict | None = None, c_source=None,
-                       c_bin=None, separate_pngs: bool = True) -> Path:
+                       c_bin=None, separate_pngs: bool = True, port=None) -> Path:
     from nbparity.bundle import write_bundle
-    from nbparity.envinfo import collect
     from nbparity.imageplots import write_pngs
 
     files: dict[str, str | bytes] = {}
@@ -238,24 +287,28 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     files["metrics.json"] = json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"
     files["summary.md"] = _summary_md(r)
     files["commands.txt"] = _commands(r, binary, c_source, c_bin, roi, thresholds, options)
-    files["env.json"] = json.dumps(collect(build), indent=2, sort_keys=True) + "\n"
+    files["env.json"] = _env_json(build, port)
     files["c_stdout.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
-    files["py_stdout.log"] = pair.torch_run.trace_text
+    files["py_stdout.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
     return write_bundle(out_dir, _image_bundle_name(r.case), files)
 
 
-def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds) -> Path:
+def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds, port=None,
+                       port_run=None) -> Path:
     """A bundle for a run whose C or torch side failed: verdict "error", the message, the argv; it can
     never be mistaken for a pass."""
     from nbparity.bundle import write_bundle
-    from nbparity.envinfo import collect
 
     metrics = {"kind": "image", "verdict": "error", "exit_code": EXIT_FAILURE, "error": message,
                "case": case.name, "case_why": getattr(case, "why", ""), "argv": list(argv), "device": device,
                "dtype": dtype, "quirks": quirks, "volatile": {"timings_s": {"total_s": round(seconds, 4)}}}
+    if port is not None:
+        metrics["port"] = port.to_dict()
     files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n",
              "summary.md": f"# nbparity image — ERROR\n\n{message}\n\ncase {case.name}; argv: `{' '.join(argv)}`\n",
-             "env.json": json.dumps(collect(build), indent=2, sort_keys=True) + "\n"}
+             "env.json": _env_json(build, port)}
+    if port_run is not None:   # what the failed port printed is the evidence
+        files["py_stdout.log"] = port_run.log_text
     return write_bundle(out_dir, _image_bundle_name(case.name), files)
 
 
@@ -268,16 +321,24 @@ def _image_bundle_name(case: str) -> str:
 def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", c_bin=None,
                   c_source=None, out="reports", thresholds: Thresholds = Thresholds(),
                   options: MetricOptions = MetricOptions(), log_scale=False, timeout=600,
-                  bundle=True, workdir=None, log=None, build=None) -> ImageResult:
+                  bundle=True, workdir=None, log=None, build=None, port=None) -> ImageResult:
     """Full-image parity for one case (a nbparity.cases.Case). Exit code 0 when every gate passes,
-    1 otherwise; UsageError / RunnerError propagate (exit 2 / 3)."""
+    1 otherwise; UsageError / RunnerError propagate (exit 2 / 3). `port`: an external torch side
+    (nbparity.port.PortSpec); device, dtype and quirks are then not used."""
     from nbparity.cbuild import resolve_binary
 
     if build is not None and c_bin is None:
         binary = build.binary   # the caller already built it (matrix runs)
     else:
         binary, build = resolve_binary(c_bin, c_source, log=log)
-    argv = roi_argv(case.argv, roi)
+    argv = list(case.argv)
+    if port is not None:
+        from nbparity.port import check_floatfile, ensure_floatfile
+
+        check_floatfile(argv)
+        argv = ensure_floatfile(argv)
+        device, dtype, quirks = "external", "port", "the port's own"
+    argv = roi_argv(argv, roi)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbparity-image-", dir=workdir) as wd:
         if hasattr(case, "prepare_workdir"):
@@ -285,11 +346,12 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
             case.prepare_workdir(Path(wd) / "torch")
         try:
             pair = render_pair(argv, wd, binary, device=device, dtype=dtype, quirks=quirks, timeout=timeout,
-                               log=log)
+                               log=log, port=port)
         except NbparityError as exc:
             if bundle and exc.exit_code == EXIT_FAILURE:   # a side failed: leave evidence marked as an error
                 write_error_bundle(case, argv, out, build=build, device=device, dtype=dtype, quirks=quirks,
-                                   message=str(exc), seconds=time.perf_counter() - t0)
+                                   message=str(exc), seconds=time.perf_counter() - t0, port=port,
+                                   port_run=getattr(exc, "port_run", None))
             raise
         if log:
             log("measuring…")
@@ -297,11 +359,11 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
         r = ImageResult(EXIT_OK if verdict.ok else EXIT_DIVERGENCE, "PASS" if verdict.ok else "DIVERGENCE",
                         case.name, argv, device, dtype, quirks, verdict, dict(pair.timings),
                         sha256={"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)},
-                        why=getattr(case, "why", ""))
+                        why=getattr(case, "why", ""), port=port.to_dict() if port is not None else None)
         r.timings["total_s"] = round(time.perf_counter() - t0, 4)
         if bundle:
             path = write_image_bundle(r, pair, out, binary=binary, build=build, roi=roi,
                                       thresholds=thresholds, options=options, log_scale=log_scale,
-                                      c_source=c_source, c_bin=c_bin)
+                                      c_source=c_source, c_bin=c_bin, port=port)
             r.bundle = str(path)
     return r

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from nbparity.commands.portopts import port_from_options, port_options
 from nbparity.errors import UsageError
 
 
@@ -46,7 +47,8 @@ def _print_human(r):
     con = make_console()
     m = r.image.metrics
     colour = "green" if r.exit_code == 0 else "red"
-    con.print(f"[bold {colour}]{r.verdict}[/] {r.case} ({r.dtype}, quirks={r.quirks}, {r.device}) — "
+    side = f"port `{r.port['command']}`" if r.port else f"{r.dtype}, quirks={r.quirks}, {r.device}"
+    con.print(f"[bold {colour}]{r.verdict}[/] {r.case} ({side}) — "
               f"{describe_failures(r.image)}")
     t = Table(title="gates", show_lines=False)
     for col in ("gate", "value", "limit", "ok"):
@@ -87,8 +89,9 @@ def _print_human(r):
                    "rmse_max, outside_max, …; 'none' disables) or a metric option (pixel_ulps, pixel_rtol, "
                    "rel_floor_frac, peak_radius_px, …). Repeatable; all recorded in metrics.json.")
 @click.option("--no-bundle", is_flag=True, help="Do not write an evidence bundle.")
+@port_options
 def command(case, args, data_dir, device, dtype, quirks, c_bin, c_source, out, as_json, timeout, roi,
-            log_scale, thresholds, no_bundle):
+            log_scale, thresholds, no_bundle, py_cmd, py_quirk_flags):
     """Compare the C and torch float images of a case: correlation, sum ratio, max |Δ|, ulp histogram,
     peak matching, PNGs; exit 0 when every gate passes, 1 on divergence."""
     import json
@@ -98,6 +101,7 @@ def command(case, args, data_dir, device, dtype, quirks, c_bin, c_source, out, a
     from nbparity.imagecmp import compare_image
 
     check_c_options(c_bin, c_source)
+    port = port_from_options(py_cmd, py_quirk_flags, ("device", "dtype", "quirks"))
     t, o = _parse_thresholds(thresholds)
     the_case = resolve_case(case, args, data_dir)
 
@@ -107,7 +111,7 @@ def command(case, args, data_dir, device, dtype, quirks, c_bin, c_source, out, a
     log(f"case {the_case.name}: {the_case.why}")
     r = compare_image(the_case, roi=tuple(roi) if roi else None, device=device, dtype=dtype, quirks=quirks,
                       c_bin=c_bin, c_source=c_source, out=out, thresholds=t, options=o,
-                      log_scale=log_scale, timeout=timeout, bundle=not no_bundle, log=log)
+                      log_scale=log_scale, timeout=timeout, bundle=not no_bundle, log=log, port=port)
     if as_json:
         click.echo(json.dumps(r.to_dict(), indent=2, sort_keys=True, default=str))
     else:
