@@ -14,6 +14,9 @@ Schema (unknown keys are errors; argument strings are split on whitespace):
         thresholds: {corr_min: …, sum_ratio_min: …, sum_ratio_max: …, max_abs_max: …, …}
         quirks: c                 # optional (default c); dtype (float64), device (cpu),
         trace_pixels: [[s, f]]    #   trace_pixels, timeout_s — per case or per run
+        py_cmd: "python -m myport {argv}"   # optional, case or run level: an external port is the torch
+        py_quirk_flags:                     #   side (then no quirks/dtype/device); its quirk switches
+          C-PARITY-001: "--phi-carryover"   #   for the attribution re-runs (needs py_cmd)
         runs:
           - name: base
             extra_args: "-N 5"
@@ -34,8 +37,10 @@ from nbparity.images import MetricOptions, Thresholds
 TOP_KEYS = {"name", "prepare", "cases"}
 PREPARE_KEYS = {"name", "args"}
 CASE_KEYS = {"id", "description", "base_args", "thresholds", "runs", "quirks", "dtype", "device",
-             "trace_pixels", "timeout_s"}
-RUN_KEYS = {"name", "extra_args", "thresholds", "quirks", "dtype", "device", "trace_pixels", "timeout_s"}
+             "trace_pixels", "timeout_s", "py_cmd", "py_quirk_flags"}
+RUN_KEYS = {"name", "extra_args", "thresholds", "quirks", "dtype", "device", "trace_pixels", "timeout_s",
+            "py_cmd", "py_quirk_flags"}
+TORCH_ONLY = ("quirks", "dtype", "device")   # the in-repo simulator's settings: refused with py_cmd
 INHERITED = ("quirks", "dtype", "device", "trace_pixels", "timeout_s")
 TRACE_TOL_KEYS = ("trace_rtol", "trace_atol")
 OPTION_KEYS = tuple(f for f in MetricOptions.__dataclass_fields__)
@@ -99,6 +104,8 @@ class RunSpec:
     trace_pixels: list = field(default_factory=list)
     timeout_s: float = 300
     matrix_dir: str = "."
+    port: object = None          # nbparity.port.PortSpec: an external port is the torch side
+    torch_keys: tuple = ()       # quirks/dtype/device given explicitly in the matrix for this run
 
     @property
     def key(self) -> str:
@@ -180,6 +187,36 @@ def _check_quirks(path, where, node, mode: str):
         resolve(mode)
     except ValueError as exc:
         raise _err(path, where, node, f"quirks {mode!r}: {exc}") from None
+
+
+def _check_port(path, where, case, run, base: Path):
+    """The run's external port from py_cmd / py_quirk_flags (run level overrides case level), or None."""
+    from nbparity.port import PortSpec
+
+    def pick(key):
+        return run[key] if key in run else case.get(key)
+
+    py_cmd, flags = pick("py_cmd"), pick("py_quirk_flags")
+    node = run if ("py_cmd" in run or "py_quirk_flags" in run) else case
+    if py_cmd is None:
+        if flags is not None:
+            raise _err(path, where, node, "'py_quirk_flags' needs 'py_cmd' (the in-repo simulator takes 'quirks')")
+        return None
+    if not isinstance(py_cmd, str) or not py_cmd.strip():
+        raise _err(path, where, node, f"'py_cmd' must be a non-empty command string, got {py_cmd!r}")
+    if flags is not None and not (isinstance(flags, dict) and all(isinstance(v, str) for v in flags.values())):
+        raise _err(path, where, node, "'py_quirk_flags' must be a mapping of quirk id to a string of flags, "
+                                      f"got {flags!r}")
+    given = [k for k in TORCH_ONLY if k in case or k in run]
+    if given:
+        raise _err(path, where, node, f"{', '.join(repr(k) for k in given)} cannot be combined with 'py_cmd': "
+                                      "the harness passes nothing to an external port; put the port's own "
+                                      "options into py_cmd")
+    try:
+        return PortSpec.parse(py_cmd, dict(flags or {}), cwd=base)
+    except UsageError as exc:
+        msg = str(exc).replace("--py-quirk-flag", "py_quirk_flags").replace("--py-cmd", "py_cmd")
+        raise _err(path, where, node, msg) from None
 
 
 def _split_thresholds(path, where, node, value, base_t: dict, base_o: dict, base_tt: dict):
@@ -307,7 +344,19 @@ def parse_matrix(text: str, path: Path, only: list[str] | None = None) -> Matrix
                 Thresholds.from_mapping(t)
             except ValueError as exc:
                 raise _err(path, rwhere, run, str(exc)) from None
-            runs.append(RunSpec(cid, name, desc, argv, t, o, tt, matrix_dir=str(base), **rs))
+            port = _check_port(path, rwhere, case, run, base)
+            if port is not None:
+                from nbparity.port import check_floatfile, ensure_floatfile
+
+                try:
+                    check_floatfile(argv)
+                except UsageError as exc:
+                    raise _err(path, rwhere, run, str(exc).replace("--py-cmd", "py_cmd")) from None
+                argv = ensure_floatfile(argv)
+                rs = {**rs, "quirks": "spec", "dtype": "float64", "device": "external"}
+            explicit = tuple(k for k in TORCH_ONLY if k in case or k in run)
+            runs.append(RunSpec(cid, name, desc, argv, t, o, tt, matrix_dir=str(base), port=port,
+                                torch_keys=explicit, **rs))
 
     if only:
         wanted = set(only)
@@ -320,6 +369,28 @@ def parse_matrix(text: str, path: Path, only: list[str] | None = None) -> Matrix
     if not isinstance(name, str):
         raise _err(path, "top level", doc, "'name' must be a string")
     return Matrix(path, name, prepare, runs)
+
+
+def apply_port(matrix: Matrix, port) -> Matrix:
+    """`cases run --py-cmd`: the port is the torch side of every run without a py_cmd of its own. A run
+    that sets quirks/dtype/device for the in-repo simulator is refused (exit 2), never silently ignored."""
+    from dataclasses import replace
+
+    from nbparity.port import check_floatfile, ensure_floatfile
+
+    clash = [f"{r.key} ({', '.join(r.torch_keys)})" for r in matrix.runs if r.port is None and r.torch_keys]
+    if clash:
+        raise UsageError(f"--py-cmd: matrix {matrix.path} sets the in-repo simulator's options for "
+                         f"{'; '.join(clash[:5])}{' …' if len(clash) > 5 else ''}; remove them or give the "
+                         "runs a py_cmd of their own")
+    runs = []
+    for r in matrix.runs:
+        if r.port is None:
+            check_floatfile(r.argv)
+            r = replace(r, port=port, argv=ensure_floatfile(r.argv), quirks="spec", dtype="float64",
+                        device="external")
+        runs.append(r)
+    return replace(matrix, runs=runs)
 
 
 def load_matrix(path, only: list[str] | None = None) -> Matrix:
@@ -335,6 +406,13 @@ def load_matrix(path, only: list[str] | None = None) -> Matrix:
 
 def is_spec_mode(quirks: str) -> bool:
     return quirks.split(",", 1)[0].strip() == "spec"
+
+
+def _attributable(spec: RunSpec) -> bool:
+    """Divergences can be attributed to C quirks: spec mode in-repo, or a port with mapped quirk switches."""
+    if spec.port is not None:
+        return bool(spec.port.quirk_flags)
+    return is_spec_mode(spec.quirks)
 
 
 def resolve_prepared(argv: list[str], prepared_dir: str | None) -> list[str]:
@@ -369,7 +447,8 @@ def _outcome_base(spec: RunSpec) -> dict:
             "thresholds": dict(spec.thresholds), "metric_options": dict(spec.options),
             "trace_pixels": [list(p) for p in spec.trace_pixels], "status": "error", "verdict": "ERROR",
             "exit_code": 3, "message": "", "details": "", "image": None, "traces": [],
-            "traces_verdict": "-", "attribution": None, "volatile": {}}
+            "traces_verdict": "-", "attribution": None, "volatile": {},
+            "port": spec.port.to_dict() if spec.port is not None else None}
 
 
 def run_one(spec: RunSpec, binary: str, out_dir: str, work_root: str, prepared_dir: str | None = None) -> dict:
@@ -410,7 +489,7 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     wd.mkdir(parents=True, exist_ok=False)  # a fresh directory per run: no shared Fdump.bin
     thresholds, options = Thresholds(**spec.thresholds), MetricOptions(**spec.options)
     pair = render_pair(argv, wd, binary, device=spec.device, dtype=spec.dtype, quirks=spec.quirks,
-                       timeout=spec.timeout_s)
+                       timeout=spec.timeout_s, port=spec.port)
     verdict = judge_images(pair, thresholds, options)
     res["image"] = verdict.to_dict()
     res["image_sha256"] = {"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)}
@@ -432,7 +511,7 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
 
         raise RunnerError(raise_msg)
 
-    if not image_ok and is_spec_mode(spec.quirks):
+    if not image_ok and _attributable(spec):
         # the image's worst pixel is traced too, so a divergence away from the listed pixels is
         # still attributed (or shown to be unexplained)
         w = verdict.metrics["max_abs_diff_pixel"]
@@ -451,11 +530,11 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
 
                 raise RunnerError(f"trace of worst pixel {tuple(px)}: {t['message']}")
 
-    if not image_ok and is_spec_mode(spec.quirks) and attributed:
+    if not image_ok and _attributable(spec) and attributed:
         # the image divergence is explained only if emulating exactly the attributed quirks restores parity
         mode = spec.quirks + "".join(f",+{q}" for q in attributed)
         again = render_pair(argv, wd / "attributed", binary, device=spec.device, dtype=spec.dtype,
-                            quirks=mode, timeout=spec.timeout_s)
+                            quirks=mode, timeout=spec.timeout_s, port=spec.port)
         v2 = judge_images(again, thresholds, options)
         res["attribution"] = {"quirks": attributed, "mode": mode, "image_ok": v2.ok,
                               "gates": v2.gates, "failed": describe_failures(v2)}
@@ -479,12 +558,14 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
 
     ir = ImageResult(0 if verdict.ok else 1, "PASS" if verdict.ok else "DIVERGENCE", spec.label, argv,
                      spec.device, spec.dtype, spec.quirks, verdict, dict(pair.timings),
-                     sha256=res["image_sha256"], why=spec.description)
+                     sha256=res["image_sha256"], why=spec.description,
+                     port=spec.port.to_dict() if spec.port is not None else None)
     extra = {"matrix_run": {k: res[k] for k in ("id", "run", "status", "verdict", "exit_code", "message",
                                                 "traces", "traces_verdict", "attribution")}}
     path = write_image_bundle(ir, pair, out_dir, binary=binary, build=None, roi=None, thresholds=thresholds,
                               options=options, log_scale=False, extra_metrics=extra, c_bin=str(binary),
-                              separate_pngs=False)  # one combined picture per run keeps the gate fast
+                              separate_pngs=False,  # one combined picture per run keeps the gate fast
+                              port=spec.port)
     res["volatile"]["bundle"] = str(path)
     res["volatile"]["timings"] = dict(pair.timings)
 
@@ -507,7 +588,7 @@ def _trace_pixel(spec, argv, binary, out_dir, wd, pixel) -> dict:
         r = compare_pixel(slow, fast, case=str(case_file), device=spec.device, dtype=spec.dtype,
                           quirks=spec.quirks, tolerance=spec.trace_tol.get("trace_rtol"),
                           atol=spec.trace_tol.get("trace_atol"), c_bin=str(binary), out=str(out_dir),
-                          timeout=spec.timeout_s)
+                          timeout=spec.timeout_s, port=spec.port)
     except NbparityError as exc:
         rec["message"] = str(exc).splitlines()[0]
         rec["exit_code"] = exc.exit_code

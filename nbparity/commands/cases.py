@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from nbparity.commands.portopts import port_from_options, port_options
+
 
 def _print_table(result):
     from nbparity.console import make_console
@@ -49,7 +51,8 @@ def command():
               help="Hand the runs to this dask.distributed scheduler (e.g. tcp://host:8786).")
 @click.option("--c-bin", default=None, help="Use this C binary instead of building one.")
 @click.option("--c-source", default=None, help="Build this nanoBragg.c (or directory of .c files).")
-def run(matrix_file, only, jobs, junit_xml, as_json, out, scheduler, c_bin, c_source):
+@port_options
+def run(matrix_file, only, jobs, junit_xml, as_json, out, scheduler, c_bin, c_source, py_cmd, py_quirk_flags):
     """Run every case of MATRIX.yaml. Exit 0 all pass, 1 any divergence, 3 any error (error beats
     divergence), 2 bad matrix."""
     import json
@@ -58,7 +61,12 @@ def run(matrix_file, only, jobs, junit_xml, as_json, out, scheduler, c_bin, c_so
     from nbparity.matrix import load_matrix, run_matrix
 
     check_c_options(c_bin, c_source)
+    port = port_from_options(py_cmd, py_quirk_flags)
     matrix = load_matrix(matrix_file, list(only) or None)
+    if port is not None:
+        from nbparity.matrix import apply_port
+
+        matrix = apply_port(matrix, port)
 
     def log(msg):
         click.echo(f"nbparity cases: {msg}", err=True)
