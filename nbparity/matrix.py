@@ -600,6 +600,8 @@ def _trace_pixel(spec, argv, binary, out_dir, wd, pixel) -> dict:
     rec["status"] = "pass" if rec["ok"] else "failure"
     line = r.metrics.get("verdict_line", "")
     rec["message"] = line or r.verdict
+    if att is not None and att.skipped.startswith("attribution not possible"):
+        rec["message"] += f"; {att.skipped}"   # an external port without (the right) quirk switches
     return rec
 
 

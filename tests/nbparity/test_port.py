@@ -282,3 +282,31 @@ def test_matrix_port_keys_parse(tmp_path):
     assert r.port.flags() == {"C-PARITY-001": ["--phi-carryover"]}
     assert s.port.flags() == {"C-PIX0-001": ["--pix0-quirk"]}
     assert r.argv[-2:] == ["-floatfile", "floatimage.bin"] and r.device == "external"
+
+
+def test_matrix_attribution_through_port_switches(tmp_path, cbin):
+    """A φ carry-over case: the port's mapped switch explains the image and trace divergences (PASS,
+    ATTRIBUTED); with only an irrelevant switch mapped the run diverges and says why it was not attributed."""
+    f = tmp_path / "m.yaml"
+    f.write_text(f"""\
+cases:
+  - id: carry
+    base_args: "{TINY} -phi 0 -osc 0.3 -phisteps 3 -misset 10 20 30"
+    py_cmd: "{QUIRK_PORT} {{argv}}"
+    py_quirk_flags: {{C-PARITY-001: --phi-carryover}}
+    trace_pixels: [[3, 4]]
+    runs:
+      - name: mapped
+      - name: unmapped
+        py_quirk_flags: {{C-PIX0-001: --pix0-quirk}}
+""")
+    r = cli(["cases", "run", str(f), "--c-bin", cbin, "--out", str(tmp_path / "out"), "--json"])
+    assert r.returncode == 1, r.stderr[-2000:]
+    runs = {o["run"]: o for o in json.loads(r.stdout)["runs"]}
+    mapped, unmapped = runs["mapped"], runs["unmapped"]
+    assert (mapped["verdict"], mapped["traces_verdict"]) == ("PASS", "ATTRIBUTED")
+    assert mapped["image"]["verdict"] == "DIVERGENCE" and mapped["image"]["metrics"]["outside_tolerance"] > 0
+    assert mapped["attribution"]["quirks"] == ["C-PARITY-001"] and mapped["attribution"]["image_ok"]
+    assert unmapped["verdict"] == "DIVERGENCE"
+    assert "attribution not possible: no --py-quirk-flag is given for the triggered quirk(s) C-PARITY-001" \
+        in unmapped["message"]
