@@ -352,7 +352,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         warnings.append("dmin is set: if the preceding pixel is cut entirely, the φ carry-over state can "
                         "come from an earlier pixel; rerun with --full-frame to be sure")
     from nbparity.cbuild import resolve_binary
-    from nbparity.runners import run_c, run_torch, with_pixel
+    from nbparity.runners import run_c, with_pixel
 
     argv = with_pixel(case_argv, slow, fast, roi)
     all_on = _all_quirk_ids() <= set(enabled)
