@@ -125,6 +125,7 @@ class Matrix:
     name: str
     prepare: list[PrepareStep]
     runs: list[RunSpec]
+    port: object = None          # `cases run --py-cmd`: the port given on the command line
 
 
 def _split_args(path, where, node, value, key) -> list[str]:
@@ -390,7 +391,7 @@ def apply_port(matrix: Matrix, port) -> Matrix:
             r = replace(r, port=port, argv=ensure_floatfile(r.argv), quirks="spec", dtype="float64",
                         device="external")
         runs.append(r)
-    return replace(matrix, runs=runs)
+    return replace(matrix, runs=runs, port=port)
 
 
 def load_matrix(path, only: list[str] | None = None) -> Matrix:
@@ -448,7 +449,7 @@ def _outcome_base(spec: RunSpec) -> dict:
             "trace_pixels": [list(p) for p in spec.trace_pixels], "status": "error", "verdict": "ERROR",
             "exit_code": 3, "message": "", "details": "", "image": None, "traces": [],
             "traces_verdict": "-", "attribution": None, "volatile": {},
-            "port": spec.port.to_dict() if spec.port is not None else None}
+            **({"port": spec.port.to_dict()} if spec.port is not None else {})}
 
 
 def run_one(spec: RunSpec, binary: str, out_dir: str, work_root: str, prepared_dir: str | None = None) -> dict:
@@ -619,6 +620,7 @@ class MatrixResult:
     scheduler: str | None = None
     jobs: int = 1
     wall_s: float = 0.0
+    port: object = None          # the --py-cmd port (nbparity.port.PortSpec), for the bundle's commands.txt
 
     @property
     def counts(self) -> dict:
@@ -628,11 +630,14 @@ class MatrixResult:
         return c
 
     def to_dict(self) -> dict:
-        return {"matrix": self.matrix, "name": self.name, "exit_code": self.exit_code,
-                "verdict": {0: "PASS", 1: "DIVERGENCE", 3: "ERROR"}[self.exit_code], "counts": self.counts,
-                "runs": self.outcomes, "volatile": {"bundle": self.bundle, "junit": self.junit,
-                                                    "scheduler": self.scheduler, "jobs": self.jobs,
-                                                    "wall_s": round(self.wall_s, 3)}}
+        d = {"matrix": self.matrix, "name": self.name, "exit_code": self.exit_code,
+             "verdict": {0: "PASS", 1: "DIVERGENCE", 3: "ERROR"}[self.exit_code], "counts": self.counts,
+             "runs": self.outcomes, "volatile": {"bundle": self.bundle, "junit": self.junit,
+                                                 "scheduler": self.scheduler, "jobs": self.jobs,
+                                                 "wall_s": round(self.wall_s, 3)}}
+        if self.port is not None:
+            d["port"] = self.port.to_dict()
+        return d
 
 
 def matrix_exit_code(outcomes) -> int:
@@ -733,7 +738,7 @@ def run_matrix(matrix: Matrix, *, jobs: int = 1, out="reports", scheduler: str |
     order = {spec.key: i for i, spec in enumerate(matrix.runs)}
     done.sort(key=lambda o: order[f"{o['id']}/{o['run']}"])
     result = MatrixResult(str(matrix.path), matrix.name, done, matrix_exit_code(done), scheduler=scheduler,
-                          jobs=jobs, wall_s=_time.perf_counter() - t0)
+                          jobs=jobs, wall_s=_time.perf_counter() - t0, port=matrix.port)
     if junit_xml:
         result.junit = str(write_matrix_junit(result, junit_xml))
     result.bundle = str(write_matrix_bundle(result, out_dir, build))
@@ -789,6 +794,17 @@ def summary_markdown(result: MatrixResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _port_flags(port) -> str:
+    """` --py-cmd … --py-quirk-flag …` re-creating a command-line port (empty without one)."""
+    if port is None:
+        return ""
+    import shlex
+
+    d = port.to_dict()
+    return f" --py-cmd {shlex.quote(d['command'])}" + "".join(
+        f" --py-quirk-flag {shlex.quote(f'{k}={v}')}" for k, v in d["quirk_flags"].items())
+
+
 def write_matrix_bundle(result: MatrixResult, out_dir: Path, build=None) -> Path:
     import json
     import shlex
@@ -808,7 +824,7 @@ def write_matrix_bundle(result: MatrixResult, out_dir: Path, build=None) -> Path
             "#!/usr/bin/env bash", "# Re-runs the whole matrix (builds the C reference as needed).",
             "set -euo pipefail", f"cd {shlex.quote(str(repo_root()))}",
             f"{shlex.quote(sys.executable)} -m nbparity cases run {shlex.quote(result.matrix)} "
-            f"--jobs {result.jobs} --out {shlex.quote(str(out_dir))}", ""]),
+            f"--jobs {result.jobs} --out {shlex.quote(str(out_dir))}{_port_flags(result.port)}", ""]),
         "env.json": json.dumps(collect(build), indent=2, sort_keys=True) + "\n",
     }
     if result.junit:

@@ -308,11 +308,6 @@ class TorchSide:
             return run_torch(argv, workdir, self.device, self.dtype, mode, trace_pixel=trace_pixel)
         return run_port(self.port, argv, workdir, timeout=timeout, quirk_ids=quirk_ids_of(mode), shape=shape)
 
-    def describe(self) -> str:
-        if self.port is None:
-            return f"torch {self.device} {self.dtype} quirks {self.quirks}"
-        return f"port `{self.port.given or shlex.join(self.port.command)}`"
-
 
 def check_floatfile(argv) -> None:
     """Both sides write the float image in their own work folder: an absolute -floatfile would make the

@@ -249,6 +249,8 @@ def test_cases_run_py_cmd_option(tmp_path, cbin):
     assert r.returncode == 0, r.stderr[-2000:]
     (o,) = json.loads(r.stdout)["runs"]
     assert o["verdict"] == "PASS" and o["port"]["command"] == f"{SIM} -quirks c"
+    matrix_bundle = Path(json.loads(r.stdout)["volatile"]["bundle"])
+    assert f"--py-cmd {shlex.quote(SIM + ' -quirks c')}" in (matrix_bundle / "commands.txt").read_text()
     f.write_text(f"cases:\n  - id: tiny\n    base_args: \"{TINY}\"\n    quirks: c\n    runs:\n      - name: base\n")
     r = cli(["cases", "run", str(f), "--out", str(tmp_path / "out2"), "--py-cmd", SIM])
     assert_one_line_error(r, 2, "tiny/base (quirks)")
