@@ -206,7 +206,7 @@ def render(comparison, console=None, *, failing_only: bool = False, max_rows: in
     console = console or Console()
     lines = summary_lines(comparison)
     style = "bold green" if comparison.exit_code == 0 else "bold red"
-    console.print(escape(lines[0]), style=style)
+    console.print(escape(lines[0]), style=style, soft_wrap=True)  # one line, whatever the width
     if not table_last:
         console.print(factor_table(comparison, failing_only=failing_only, max_rows=max_rows), soft_wrap=True)
     for line in lines[1:]:

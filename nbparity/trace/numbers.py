@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# words some harness scripts wrote where a value was not available: the key counts as not printed
-PLACEHOLDERS = {"not_extracted", "n/a", "na", "none", "null", "missing", "tbd", "?", "-", "--", "unknown"}
+# words harness scripts wrote where a value was not available (`I_before_scaling NOT_EXTRACTED`): the key
+# counts as not printed (one-sided). Kept to unambiguous words: "--", "?" or "abc" on a numeric key are
+# unreadable values, and fail.
+PLACEHOLDERS = {"not_extracted", "n/a", "not_available", "unavailable", "missing"}
 
 
 def number(token: str) -> float | None:
