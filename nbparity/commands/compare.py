@@ -69,6 +69,8 @@ def render(result) -> None:
 
     con.print(f"pixel slow {result.slow}, fast {result.fast}; {describe_region(m['region'])}; torch {m['device']} "
               f"{m['dtype']} quirks {m['quirk_mode']}")
+    if m.get("c_line"):
+        con.print(m["c_line"]["text"])
     for w in result.warnings:
         con.print(f"WARNING: {w}", style="yellow")
     if result.comparison is not None:

@@ -48,6 +48,10 @@ def _print_human(r):
     colour = "green" if r.exit_code == 0 else "red"
     con.print(f"[bold {colour}]{r.verdict}[/] {r.case} ({r.dtype}, quirks={r.quirks}, {r.device}) — "
               f"{describe_failures(r.image)}")
+    if r.c_line:
+        con.print(r.c_line["text"])
+    if r.placement.get("reason"):
+        con.print(f"WARNING: --roi not applied: {r.placement['reason']}", style="yellow")
     t = Table(title="gates", show_lines=False)
     for col in ("gate", "value", "limit", "ok"):
         t.add_column(col)
