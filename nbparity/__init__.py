@@ -1,6 +1,6 @@
 """nbparity: parity harness between the C nanoBragg and its PyTorch port."""
 
-__all__ = ["load_bundle"]
+__all__ = ["load_bundle", "load_history"]
 
 
 def load_bundle(path):
@@ -8,3 +8,10 @@ def load_bundle(path):
     from nbparity.bundle import load_bundle as _load
 
     return _load(path)
+
+
+def load_history(directory="reports", case=None, pixel=None):
+    """The attempt ledger of the bundles under `directory` as a DataFrame (see nbparity.history)."""
+    from nbparity.history import load_history as _load
+
+    return _load(directory, case, pixel)
