@@ -125,7 +125,7 @@ def render_page(files: dict) -> str:
     for name in order:
         if name in files:
             body += [f"<h2>{escape(titles.get(name, name))}</h2>", _csv_table(text(name))]
-    for name in sorted(n for n in files if n.endswith(".png")):
+    for name in sorted((n for n in files if n.endswith(".png")), key=lambda n: (n != "comparison.png", n)):
         data = files[name] if isinstance(files[name], bytes) else files[name].encode()
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         body += [f"<h2>{escape(name)}</h2>", f'<img alt="{escape(name)}" src="{uri}">']
