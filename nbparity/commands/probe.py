@@ -89,6 +89,8 @@ def rotation(**kw):
         _table(_side_by_side(r.table), ["phi_tic", "phi_deg", "vector", "C (x y z)", "torch (x y z)", "max|Δ|",
                                         "status"], f"basis vectors per φ step, mosaic domain 0 ({r.source}; "
                                                    "a*, b*, c* derived from the traced a, b, c)")
+        for n in r.notes or []:
+            click.echo(f"note: {n}")
         fd = r.first_divergent
         click.echo("first diverging step: " + (f"φ_tic {fd['phi_tic']} (φ = {fd['phi_deg']!r}°) "
                                               f"{fd['vector']}_{fd['component']}" if fd else "none"))

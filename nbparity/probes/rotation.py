@@ -55,10 +55,11 @@ class RotationResult:
     source: str              # "per-φ fields" | "pixel block (step 0 only)"
     reference_stars: dict
     bundle: object = None
+    notes: list = None
 
     def to_dict(self) -> dict:
         return {"exit_code": self.exit_code, "first_divergent_step": self.first_divergent,
-                "source": self.source, "traced_unrotated_reciprocal": self.reference_stars,
+                "source": self.source, "notes": self.notes or [], "traced_unrotated_reciprocal": self.reference_stars,
                 "rows": self.table.to_dict("records"), "bundle": str(self.bundle) if self.bundle else None}
 
 
@@ -115,6 +116,10 @@ def probe_rotation(ro) -> RotationResult:
                  "component": r["component"], "c": float(r["c"]), "torch": float(r["torch"])}
     code = EXIT_OK if first is None else EXIT_DIVERGENCE
     steps = sorted(set(table["phi_tic"]))
+    notes = [f"{side}: φ step 0 ran on the vectors of step {steps[-1]} (the φ carry-over of C-PARITY-001: "
+             "the predecessor pixel's last step), not on the nominal φ0" for side, vecs in (("C", c_vecs), ("torch", py_vecs))
+             if len(steps) > 1 and 0 in vecs and steps[-1] in vecs
+             and all(vecs[0][v] == vecs[steps[-1]][v] for v in REAL)]
     line = (f"rotation PASS: a, b, c (and derived a*, b*, c*) agree at all {len(steps)} φ steps ({ro.dtype})"
             if first is None else
             f"rotation FAIL: first divergence at φ_tic {first['phi_tic']} (φ = {first['phi_deg']:.17g}°), "
@@ -125,13 +130,14 @@ def probe_rotation(ro) -> RotationResult:
     md = [f"# nbparity probe rotation — {ro.case.name}, pixel ({ro.slow}, {ro.fast})", "", f"**{line}**", "",
           f"source: {source}; mosaic domain 0; a*, b*, c* derived per step from that step's traced a, b, c. "
           f"The C's own a*, b*, c* are never rotated (traced, unrotated): {stars}", "",
+          *[f"* {n}" for n in notes], "",
           "## Largest |Δ| per step and vector", "", md_table(wide), "",
           "## Side by side", "", md_table(table), ""]
     metrics = {"verdict": "pass" if first is None else "fail", "exit_code": code, "verdict_line": line,
                "first_divergent_step": first, "source": source, "steps": len(steps),
-               "traced_unrotated_reciprocal": stars}
+               "traced_unrotated_reciprocal": stars, "notes": notes, "html_findings": notes}
     files = {"rotation.csv": table.to_csv(index=False, float_format="%.17g"),
              "rotation_steps.csv": wide.to_csv(index=False, float_format="%.17g"),
              "c_trace.log": tr.c_run.stdout, "py_trace.log": tr.torch_run.trace_text}
     bundle = write_probe_bundle("rotation", ro, metrics, files, "\n".join(md))
-    return RotationResult(code, table, first, source, stars, bundle)
+    return RotationResult(code, table, first, source, stars, bundle, notes)

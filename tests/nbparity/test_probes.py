@@ -166,6 +166,7 @@ def test_rotation_finds_first_rotated_step(capsys, tmp_path, monkeypatch):
         for x in "xyz":
             assert by[(0, v, x)]["c"] == by[(9, v, x)]["c"] and by[(0, v, x)]["torch"] == by[(9, v, x)]["torch"]
     assert by[(1, "a", "y")]["abs_diff"] < by[(0, "a", "y")]["abs_diff"]   # φ = 0.01° is closer than 0.09°
+    assert any(n.startswith("C: φ step 0 ran on the vectors of step 9") for n in doc["notes"])
 
 
 def test_rotation_reads_a_build_without_per_phi_vectors(tmp_path):
