@@ -117,10 +117,16 @@ def render_page(files: dict) -> str:
                                           [(g.get("gate"), g.get("value"), f"{g.get('op')} {g.get('limit')}",
                                             "yes" if g.get("ok") else "NO") for g in gates],
                                           {i for i, g in enumerate(gates) if not g.get("ok")})]
+    if "first_divergent_step" in metrics:            # probes: the φ step where the sides part
+        fd = metrics["first_divergent_step"]
+        body += ["<h2>First divergent φ step</h2>",
+                 "<p>none</p>" if not fd else
+                 "<p><b>" + escape(", ".join(f"{k} {v}" for k, v in fd.items())) + "</b></p>"]
     for name in metrics.get("html_findings", []):   # probe results worth a line of their own
         body.append(f"<p>{escape(str(name))}</p>")
-    order = ["factors.csv", "per_phi.csv"] + sorted(n for n in files if n.endswith(".csv")
-                                                     and n not in ("factors.csv", "per_phi.csv"))
+    order = ["factors.csv", "per_phi.csv"] + sorted((n for n in files if n.endswith(".csv")
+                                                      and n not in ("factors.csv", "per_phi.csv")),
+                                                     key=lambda n: (not n.endswith("_steps.csv"), n))
     titles = {"factors.csv": "Factors (C emission order)", "per_phi.csv": "Per-φ steps (source 0, mosaic 0)"}
     for name in order:
         if name in files:
