@@ -24,18 +24,19 @@ def c_sincg(xs, n: float) -> list[float]:
     return out
 
 
-def simulator_sincg(hs, ks, ls, N, dtype: str):
+def simulator_sincg(hs, ks, ls, N, dtype: str, device: str = "cpu"):
     """The simulator's per-axis SQUARE lattice factors for the three sweeps (float64 indices, result in
-    `dtype`): simulator.kernel_physics.lattice_factor, the function the kernel calls."""
+    `dtype`, on `device`: a GPU's sin is not libm's): simulator.kernel_physics.lattice_factor, the
+    function the kernel calls."""
     import torch
 
     from simulator.kernel_physics import lattice_factor
 
-    hkl = tuple(torch.tensor(v, dtype=torch.float64) for v in (hs, ks, ls))
+    hkl = tuple(torch.tensor(v, dtype=torch.float64, device=device) for v in (hs, ks, ls))
     hkl0 = tuple((x - 0.5).ceil() for x in hkl)
     _, fabc = lattice_factor("SQUARE", hkl, hkl0, tuple(float(n) for n in N), 1.0, None,
                              dtype=getattr(torch, dtype))
-    return [[float(v) for v in f.to(torch.float64)] for f in fabc]
+    return [[float(v) for v in f.to(device="cpu", dtype=torch.float64)] for f in fabc]
 
 
 @dataclass
@@ -51,7 +52,7 @@ class SincgResult:
                 "points": int(len(self.table)), "bundle": str(self.bundle) if self.bundle else None}
 
 
-def sweep(pixel_hkl: dict, N: dict, dtype: str, window: float, points: int) -> SincgResult:
+def sweep(pixel_hkl: dict, N: dict, dtype: str, window: float, points: int, device: str = "cpu") -> SincgResult:
     """The table of both curves for each axis over [x − window, x + window] (`points` samples, the
     pixel's own value and its per-φ values included exactly)."""
     import numpy as np
@@ -65,7 +66,7 @@ def sweep(pixel_hkl: dict, N: dict, dtype: str, window: float, points: int) -> S
         grids[axis] = g
     n = max(len(g) for g in grids.values())
     padded = {a: np.pad(g, (0, n - len(g)), mode="edge") for a, g in grids.items()}   # one call, equal lengths
-    sim = simulator_sincg(padded["h"], padded["k"], padded["l"], [N[k] for _, k, _ in AXES], dtype)
+    sim = simulator_sincg(padded["h"], padded["k"], padded["l"], [N[k] for _, k, _ in AXES], dtype, device)
     rows, largest = [], {}
     for (axis, nkey, i) in AXES:
         g = grids[axis]
@@ -138,7 +139,7 @@ def probe_sincg(ro, window: float = 0.5, points: int = 1001) -> SincgResult:
                  for a, _, i in AXES}
     N = {k: float(tr.c_frames.config_value(k) or getattr(tr.setup, k)) for _, k, _ in AXES}
     shape = str(tr.c_frames.config_value("xtal_shape") or "SQUARE").upper()
-    res = sweep(pixel_hkl, N, ro.dtype, window, points)
+    res = sweep(pixel_hkl, N, ro.dtype, window, points, ro.device)
     title = (f"{ro.case.name} pixel ({ro.slow}, {ro.fast}) · simulator {ro.dtype} vs C formula float64"
              + ("" if shape == "SQUARE" else f" · NOTE: crystal shape {shape} does not use sincg"))
     with tempfile.TemporaryDirectory(prefix="nbparity-sincg-") as tmp:

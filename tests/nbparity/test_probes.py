@@ -131,6 +131,15 @@ def test_single_phi_default_case_and_one_sided_spindle(capsys, tmp_path, monkeyp
     assert "spindle" in doc["steps"][1]["root_causes"] or "spindle" in doc["steps"][1]["first_divergence"]
 
 
+@needs_shared
+def test_single_phi_supervisor(capsys, tmp_path):
+    rc, doc = _probe(capsys, tmp_path, "single-phi", "--case", "supervisor", "--data-dir", str(SHARED))
+    assert rc == 0 and len(doc["steps"]) == 10 and doc["first_divergent_step"] is None
+    values = [s["I_pixel_final_c"] for s in doc["steps"]]
+    assert all(v > 0 for v in values) and len(set(values)) == 10   # ten different single-φ intensities
+    assert verify_bundle(Path(doc["bundle"])).ok
+
+
 # ----------------------------------------------------------------------------- rotation
 
 
