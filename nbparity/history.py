@@ -54,6 +54,14 @@ def _where(fd) -> str | None:
     return text
 
 
+def _step(fd) -> str | None:
+    """A probe's first divergent φ step: 'φ_tic 3 (0.03°) a_y'."""
+    if not isinstance(fd, dict):
+        return None
+    what = fd.get("first_divergence") or (f"{fd.get('vector')}_{fd.get('component')}" if fd.get("vector") else "")
+    return f"φ_tic {fd.get('phi_tic')} ({fd.get('phi_deg'):.6g}°) {what}".strip()
+
+
 def _rel_deltas(bundle: Path) -> dict:
     """Relative Δ of the key scalars from factors.csv (NaN when the bundle has no such row)."""
     import pandas as pd
@@ -122,7 +130,8 @@ def read_row(bundle: Path) -> dict:
         "git_sha": (git.get("sha") or "")[:12], "dirty": git.get("dirty"),
         "quirks": m.get("quirk_mode", m.get("quirks")), "dtype": m.get("dtype"),
         "verdict": str(m.get("verdict")).lower(),
-        "first_divergence": _where(comp.get("first_divergence", m.get("first_divergence"))),
+        "first_divergence": _where(comp.get("first_divergence", m.get("first_divergence")))
+                            or _step(m.get("first_divergent_step")),
         "root_causes": " ".join(str(r.get("node", r)) if isinstance(r, dict) else str(r) for r in roots),
         "rel_I_before_scaling": deltas["I_before_scaling"], "rel_I_pixel_final": deltas["I_pixel_final"],
         "change": "",
