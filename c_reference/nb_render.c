@@ -77,6 +77,12 @@ static void t3s(const char *key, const double *v, double s)
     printf("TRACE_C: %s " G " " G " " G "\n", key, v[1] * s, v[2] * s, v[3] * s);
 }
 static void ti(const char *key, int v) { printf("TRACE_C: %s %d\n", key, v); }
+/* per-φ line tail: the rotated real basis a, b, c (Å) of the step, mosaic domain 0 (one-sided keys
+   rot_[abc]_[xyz], read by `nbparity probe rotation`; other builds do not print them) */
+#define PHI_BASIS_FMT " rot_a_x=" G " rot_a_y=" G " rot_a_z=" G " rot_b_x=" G " rot_b_y=" G " rot_b_z=" G \
+                      " rot_c_x=" G " rot_c_y=" G " rot_c_z=" G
+#define PHI_BASIS_ARGS a[1] * 1e10, a[2] * 1e10, a[3] * 1e10, b[1] * 1e10, b[2] * 1e10, b[3] * 1e10, \
+                       c[1] * 1e10, c[2] * 1e10, c[3] * 1e10
 
 int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
 {
@@ -267,8 +273,8 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                     if (F_latt == 0.0 && nb->water_size == 0.0) {
                                         if (trb)
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " layer=%d subS=%d subF=%d\n",
-                                                   phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, thick_tic, subS, subF);
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
+                                                   phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, thick_tic, subS, subF, PHI_BASIS_ARGS);
                                         continue;
                                     }
 
@@ -327,15 +333,15 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                     if (trb) {
                                         if (phi_tic == 0) {
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d\n",
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
                                                    phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, F_cell, F_cell * F_cell * F_latt * F_latt, thick_tic,
-                                                   subS, subF);
+                                                   subS, subF, PHI_BASIS_ARGS);
                                             t1("F_cell", F_cell);
                                         } else {
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d\n",
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
                                                    phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, F_cell, F_cell * F_cell * F_latt * F_latt, thick_tic,
-                                                   subS, subF);
+                                                   subS, subF, PHI_BASIS_ARGS);
                                         }
                                     }
 

@@ -278,7 +278,9 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     files["env.json"] = json.dumps(collect(build), indent=2, sort_keys=True) + "\n"
     files["c_stdout.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
     files["py_stdout.log"] = pair.torch_run.trace_text
-    return write_bundle(out_dir, _image_bundle_name(r.case), files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, _image_bundle_name(r.case), add_report(files))
 
 
 def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds) -> Path:
@@ -293,7 +295,9 @@ def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, mes
     files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n",
              "summary.md": f"# nbparity image — ERROR\n\n{message}\n\ncase {case.name}; argv: `{' '.join(argv)}`\n",
              "env.json": json.dumps(collect(build), indent=2, sort_keys=True) + "\n"}
-    return write_bundle(out_dir, _image_bundle_name(case.name), files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, _image_bundle_name(case.name), add_report(files))
 
 
 def _image_bundle_name(case: str) -> str:

@@ -745,4 +745,6 @@ def write_matrix_bundle(result: MatrixResult, out_dir: Path, build=None) -> Path
     if result.junit:
         files["junit.xml"] = Path(result.junit).read_bytes()
     name = f"{_time.strftime('%Y%m%dT%H%M%SZ', _time.gmtime())}_{safe_name(result.name)}_matrix"
-    return write_bundle(out_dir, name, files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, name, add_report(files))

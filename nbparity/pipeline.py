@@ -631,4 +631,6 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
     result.markdown = _markdown(result, report_md)
     files["summary.md"] = result.markdown
     files["metrics.json"] = json.dumps(_json_safe(m), indent=2, allow_nan=False) + "\n"
-    return write_bundle(out, name, files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out, name, add_report(files))

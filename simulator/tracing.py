@@ -118,6 +118,9 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
                     fc, fl = F_cell[i6], F_latt[i6]
                     parts += [f"F_cell={f17(fc)}", f"I_term={f17(((fc * fc) * fl) * fl)}"]
                 parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
+                # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
+                parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * 1e10)}"
+                          for n, vec in zip("abc", lat) for ci, x in enumerate("xyz")]
                 out.append(f"{phi_prefix} " + " ".join(parts))
                 if tic == 0 and bool(evaluated[idx]):
                     line("F_cell", F_cell[idx])
