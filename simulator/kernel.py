@@ -397,11 +397,12 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
 def _loop_end_vectors(c: Prepared, d, pol_calls, p):
     """incident (last source) and diffracted (last sub-pixel of the last layer) as the C loop leaves
     them for pixel p: each polarization call unitizes both in place (§6.6), so a call in that
-    sub-pixel leaves d as unit(d) and a call for the last source leaves its unit(i)."""
+    sub-pixel leaves d as unit(d) and a call for the last source leaves its unit(i) (C-POLAR-001;
+    spec mode leaves both as they were)."""
     S = c.inc[0].shape[0]
     inc = tuple(x[S - 1] for x in c.inc)
     dl = tuple(x[p, -1, -1] for x in d)
-    if pol_calls is not None:
+    if pol_calls is not None and "C-POLAR-001" in c.quirks:
         calls, i1, d1 = pol_calls
         if bool(calls[p, -1, -1, :].any()):
             dl = tuple(x[p, -1, -1, 0] for x in d1)            # d1: (P, T, J, 1)

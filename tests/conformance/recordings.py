@@ -48,6 +48,11 @@ class Case:
         with gzip.open(self.folder / "floatimage.bin.gz", "rb") as fh:
             return np.frombuffer(fh.read(), dtype="<f4")
 
+    def input_file(self, name: str) -> Path:
+        """An input named in argv.txt: in the folder, or (A.mat, scaled.hkl) in ../supervisor/."""
+        here = self.folder / name
+        return here if here.exists() else self.folder.parent.parent / "supervisor" / name
+
     def needs_r2_line(self) -> bool:
         return any(tok in R1_R2_OPTIONS for tok in self.argv)
 
