@@ -27,8 +27,12 @@ def _same(x, y) -> bool:
 
 
 def _changed(a, b) -> set:
-    """Option fields that differ (an unset NaN equals an unset NaN)."""
-    return {f.name for f in dataclasses.fields(a) if not _same(getattr(a, f.name), getattr(b, f.name))}
+    """Configuration fields that differ (an unset NaN equals an unset NaN; parse bookkeeping ignored)."""
+    from simulator.argv import configuration
+
+    ca, cb = configuration(a), configuration(b)
+    changed = {k for k in ca if k != "given" and not _same(ca[k], cb[k])}
+    return changed | ({"given"} if ca["given"] != cb["given"] else set())
 
 
 def _candidates(argv: list, tokens: list) -> list:
@@ -54,11 +58,13 @@ def single_phi_argv(argv: list, phi_deg: float) -> list:
     from nbparity.errors import UsageError
 
     tokens = ["-phisteps", "1", "-osc", "0", "-phi", repr(float(phi_deg))]
-    base = parse_argv(list(argv))
+    def keeps_parse(cand, r1: bool) -> bool:   # under both C lines (C-ARGV-001 on and off)
+        opts = parse_argv(cand, r1=r1)
+        return (_changed(parse_argv(list(argv), r1=r1), opts) <= PHI_FIELDS and opts.phisteps == 1
+                and float(opts.osc) == 0.0 and float(opts.phi0) == float(phi_deg) / RTD)
+
     for cand in _candidates(argv, tokens):
-        opts = parse_argv(cand)
-        if (_changed(base, opts) <= PHI_FIELDS and opts.phisteps == 1 and float(opts.osc) == 0.0
-                and float(opts.phi0) == float(phi_deg) / RTD):
+        if keeps_parse(cand, True) and keeps_parse(cand, False):
             return cand
     raise UsageError(f"no placement of {' '.join(tokens)} leaves the rest of the case's parse unchanged")
 
