@@ -41,6 +41,8 @@ def check(opts) -> None:
         raise BadValue(f"{flag}: the wavelength must be a positive finite number (got {lam * 1e10:g} Å)")
     if getattr(opts, "user_cell", False) and float(opts.cell_a) != 0.0:
         angles = [float(x) or math.pi / 2 for x in (opts.cell_alpha, opts.cell_beta, opts.cell_gamma)]
+        if not all(math.isfinite(x) for x in angles):
+            return   # non-finite angles follow libm's NaN rules, as in the C (spec §1.1.6)
         ca, cb, cg = (math.cos(x) for x in angles)
         v2 = 1.0 - ca * ca - cb * cb - cg * cg + 2.0 * ca * cb * cg   # (V / abc)²
         if not (v2 > 0.0):
