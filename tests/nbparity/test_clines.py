@@ -123,3 +123,18 @@ def test_image_follows_the_c_line(c_bin, tmp_path):
     assert r.c_line["line"] == "R2" and r.quirks == "c,-C-ARGV-001"
     assert r.placement["where"] == "appended" and r.placement["roi"] == [0, 5, 0, 5]
     assert r.to_dict()["c_line"]["line"] == "R2"
+
+
+def test_compare_runs_the_full_frame_where_no_region_can_be_placed(c_bin, tmp_path):
+    from nbparity.pipeline import compare_pixel
+
+    # adversarial: the user's own incomplete -trace_pixel takes the misset's tokens as values
+    args = SMALL + ["-spindle_axis", "-trace_pixel", "-misset", "1"]
+    r = compare_pixel(1, 1, args=" ".join(args), quirks="c", c_bin=str(c_bin), out=str(tmp_path))
+    m = r.metrics
+    assert r.verdict == "pass"
+    assert m["region"] == {"roi": None, "full_frame": True}
+    assert m["placement"]["roi"] is None and m["placement"]["trace_pixel"] == [1, 1]
+    assert "running the full frame instead" in m["placement"]["reason"]
+    assert any(w.startswith("narrowing dropped: adding `-roi") for w in m["warnings"])
+    assert "narrowing dropped" in r.markdown and "rendered the full frame" in r.markdown

@@ -4,6 +4,8 @@ to the user's configuration under both C lines; where no position can guarantee 
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbparity.errors import UsageError
 from nbparity.placement import place, preserves_parse, with_pixel
@@ -111,3 +113,23 @@ def test_output_names_are_verified_too():
     assert parse_argv(p.argv).floatfile == "theirs.bin" and p.where == "appended"
     user = dataclasses.replace(parse_argv(argv))
     assert configuration(parse_argv(p.argv), {"floatfile"}) == configuration(user, {"floatfile"})
+
+
+# options that read following tokens, values that look like options, and the harness's own flags
+_TOKENS = ["-misset", "-misset_seed", "-dump_pixel", "-dump", "-trace_pixel", "-roi", "-spindle_axis", "-cell",
+           "-lambda", "-phi", "-floatfile", "-img", "rand", "random", "-1", "0", "3", "-0.5", "x.bin"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=9))
+def test_any_placement_reported_is_proven_by_the_parser(tail):
+    argv = BASE + tail
+    p = place(argv, roi=ROI, trace_pixel=TP)
+    want_roi = p.roi
+    for r1 in (True, False):
+        u, c = parse_argv(argv, r1=r1), parse_argv(p.argv, r1=r1)
+        assert configuration(c, IGNORE) == configuration(u, IGNORE)
+        assert c.roi == (want_roi if want_roi is not None else u.roi)
+        if p.trace_pixel is not None:
+            assert c.trace_pixel == TP
+    assert (p.roi is None) == bool(p.reason) or p.trace_pixel is None
