@@ -19,6 +19,11 @@ class BadValue(SimulatorError):
     exit_code = 2
 
 
+def _num(x) -> float:
+    """A Python float of an option value (a 0-dim tensor that may require grad included)."""
+    return float(x.detach()) if hasattr(x, "detach") else float(x)
+
+
 def _last_flag(argv, names) -> tuple[str, str] | None:
     """The last argv token containing one of `names` (the C's substring rule) and its value token."""
     for i in range(len(argv) - 2, -1, -1):
@@ -35,12 +40,14 @@ def _flag_text(opts, names, what) -> str:
 
 def check(opts) -> None:
     """Raise BadValue for the first meaningless value of an Options (after the header merge)."""
-    lam = float(opts.lambda0)
+    lam = _num(opts.lambda0)
     if not (math.isfinite(lam) and lam > 0):
         flag = _flag_text(opts, ("-lambda", "-wave", "-energy"), "the image header's wavelength")
         raise BadValue(f"{flag}: the wavelength must be a positive finite number (got {lam * 1e10:g} Å)")
-    if getattr(opts, "user_cell", False) and float(opts.cell_a) != 0.0:
-        angles = [float(x) or math.pi / 2 for x in (opts.cell_alpha, opts.cell_beta, opts.cell_gamma)]
+    if getattr(opts, "user_cell", False) and _num(opts.cell_a) != 0.0:
+        angles = [_num(x) or math.pi / 2 for x in (opts.cell_alpha, opts.cell_beta, opts.cell_gamma)]
+        if not all(math.isfinite(x) for x in angles):
+            return   # non-finite angles follow libm's NaN rules, as in the C (spec §1.1.6)
         ca, cb, cg = (math.cos(x) for x in angles)
         v2 = 1.0 - ca * ca - cb * cb - cg * cg + 2.0 * ca * cb * cg   # (V / abc)²
         if not (v2 > 0.0):

@@ -75,7 +75,8 @@ def test_corpus_torch_fails_where_c_fails(idx, asan, tmp_path):
     proc = _run_c(asan, idx, cdir)
     argv = [*BASE_ARGS, *LINES[idx]]
     try:
-        result = simulator.run(argv, cwd=str(pydir))
+        # the C here is c_reference (R1): the port parses the same way (C-ARGV-001), physics as in spec mode
+        result = simulator.run(argv, cwd=str(pydir), quirks="spec,+C-ARGV-001")
     except SimulatorError as exc:
         from simulator.sanity import BadValue
 
