@@ -28,7 +28,12 @@ Comparison fields:
     tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
     warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
     counts         dict: compared, passed, failed, one_sided, config_compared, config_failed
-    verdict        str;  exit_code 0 (parity) or 1 (divergence);  to_dict() -> JSON-safe dict
+    verdict        str: 'PARITY: …', 'DIVERGENCE (…): …' or 'NOTHING IN COMMON: …' (no value printed by both
+                   sides: exit 1, never parity), with how much was compared ('41 values compared, 12 one-sided')
+    exit_code      0 (parity) or 1 (divergence, or nothing in common);  to_dict() -> JSON-safe dict
+    inputs         dict per side ('C', 'torch'): format, format_reason, truncation, aliases (applied)
+    per_phi        DataFrame (nbparity.phi.per_phi_table): one row per (occurrence, phi_tic), C / torch / Δ of
+                   every φ field; phi_summary: steps, failing_steps, failing_phi_tics, first_divergent
 """
 
 from __future__ import annotations
@@ -376,7 +381,10 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     phi_summary = summary(per_phi)
     failed = not all_fails.empty
     scope = _scope(counts, one_sided)
-    if not failed:
+    nothing_shared = counts["compared"] + counts["config_compared"] == 0
+    if nothing_shared:  # two traces without a common value prove nothing: never parity
+        verdict = f"NOTHING IN COMMON: {scope}; no value is printed by both sides, so this is not parity"
+    elif not failed:
         verdict = f"PARITY: {scope}; all agree within tolerance ({dtype})"
     else:
         parts = []
@@ -402,7 +410,7 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     return Comparison(table=table, config_table=config_table, config_diffs=config_diffs,
                       first_divergence=first, root_causes=roots, one_sided=one_sided, hints=hints,
                       tolerances=json_safe(tolerances), warnings=warnings, counts=counts, verdict=verdict,
-                      exit_code=1 if failed else 0, c_source=c.source, py_source=py.source,
+                      exit_code=1 if failed or nothing_shared else 0, c_source=c.source, py_source=py.source,
                       inputs=json_safe(inputs), per_phi=per_phi, phi_summary=json_safe(phi_summary))
 
 
