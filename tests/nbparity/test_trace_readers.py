@@ -235,3 +235,15 @@ def test_traces_without_a_common_value_are_not_parity(tmp_path, capsys):
     geo = write(tmp_path, "geo.log", GEOMETRY)
     rc, doc, _ = diff_json(capsys, geo, GOLDEN / "basic_py.log")
     assert rc == 1 and doc["verdict"].startswith("NOTHING IN COMMON: 0 values compared")
+
+
+def test_older_build_pixel_name_maps_through_its_declared_alias(tmp_path, capsys):
+    old = C_TEXT.replace("TRACE_C: fluence_photons_per_m2 ", "TRACE_C: fluence ")
+    assert old != C_TEXT
+    rc, doc, _ = diff_json(capsys, write(tmp_path, "old.log", old), GOLDEN / "basic_py.log")
+    assert rc == 0 and doc["counts"]["one_sided"] == 0
+    assert doc["inputs"]["C"]["aliases"][0]["key"] == "fluence_photons_per_m2"
+    # an undeclared spelling of the same quantity stays one-sided
+    odd = C_TEXT.replace("TRACE_C: fluence_photons_per_m2 ", "TRACE_C: photon_fluence ")
+    rc, doc, _ = diff_json(capsys, write(tmp_path, "odd.log", odd), GOLDEN / "basic_py.log")
+    assert rc == 0 and {o["key"] for o in doc["one_sided"]} == {"photon_fluence", "fluence_photons_per_m2"}
