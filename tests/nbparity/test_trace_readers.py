@@ -247,3 +247,16 @@ def test_older_build_pixel_name_maps_through_its_declared_alias(tmp_path, capsys
     odd = C_TEXT.replace("TRACE_C: fluence_photons_per_m2 ", "TRACE_C: photon_fluence ")
     rc, doc, _ = diff_json(capsys, write(tmp_path, "odd.log", odd), GOLDEN / "basic_py.log")
     assert rc == 0 and {o["key"] for o in doc["one_sided"]} == {"photon_fluence", "fluence_photons_per_m2"}
+
+
+def test_phi_records_without_occurrence_meet_only_the_first_subpixel(tmp_path, capsys):
+    """A per-φ-only log of one sub-pixel against an oversampled C trace: the C steps of the other
+    sub-pixels are one-sided, the first sub-pixel's steps are compared."""
+    c_text = (GOLDEN / "subpixels_c.log").read_text()
+    first = [l for l in c_text.splitlines() if l.startswith("TRACE_C_PHI ") and "subS=0 subF=0" in l]
+    recs = [dict(tok.split("=", 1) for tok in l.split()[1:]) for l in first]
+    log = write(tmp_path, "phi.log", phi_only_log(recs))
+    rc, doc, _ = diff_json(capsys, GOLDEN / "subpixels_c.log", log)
+    assert rc == 0, doc["verdict"]
+    assert doc["counts"]["by_section"] == {"phi": 4 * len(recs)}
+    assert any(o["node"] == "phi.k_frac" and o["side"] == "C" for o in doc["one_sided"])
