@@ -260,3 +260,12 @@ def test_phi_records_without_occurrence_meet_only_the_first_subpixel(tmp_path, c
     assert rc == 0, doc["verdict"]
     assert doc["counts"]["by_section"] == {"phi": 4 * len(recs)}
     assert any(o["node"] == "phi.k_frac" and o["side"] == "C" for o in doc["one_sided"])
+
+
+@pytest.mark.parametrize("text", ["[" * 100000 + "]" * 100000, '{"traces": [{"phi_tic": 0, "k_frac": 1' + "0" * 400 + "}]}",
+                                  '{"per_phi_entries": [{"phi_tic": 0, "k_frac": 0.5}, {"phi_tic": 1, "k_fr'])
+def test_hostile_json_never_crashes(tmp_path, capsys, text):
+    p = write(tmp_path, "x.json", text)
+    rc = main(["diff", str(p), str(p)])
+    err = capsys.readouterr().err
+    assert rc in (0, 1, 2) and "internal error" not in err and "Traceback" not in err
