@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def run_diff(a: Path, b: Path, *extra: str) -> tuple[int, str, bool]:
             err.write(f"{type(exc).__name__}: {exc}")
     text = err.getvalue().strip().splitlines()
     traceback = traceback or "internal error" in err.getvalue() or "Traceback" in err.getvalue()
+    if rc in (0, 1) and "--json" in extra:  # the verdict's first word: PARITY / DIVERGENCE / NOTHING IN COMMON
+        return rc, json.loads(out.getvalue())["verdict"].split(":")[0].split(" (")[0], traceback
     return rc, (text[-1] if text else ""), traceback
 
 
@@ -50,7 +53,9 @@ def census(pairs, verbose: bool) -> collections.Counter:
         rc, why, tb = run_both(a, b)
         counts[rc] += 1
         counts["traceback"] += tb
-        if verbose and rc != 0:
+        if rc in (0, 1):
+            counts[why] += 1
+        if verbose and rc not in (0,) and not (rc == 1 and b != a):
             print(f"  rc={rc} {a.name} {b.name if b != a else '(self)'}: {why[:150]}")
     return counts
 
@@ -66,8 +71,9 @@ def main() -> int:
                          ("legacy pairs.txt", pairs),
                          ("conformance recordings vs themselves", [(f, f) for f in conformance])):
         c = census(items, verbose)
+        kinds = ", ".join(f"{k} {c[k]}" for k in ("PARITY", "DIVERGENCE", "NOTHING IN COMMON") if c[k])
         print(f"{title}: {len(items)} runs: exit0={c[0]} exit1={c[1]} exit2={c[2]} exit3={c[3]} "
-              f"tracebacks={c['traceback']}")
+              f"tracebacks={c['traceback']}" + (f" ({kinds})" if kinds else ""))
     return 0
 
 

@@ -28,7 +28,12 @@ Comparison fields:
     tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
     warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
     counts         dict: compared, passed, failed, one_sided, config_compared, config_failed
-    verdict        str;  exit_code 0 (parity) or 1 (divergence);  to_dict() -> JSON-safe dict
+    verdict        str: 'PARITY: …', 'DIVERGENCE (…): …' or 'NOTHING IN COMMON: …' (no value printed by both
+                   sides: exit 1, never parity), with how much was compared ('41 values compared, 12 one-sided')
+    exit_code      0 (parity) or 1 (divergence, or nothing in common);  to_dict() -> JSON-safe dict
+    inputs         dict per side ('C', 'torch'): format, format_reason, truncation, aliases (applied)
+    per_phi        DataFrame (nbparity.phi.per_phi_table): one row per (occurrence, phi_tic), C / torch / Δ of
+                   every φ field; phi_summary: steps, failing_steps, failing_phi_tics, first_divergent
 """
 
 from __future__ import annotations
@@ -155,8 +160,11 @@ def _harmonize(c, py, warnings: list):
     return c, py
 
 
-def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = None):
-    """Add class, tolerance, abs, rel, status columns to an outer-merged frame (value_c / value_py)."""
+def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = None,
+           phi_one_occurrence: tuple[bool, bool] = (False, False)):
+    """Add class, tolerance, abs, rel, status columns to an outer-merged frame (value_c / value_py).
+    phi_one_occurrence (C, torch): that side's per-φ records carry no occurrence (a per-φ JSON, table or
+    log of one sub-pixel); the other side's φ steps at other occurrences are then one-sided, not failures."""
     import numpy as np
 
     sections = merged["section"] if section_col is None else [section_col] * len(merged)
@@ -195,6 +203,11 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
     key_ids = list(zip(own_sections, merged["key"]))
     shared = {k for k, hc in zip(key_ids, has_c) if hc} & {k for k, hp in zip(key_ids, has_py) if hp}
     structural = np.array([k in shared for k in key_ids], dtype=bool) & ~(has_c & has_py)
+    if any(phi_one_occurrence):
+        elsewhere = (np.array([s == "phi" for s in own_sections], dtype=bool)
+                     & ((merged["layer"] != 0) | (merged["subS"] != 0) | (merged["subF"] != 0)).to_numpy())
+        unknown = (has_c & phi_one_occurrence[1]) | (has_py & phi_one_occurrence[0])
+        structural &= ~(elsewhere & unknown)
     status = np.where(has_c & has_py, np.where(ok, "pass", "FAIL"), np.where(structural, "FAIL", "one-sided"))
     side = np.where(has_c & has_py, "both", np.where(has_c, "C", "PY"))
     merged = merged.assign(c=c, py=py, abs=np.where(has_c & has_py, diff, np.nan),
@@ -336,7 +349,8 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     py = _primary(_copy(py), warnings, "torch")
     c, py = _harmonize(c, py, warnings)
 
-    table = _finish_table(_judge(_merge(c.values, py.values, ALIGN_ON), schema, dtype, rtol, atol))
+    table = _finish_table(_judge(_merge(c.values, py.values, ALIGN_ON), schema, dtype, rtol, atol,
+                                 phi_one_occurrence=(_phi_one_occurrence(c), _phi_one_occurrence(py))))
     config_table = _finish_table(
         _judge(_merge(c.config, py.config, ["key", "component", "repeat"]), schema, dtype, rtol, atol,
                section_col="config"), config=True)
@@ -376,7 +390,10 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     phi_summary = summary(per_phi)
     failed = not all_fails.empty
     scope = _scope(counts, one_sided)
-    if not failed:
+    nothing_shared = counts["compared"] + counts["config_compared"] == 0
+    if nothing_shared:  # two traces without a common value prove nothing: never parity
+        verdict = f"NOTHING IN COMMON: {scope}; no value is printed by both sides, so this is not parity"
+    elif not failed:
         verdict = f"PARITY: {scope}; all agree within tolerance ({dtype})"
     else:
         parts = []
@@ -402,8 +419,18 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     return Comparison(table=table, config_table=config_table, config_diffs=config_diffs,
                       first_divergence=first, root_causes=roots, one_sided=one_sided, hints=hints,
                       tolerances=json_safe(tolerances), warnings=warnings, counts=counts, verdict=verdict,
-                      exit_code=1 if failed else 0, c_source=c.source, py_source=py.source,
+                      exit_code=1 if failed or nothing_shared else 0, c_source=c.source, py_source=py.source,
                       inputs=json_safe(inputs), per_phi=per_phi, phi_summary=json_safe(phi_summary))
+
+
+def _phi_one_occurrence(frames) -> bool:
+    """True when the per-φ rows say nothing about the sub-pixel they belong to: no occurrence fields and
+    no per-pixel blocks around them (per-φ JSON, a per-φ table, a per-φ-only log)."""
+    v = frames.values
+    phi = v[v["section"] == "phi"]
+    if phi.empty or (phi["occ_from"] == "fields").any():
+        return False
+    return not (v["section"] == "pixel").any()
 
 
 def _scope(counts: dict, one_sided: list) -> str:

@@ -62,8 +62,8 @@ def command(ctx, c_log, py_log, rtol, atol, dtype, formats, as_json, failing_onl
     Reads full and partial traces, per-φ-only logs, per-φ JSON and other builds' logs (the detected
     format is printed). Keys both sides have are compared, the rest listed as one-sided; per-φ steps
     are aligned by (occurrence, phi_tic). Configuration differences first, then the first divergence in
-    C emission order, the root causes and the per-φ table. Exit 0 parity, 1 divergence, 2 bad input
-    (nothing to compare)."""
+    C emission order, the root causes and the per-φ table. Exit 0 parity, 1 divergence (or no value in
+    common), 2 bad input (a file holding no trace value)."""
     c_format, py_format = _split_format(formats)
     result = diff_logs(c_log, py_log, rtol=rtol, atol=atol, dtype=dtype, c_format=c_format, py_format=py_format)
     if as_json:

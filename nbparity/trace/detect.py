@@ -20,12 +20,17 @@ _VALUE_LINE = re.compile(r"^\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0
 _PHI_LINE = re.compile(r"^\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=", re.M)
 
 
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
 def detect_format(text: str) -> tuple[str, str]:
     head = text.lstrip()[:1]
     if head in ("{", "[") and ('"traces"' in text or '"per_phi_entries"' in text or head == "["):
         return "phi-json", "a JSON document with a per-φ list"
     pixel = sum(1 for m in _VALUE_LINE.finditer(text) if not m.group(0).lstrip().startswith("TRACE_CONFIG"))
-    phi = sum(1 for m in _PHI_LINE.finditer(text) if "=<" not in text[m.start():text.find("\n", m.start()) % (len(text) + 1)])
+    phi = sum(1 for m in _PHI_LINE.finditer(text) if "=<" not in _line_at(text, m.start()))  # not a template
     if pixel:
         return "trace-log", f"{pixel} per-pixel/extra trace lines" + (f" and {phi} per-φ lines" if phi else "")
     if phi:

@@ -60,7 +60,10 @@ def _scalar(v) -> tuple[float, str] | None:
     if isinstance(v, bool) or v is None:
         return None
     if isinstance(v, (int, float)):
-        return float(v), repr(v) if isinstance(v, float) else str(v)
+        try:
+            return float(v), repr(v) if isinstance(v, float) else str(v)
+        except OverflowError:  # an integer beyond double range: kept as text, never as a wrong number
+            return float("nan"), str(v)[:40]
     if isinstance(v, str):
         val = number(v.strip())
         return (float("nan") if val is None else val), v
@@ -75,11 +78,15 @@ def read_phi_json(text, source: str | None = None) -> TraceFrames:
     truncation = None
     try:
         records, meta = _records_of(json.loads(decoded))
-    except json.JSONDecodeError as exc:
-        records, truncation = _salvage(decoded)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        try:
+            records, truncation = _salvage(decoded)
+        except RecursionError:
+            records, truncation = [], None
         meta = {}
         if truncation is None:
-            warnings.append(f"not valid JSON ({exc.msg} at line {exc.lineno}) and no per-φ list found")
+            why = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            warnings.append(f"not valid JSON ({why}) and no per-φ list found")
             records = []
         else:
             warnings.append(f"truncated: {truncation}; the complete records before it are compared")

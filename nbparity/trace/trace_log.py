@@ -143,6 +143,7 @@ class _Parser:
         if is_placeholder(body) or is_template(body):
             self.aside(no, segment, f"{key}: placeholder {body[:30]!r}, key treated as not printed")
             return
+        key, factor = self.aliases.resolve("pixel", key)
         if "[" in body and "]" not in body:
             self.warn(f"line {no}: {key}: matrix without closing ']'")
         numeric = self.numeric_key(key)
@@ -169,7 +170,7 @@ class _Parser:
         for comp, (tok, val) in enumerate(parts):
             if val != val and numeric:
                 self.warn(f"line {no}: {key}: unparseable value {tok[:40]!r} (kept as NaN)")
-            self.values.append([impl, "pixel", key, comp, 0, 0, 0, -1, rep, block, occ_from, val, tok, no])
+            self.values.append([impl, "pixel", key, comp, 0, 0, 0, -1, rep, block, occ_from, val * factor, tok, no])
 
     def fields(self, no: int, rest: str, section: str):
         """`k=v k=v …` (a value may span tokens: `subpixel=0 0 hkl_frac=a b c`) -> [(key, factor, [tokens])],
@@ -232,27 +233,28 @@ class _Parser:
             pairs = self.fields(no, rest, section)
         else:
             key, body = self.key_body(rest)
-            pairs = [(key, 1.0, [body])] if key and body else []
+            key, factor = self.aliases.resolve(section, key) if key else (key, 1.0)
+            pairs = [(key, factor, [body])] if key and body else []
         occ, tic, indexed = (0, 0, 0), -1, False
         kept = []
-        for name, _factor, toks in pairs:
+        for name, factor, toks in pairs:
             nums = [number(t) for t in toks]
             if name == "phi_tic" and len(nums) == 1 and nums[0] is not None:
                 tic, indexed = int(nums[0]), True
             elif name == "subpixel" and len(nums) == 2 and None not in nums:
                 occ, indexed = (0, int(nums[0]), int(nums[1])), True
             else:
-                kept.append((name, " ".join(toks)))
+                kept.append((name, factor, " ".join(toks)))
         if not kept:
             self.aside(no, segment, f"{section} line without values, kept aside")
             return
         occ_from = "fields" if indexed else "once"
-        for name, body in kept:
+        for name, factor, body in kept:
             ident = (impl, section, name, occ, tic)
             rep = self.seen_extra.get(ident, 0)
             self.seen_extra[ident] = rep + 1
             for comp, (tok, val) in enumerate(self.tokens(name, body, False)):
-                self.values.append([impl, section, name, comp, *occ, tic, rep, -1, occ_from, val, tok, no])
+                self.values.append([impl, section, name, comp, *occ, tic, rep, -1, occ_from, val * factor, tok, no])
 
     def config_line(self, no: int, impl: str, rest: str) -> None:
         for tok in rest.split():
