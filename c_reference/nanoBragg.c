@@ -14,7 +14,8 @@ int main(int argc, char **argv)
     nb_defaults(&nb);
     nb.argc = argc;
     nb.argv = argv;
-    nb_prescan(&nb);
+    rc = nb_prescan(&nb);
+    if (rc) return rc;
     if (nb.maskfilename != NULL) {
         rc = nb_read_smv_header(&nb, nb.maskfilename, 1);
         if (rc) return rc;

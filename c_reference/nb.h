@@ -91,6 +91,7 @@ typedef struct {
     double intfile_scale, pgm_scale, adc;
     int printout, printout_fpixel, printout_spixel, progress_meter;
     int trace, trace_s, trace_f;
+    int r1_matching; /* quirk C-ARGV-001: 1 = R1 option matching (default), 0 = R2 (exact -misset, no -dump) */
 
     /* mask */
     unsigned short *maskimage;
@@ -154,7 +155,7 @@ void nb_smv_header(nb_t *nb, char *header512);
 
 /* nb_args.c */
 void nb_defaults(nb_t *nb);
-void nb_prescan(nb_t *nb);
+int nb_prescan(nb_t *nb);
 void nb_parse(nb_t *nb);
 void nb_usage(void);
 

@@ -79,25 +79,62 @@ void nb_defaults(nb_t *nb)
     nb->printout_fpixel = nb->printout_spixel = -1;
     nb->progress_meter = 1;
     nb->trace_s = nb->trace_f = -1;
+    nb->r1_matching = 1;
     for (i = 0; i < 4; i++) nb->misset[i] = 0.0;
 }
 
-/* §1.1.1: any "-" token containing -img / -mask records the next token */
-void nb_prescan(nb_t *nb)
+/* `-quirks MODE` (the simulator's mode syntax: c | c-r2 | spec, then ,+ID / ,-ID toggles). Only
+ * C-ARGV-001 (R1 option matching) has an effect here; other ids are accepted and ignored, since this
+ * program is the C. Returns 0, or -1 for a malformed mode. */
+static int quirks_mode(nb_t *nb, const char *mode)
+{
+    const char *p = mode;
+    int first = 1;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && *p == ' ') { p++; n--; }
+        while (n > 0 && p[n - 1] == ' ') n--;
+        if (first) {
+            if (n == 1 && strncmp(p, "c", 1) == 0) nb->r1_matching = 1;
+            else if ((n == 4 && strncmp(p, "c-r2", 4) == 0) || (n == 4 && strncmp(p, "spec", 4) == 0))
+                nb->r1_matching = 0;
+            else return -1;
+        } else {
+            if (n < 2 || (p[0] != '+' && p[0] != '-')) return -1;
+            if (n - 1 == strlen("C-ARGV-001") && strncmp(p + 1, "C-ARGV-001", n - 1) == 0)
+                nb->r1_matching = (p[0] == '+');
+        }
+        first = 0;
+        if (end == NULL) return 0;
+        p = end + 1;
+    }
+}
+
+/* §1.1.1: any "-" token containing -img / -mask records the next token; also `-quirks MODE`.
+ * Returns 0, or 2 (one line on stderr) for a malformed -quirks mode. */
+int nb_prescan(nb_t *nb)
 {
     int i;
     for (i = 1; i < nb->argc; i++) {
         const char *t = nb->argv[i];
         if (t[0] != '-') continue;
+        if (strcmp(t, "-quirks") == 0 && nb->argc > i + 1 && quirks_mode(nb, nb->argv[i + 1]) != 0) {
+            fprintf(stderr, "nanoBragg: bad -quirks mode '%s' (c | c-r2 | spec, then ,+ID / ,-ID)\n",
+                    nb->argv[i + 1]);
+            return 2;
+        }
         if (strstr(t, "-img") && nb->argc > i + 1) nb->imgfilename = nb->argv[i + 1];
         if (strstr(t, "-mask") && nb->argc > i + 1) nb->maskfilename = nb->argv[i + 1];
     }
+    return 0;
 }
 
 static int has(const char *t, const char *name) { return strstr(t, name) != NULL; }
 
 #define ARG(k) (nb->argv[i + (k)])
 #define NEED(k) (argc > i + (k))
+#define MISSET(t) (nb->r1_matching ? has(t, "-misset") : strcmp(t, "-misset") == 0)
 
 static void read_vec(nb_t *nb, int i, double *v)
 {
@@ -117,6 +154,15 @@ void nb_parse(nb_t *nb)
 
         /* instrumentation (R2): slow then fast; matches no other option, ends the chain */
         if (strcmp(t, "-trace_pixel") == 0) {
+            if (NEED(2)) {
+                nb->trace = 1;
+                nb->trace_s = atoi(ARG(1));
+                nb->trace_f = atoi(ARG(2));
+            }
+            continue;
+        }
+        /* R2 only: -dump_pixel s f is a synonym of -trace_pixel (R1 reads it as -dump, below) */
+        if (!nb->r1_matching && strcmp(t, "-dump_pixel") == 0) {
             if (NEED(2)) {
                 nb->trace = 1;
                 nb->trace_s = atoi(ARG(1));
@@ -214,12 +260,12 @@ void nb_parse(nb_t *nb)
         }
         if (has(t, "-mat") && NEED(1)) nb->matfilename = ARG(1);
         if (has(t, "-hkl") && NEED(1)) nb->hklfilename = ARG(1);
-        /* R1: substring test, so -misset_seed also acts as -misset */
-        if (has(t, "-misset") && NEED(1) && has(ARG(1), "rand")) {
+        /* R1: substring test, so -misset_seed also acts as -misset; R2: the exact token (C-ARGV-001) */
+        if (MISSET(t) && NEED(1) && has(ARG(1), "rand")) {
             nb->misset[0] = -1;
             continue;
         }
-        if (has(t, "-misset") && NEED(3)) {
+        if (MISSET(t) && NEED(3)) {
             nb->misset[0] = 1;
             nb->misset[1] = atof(ARG(1)) / RTD;
             nb->misset[2] = atof(ARG(2)) / RTD;
@@ -255,7 +301,7 @@ void nb_parse(nb_t *nb)
         if (has(t, "-binary_spots") || has(t, "-tophat_spots")) nb->xtal_shape = SHAPE_TOPHAT;
         if (has(t, "-fudge") && NEED(1)) nb->fudge = atof(ARG(1));
         if (has(t, "-default_F") && NEED(1)) nb->default_F = atof(ARG(1));
-        if (has(t, "-dump") && NEED(1)) nb->dumpfilename = ARG(1);
+        if (nb->r1_matching && has(t, "-dump") && NEED(1)) nb->dumpfilename = ARG(1); /* R1 only */
         if (has(t, "-nointerpolate")) nb->interpolate = 0;
         if (has(t, "-interpolate")) nb->interpolate = 1;
 
@@ -313,4 +359,5 @@ void nb_usage(void)
     printf("\t-floatfile\tname of binary output file (4-byte floats)\n");
     printf("\t-intfile\tname of smv-formatted output file\n");
     printf("\t-trace_pixel s f\tprint the trace of pixel slow s, fast f\n");
+    printf("\t-quirks MODE\tc (default: R1 option matching) or c-r2 / c,-C-ARGV-001 (R2 matching)\n");
 }

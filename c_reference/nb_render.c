@@ -77,6 +77,12 @@ static void t3s(const char *key, const double *v, double s)
     printf("TRACE_C: %s " G " " G " " G "\n", key, v[1] * s, v[2] * s, v[3] * s);
 }
 static void ti(const char *key, int v) { printf("TRACE_C: %s %d\n", key, v); }
+/* per-φ line tail: the rotated real basis a, b, c (Å) of the step, mosaic domain 0 (one-sided keys
+   rot_[abc]_[xyz], read by `nbparity probe rotation`; other builds do not print them) */
+#define PHI_BASIS_FMT " rot_a_x=" G " rot_a_y=" G " rot_a_z=" G " rot_b_x=" G " rot_b_y=" G " rot_b_z=" G \
+                      " rot_c_x=" G " rot_c_y=" G " rot_c_z=" G
+#define PHI_BASIS_ARGS a[1] * 1e10, a[2] * 1e10, a[3] * 1e10, b[1] * 1e10, b[2] * 1e10, b[3] * 1e10, \
+                       c[1] * 1e10, c[2] * 1e10, c[3] * 1e10
 
 int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
 {
@@ -106,7 +112,9 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
             double Fdet = 0.0, Sdet = 0.0, Odet;
             int thick_tic, subS, subF;
             int tr;
-            double tr_cos2theta = 0.0;
+            /* cos_2theta is printed as the C leaves incident (last source) and diffracted (last
+             * sub-pixel of the last layer, after any in-place unitize by the polarization call) */
+            double tr_inc[4] = {0, 0, 0, 0}, tr_diff[4] = {0, 0, 0, 0};
             /* printout values: the loop variables as they stand at the end */
             double h = 0, k = 0, l = 0, F_cell = 0, F_latt = 0, stol = 0;
             int h0 = 0, k0 = 0, l0 = 0;
@@ -166,7 +174,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                             t3("sdet_vec", nb->sdet);
                             t3("pixel_pos_meters", pixel_pos);
                             t1("R_distance_meters", airpath);
-                            t1("omega_pixel_sr", om);
+                            t1("omega_pixel_sr", omega_pixel); /* the held value the loop uses */
                             t1("close_distance_meters", nb->close_distance);
                             t1("obliquity_factor", nb->close_distance / airpath);
                             t3("diffracted_vec", diffracted);
@@ -174,7 +182,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                             t1("lambda_meters", lam);
                             t1("lambda_angstroms", lam * 1e10);
                             t3("scattering_vec_A_inv", sv);
-                            if (thick_tic == 0 && subS == 0 && subF == 0) tr_cos2theta = nb_dot(inc, diffracted);
+                            t1("omega_subpixel_sr", om); /* this sub-pixel's own solid angle */
                         }
 
                         for (source = 0; source < nb->sources; source++) {
@@ -184,6 +192,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                             incident[2] = -nb->source_Y[source];
                             incident[3] = -nb->source_Z[source];
                             lambda = nb->source_lambda[source];
+                            if (tr) memcpy(tr_inc, incident, sizeof tr_inc);
                             for (j = 1; j <= 3; j++) scattering[j] = (diffracted[j] - incident[j]) / lambda;
                             stol = 0.5 * nb_magnitude(scattering);
                             if (nb->dmin > 0.0 && stol > 0.0) {
@@ -191,6 +200,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                             }
                             if (!nb->nopolar && (polar == 0.0 || nb->oversample_polar))
                                 polar = nb_polarization(nb->polarization, incident, diffracted, nb->polar_vector);
+                            if (tr) memcpy(tr_inc, incident, sizeof tr_inc);
 
                             for (phi_tic = 0; phi_tic < nb->phisteps; phi_tic++) {
                                 double phi = nb->phi0 + nb->phistep * phi_tic;
@@ -263,8 +273,8 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                     if (F_latt == 0.0 && nb->water_size == 0.0) {
                                         if (trb)
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " layer=%d subS=%d subF=%d\n",
-                                                   phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, thick_tic, subS, subF);
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
+                                                   phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, thick_tic, subS, subF, PHI_BASIS_ARGS);
                                         continue;
                                     }
 
@@ -323,15 +333,15 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                     if (trb) {
                                         if (phi_tic == 0) {
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d\n",
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
                                                    phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, F_cell, F_cell * F_cell * F_latt * F_latt, thick_tic,
-                                                   subS, subF);
+                                                   subS, subF, PHI_BASIS_ARGS);
                                             t1("F_cell", F_cell);
                                         } else {
                                             printf("TRACE_C_PHI phi_tic=%d phi_deg=" G " k_frac=" G " F_latt_b=" G " F_latt=" G " h_frac=" G
-                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d\n",
+                                                   " l_frac=" G " F_latt_a=" G " F_latt_c=" G " F_cell=" G " I_term=" G " layer=%d subS=%d subF=%d" PHI_BASIS_FMT "\n",
                                                    phi_tic, phi * RTD, k, Fb, F_latt, h, l, Fa, Fc, F_cell, F_cell * F_cell * F_latt * F_latt, thick_tic,
-                                                   subS, subF);
+                                                   subS, subF, PHI_BASIS_ARGS);
                                         }
                                     }
 
@@ -342,6 +352,7 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                                 }
                             }
                         }
+                        if (tr) memcpy(tr_diff, diffracted, sizeof tr_diff);
                     }
                 }
             }
@@ -361,10 +372,11 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                 ti("oversample_thick", nb->oversample_thick);
                 ti("oversample_polar", nb->oversample_polar);
                 ti("oversample_omega", nb->oversample_omega);
-                t1("capture_fraction", nb->oversample_thick ? 1.0 : capture_fraction);
-                t1("polar", nb->oversample_polar ? 1.0 : polar);
-                t1("omega_pixel", nb->oversample_omega ? 1.0 : omega_pixel);
-                t1("cos_2theta", tr_cos2theta);
+                /* the variables as the loop leaves them, whether or not the final value uses them */
+                t1("capture_fraction", capture_fraction);
+                t1("polar", polar);
+                t1("omega_pixel", omega_pixel);
+                t1("cos_2theta", nb_dot(tr_inc, tr_diff));
                 t1("I_pixel_final", test);
                 t1("floatimage_accumulated", (double)floatimage[i]);
             }

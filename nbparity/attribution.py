@@ -34,6 +34,12 @@ def _cell_triclinic(s, o) -> bool:
     return math.sin(ga) != math.sqrt(max(0.0, 1.0 - cos_gs * cos_gs))
 
 
+def _argv_line_sensitive(s, o) -> bool:
+    from simulator.argv import line_sensitive
+
+    return o is not None and bool(getattr(o, "argv", ())) and line_sensitive(list(o.argv))
+
+
 TRIGGERS = {
     "C-PARITY-001": _phi_hits_zero,
     # whether an evaluation falls out of range is only known while rendering: interpolation on may trigger
@@ -46,6 +52,7 @@ TRIGGERS = {
     "C-POLAR-001": lambda s, o: not s.nopolar and (len(s.source_dirs) > 1 or bool(s.oversample_polar)),
     "C-CELL-001": _cell_triclinic,
     "C-PIX0-001": lambda s, o: o is not None and getattr(o, "pix0_vector", None) is not None,
+    "C-ARGV-001": _argv_line_sensitive,
 }
 
 

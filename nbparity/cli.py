@@ -18,6 +18,8 @@ COMMANDS = {
     "image": "image",
     "cases": "cases",
     "bundle": "bundle",
+    "history": "history",
+    "probe": "probe",
 }
 
 

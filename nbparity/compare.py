@@ -28,7 +28,12 @@ Comparison fields:
     tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
     warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
     counts         dict: compared, passed, failed, one_sided, config_compared, config_failed
-    verdict        str;  exit_code 0 (parity) or 1 (divergence);  to_dict() -> JSON-safe dict
+    verdict        str: 'PARITY: …', 'DIVERGENCE (…): …' or 'NOTHING IN COMMON: …' (no value printed by both
+                   sides: exit 1, never parity), with how much was compared ('41 values compared, 12 one-sided')
+    exit_code      0 (parity) or 1 (divergence, or nothing in common);  to_dict() -> JSON-safe dict
+    inputs         dict per side ('C', 'torch'): format, format_reason, truncation, aliases (applied)
+    per_phi        DataFrame (nbparity.phi.per_phi_table): one row per (occurrence, phi_tic), C / torch / Δ of
+                   every φ field; phi_summary: steps, failing_steps, failing_phi_tics, first_divergent
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ class Comparison:
     exit_code: int = 0
     c_source: str | None = None
     py_source: str | None = None
+    inputs: dict = field(default_factory=dict)   # per side: format, format_reason, truncation, aliases
+    per_phi: object = None                        # DataFrame (nbparity.phi.per_phi_table), empty without φ rows
+    phi_summary: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -104,10 +112,11 @@ class Comparison:
                "py_source": self.py_source, "counts": self.counts, "tolerances": self.tolerances,
                "config_diffs": self.config_diffs, "first_divergence": self.first_divergence,
                "root_causes": self.root_causes, "one_sided": self.one_sided, "hints": self.hints,
-               "warnings": self.warnings}
+               "warnings": self.warnings, "inputs": self.inputs, "per_phi_summary": self.phi_summary}
         if include_table:
             out["factors"] = self.table.to_dict("records")
             out["config"] = self.config_table.to_dict("records")
+            out["per_phi"] = [] if self.per_phi is None else self.per_phi.to_dict("records")
         return json_safe(out)
 
 
@@ -151,11 +160,17 @@ def _harmonize(c, py, warnings: list):
     return c, py
 
 
-def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = None):
-    """Add class, tolerance, abs, rel, status columns to an outer-merged frame (value_c / value_py)."""
+def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = None,
+           phi_one_occurrence: tuple[bool, bool] = (False, False)):
+    """Add class, tolerance, abs, rel, status columns to an outer-merged frame (value_c / value_py).
+    phi_one_occurrence (C, torch): that side's per-φ records carry no occurrence (a per-φ JSON, table or
+    log of one sub-pixel); the other side's φ steps at other occurrences are then one-sided, not failures."""
     import numpy as np
 
     sections = merged["section"] if section_col is None else [section_col] * len(merged)
+    # an extra prefix's section (tap5, source2, …) holds per-pixel quantities: judge them as such
+    own_sections = list(sections)
+    sections = [s if s in ("pixel", "phi", "config") else "pixel" for s in own_sections]
     classes = [schema.class_of(k, s) for k, s in zip(merged["key"], sections)]
     exact = np.array([cl == "exact" for cl in classes], dtype=bool)
     tols = [schema.class_defaults(cl, dtype) for cl in classes]
@@ -165,9 +180,11 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
     py = merged["value_py"].to_numpy(dtype=float)
     has_c = merged["line_c"].notna().to_numpy()
     has_py = merged["line_py"].notna().to_numpy()
-    # string-typed keys (convention, pivot, shape) compare their words; anywhere else an unreadable
-    # token is a failure, never "NaN == NaN"
-    is_str = np.array([_key_type(schema, k, s) == "str" for k, s in zip(merged["key"], sections)], dtype=bool)
+    # string-typed keys (convention, pivot, shape) and keys our schema does not know (other builds'
+    # text values: detector_convention=CUSTOM) compare their words; a numeric key's unreadable token is
+    # a failure, never "NaN == NaN"
+    is_str = np.array([_key_type(schema, k, s) in ("str", None) for k, s in zip(merged["key"], sections)],
+                      dtype=bool)
     nan_c = np.isnan(c) & ~merged["raw_c"].fillna("nan").map(_is_nan_token).to_numpy()
     nan_py = np.isnan(py) & ~merged["raw_py"].fillna("nan").map(_is_nan_token).to_numpy()
     words = is_str & (nan_c | nan_py)
@@ -183,9 +200,14 @@ def _judge(merged, schema, dtype: str, rtol, atol, section_col: str | None = Non
     # A key both sides print must match structurally: a component, occurrence or φ step present on one
     # side only (a truncated vector, a repeated block) is a divergence. Keys one build does not print at
     # all (config echo, extended φ fields of other builds) stay one-sided.
-    key_ids = list(zip(sections, merged["key"]))
+    key_ids = list(zip(own_sections, merged["key"]))
     shared = {k for k, hc in zip(key_ids, has_c) if hc} & {k for k, hp in zip(key_ids, has_py) if hp}
     structural = np.array([k in shared for k in key_ids], dtype=bool) & ~(has_c & has_py)
+    if any(phi_one_occurrence):
+        elsewhere = (np.array([s == "phi" for s in own_sections], dtype=bool)
+                     & ((merged["layer"] != 0) | (merged["subS"] != 0) | (merged["subF"] != 0)).to_numpy())
+        unknown = (has_c & phi_one_occurrence[1]) | (has_py & phi_one_occurrence[0])
+        structural &= ~(elsewhere & unknown)
     status = np.where(has_c & has_py, np.where(ok, "pass", "FAIL"), np.where(structural, "FAIL", "one-sided"))
     side = np.where(has_c & has_py, "both", np.where(has_c, "C", "PY"))
     merged = merged.assign(c=c, py=py, abs=np.where(has_c & has_py, diff, np.nan),
@@ -318,8 +340,8 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
         if val is not None and not (math.isfinite(val) and val >= 0):
             raise UsageError(f"{name} must be a finite number >= 0, not {val!r}")
     for frames, label in ((c, "C"), (py, "torch")):
-        if not (frames.values["section"] == "pixel").any():
-            raise UsageError(f"{label} trace {frames.label} has no per-pixel trace values: "
+        if frames.values.empty:
+            raise UsageError(f"{label} trace {frames.label} has no per-pixel or per-φ trace values: "
                              "pixel not rendered (outside detector/ROI/mask) or not a trace log")
     schema = load_schema()
     warnings = [f"C: {w}" for w in c.warnings] + [f"torch: {w}" for w in py.warnings]
@@ -327,7 +349,8 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     py = _primary(_copy(py), warnings, "torch")
     c, py = _harmonize(c, py, warnings)
 
-    table = _finish_table(_judge(_merge(c.values, py.values, ALIGN_ON), schema, dtype, rtol, atol))
+    table = _finish_table(_judge(_merge(c.values, py.values, ALIGN_ON), schema, dtype, rtol, atol,
+                                 phi_one_occurrence=(_phi_one_occurrence(c), _phi_one_occurrence(py))))
     config_table = _finish_table(
         _judge(_merge(c.config, py.config, ["key", "component", "repeat"]), schema, dtype, rtol, atol,
                section_col="config"), config=True)
@@ -354,16 +377,24 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
                   "classes": {cl: {"rtol": (rtol if rtol is not None and cl != "exact" else schema.class_defaults(cl, dtype)[0]),
                                    "atol": (atol if atol is not None and cl != "exact" else schema.class_defaults(cl, dtype)[1])}
                               for cl in used}}
-    counts = {"compared": int((table["side"] == "both").sum()), "passed": int((table["status"] == "pass").sum()),
+    both = table["side"] == "both"
+    counts = {"compared": int(both.sum()), "passed": int((table["status"] == "pass").sum()),
               "failed": int(len(fails)), "one_sided": int((table["status"] == "one-sided").sum()),
               "config_compared": int((config_table["side"] == "both").sum()),
-              "config_failed": int(len(config_fails))}
+              "config_failed": int(len(config_fails)),
+              "config_one_sided": int((config_table["status"] == "one-sided").sum()),
+              "by_section": {str(k): int(v) for k, v in table[both]["section"].value_counts().items()}}
+    from nbparity.phi import per_phi_table, summary
+
+    per_phi = per_phi_table(table)
+    phi_summary = summary(per_phi)
     failed = not all_fails.empty
-    if not failed:
-        verdict = (f"PARITY: {counts['compared']} values and {counts['config_compared']} config values agree "
-                   f"within tolerance ({dtype})")
-        if counts["one_sided"] or len(config_table[config_table['status'] == 'one-sided']):
-            verdict += f"; {len(one_sided)} keys present on one side only"
+    scope = _scope(counts, one_sided)
+    nothing_shared = counts["compared"] + counts["config_compared"] == 0
+    if nothing_shared:  # two traces without a common value prove nothing: never parity
+        verdict = f"NOTHING IN COMMON: {scope}; no value is printed by both sides, so this is not parity"
+    elif not failed:
+        verdict = f"PARITY: {scope}; all agree within tolerance ({dtype})"
     else:
         parts = []
         if config_diffs:
@@ -372,13 +403,44 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
         parts.append(f"first divergence {_occ(first)}")
         parts.append(f"{len(roots)} root cause{'s' if len(roots) != 1 else ''}: "
                      + ", ".join(dict.fromkeys(r["key"] for r in roots)))
+        if phi_summary.get("first_divergent"):
+            fd = phi_summary["first_divergent"]
+            parts.append(f"first divergent φ step {fd['phi_tic']} at occurrence ({fd['occurrence']}): {fd['fields']}")
         verdict = (f"DIVERGENCE ({counts['failed'] + counts['config_failed']} of "
-                   f"{counts['compared'] + counts['config_compared']} values outside tolerance, {dtype}): "
-                   + "; ".join(parts))
+                   f"{counts['compared'] + counts['config_compared']} values outside tolerance, {dtype}; "
+                   f"{scope}): " + "; ".join(parts))
+    inputs = {}
+    for frames, label in ((c, "C"), (py, "torch")):
+        inputs[label] = {"format": getattr(frames, "format", "trace-log"),
+                         "format_reason": getattr(frames, "format_reason", ""),
+                         "truncation": frames.truncation, "aliases": list(getattr(frames, "aliases", []))}
+        if frames.truncation:
+            verdict += f"; {label} input truncated: {frames.truncation}"
     return Comparison(table=table, config_table=config_table, config_diffs=config_diffs,
                       first_divergence=first, root_causes=roots, one_sided=one_sided, hints=hints,
                       tolerances=json_safe(tolerances), warnings=warnings, counts=counts, verdict=verdict,
-                      exit_code=1 if failed else 0, c_source=c.source, py_source=py.source)
+                      exit_code=1 if failed or nothing_shared else 0, c_source=c.source, py_source=py.source,
+                      inputs=json_safe(inputs), per_phi=per_phi, phi_summary=json_safe(phi_summary))
+
+
+def _phi_one_occurrence(frames) -> bool:
+    """True when the per-φ rows say nothing about the sub-pixel they belong to: no occurrence fields and
+    no per-pixel blocks around them (per-φ JSON, a per-φ table, a per-φ-only log)."""
+    v = frames.values
+    phi = v[v["section"] == "phi"]
+    if phi.empty or (phi["occ_from"] == "fields").any():
+        return False
+    return not (v["section"] == "pixel").any()
+
+
+def _scope(counts: dict, one_sided: list) -> str:
+    """How much was compared: '41 values compared (30 per-pixel, 11 per-φ), 12 one-sided (3 keys) …'."""
+    names = {"pixel": "per-pixel", "phi": "per-φ"}
+    parts = ", ".join(f"{n} {names.get(s, s)}" for s, n in counts["by_section"].items())
+    text = f"{counts['compared']} values compared" + (f" ({parts})" if parts else "")
+    n_one = counts["one_sided"] + counts["config_one_sided"]
+    text += f", {n_one} one-sided ({len(one_sided)} key{'s' if len(one_sided) != 1 else ''})"
+    return text + f", {counts['config_compared']} config values compared"
 
 
 def _copy(frames):

@@ -31,16 +31,26 @@ class ImagePair:
     torch_run: object
     argv: list
     timings: dict = field(default_factory=dict)
+    c_line: dict = field(default_factory=dict)   # nbparity.cline.report_line of the C run
+    torch_quirks: str = ""                       # the mode torch ran (the C line emulated)
 
 
-def roi_argv(argv: list[str], roi) -> list[str]:
-    """argv + `-roi xmin xmax ymin ymax` (last, so it wins) when a harness ROI is given."""
+def place_roi(argv: list[str], roi):
+    """A nbparity.placement.Placement of `-roi xmin xmax ymin ymax` that provably leaves the rest of
+    argv's parse alone under both C lines (the full frame, with the reason, where none exists)."""
+    from nbparity.placement import place
+
     if roi is None:
-        return list(argv)
+        return place(argv)
     xmin, xmax, ymin, ymax = (int(v) for v in roi)
     if xmin > xmax or ymin > ymax or min(roi) < 0:
         raise UsageError(f"--roi {xmin} {xmax} {ymin} {ymax}: need 0 <= xmin <= xmax and 0 <= ymin <= ymax")
-    return [*argv, "-roi", str(xmin), str(xmax), str(ymin), str(ymax)]
+    return place(argv, roi=(xmin, xmax, ymin, ymax))
+
+
+def roi_argv(argv: list[str], roi) -> list[str]:
+    """argv with the harness ROI placed (see place_roi)."""
+    return place_roi(argv, roi).argv
 
 
 def _effective_crop(setup, shape) -> tuple:
@@ -71,6 +81,17 @@ def _port_image(argv, wd: Path, port, quirks, timeout, say):
     return t_run, t_run.image, setup
 
 
+def _check_values(argv) -> None:
+    """A meaningless option value (-lambda 0, …) is bad input before either side runs."""
+    from simulator.argv import parse_argv
+    from simulator.sanity import BadValue, check
+
+    try:
+        check(parse_argv(list(argv)))
+    except BadValue as exc:
+        raise UsageError(str(exc)) from None
+
+
 def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float64", quirks="c",
                 timeout=600, log=None, port=None) -> ImagePair:
     """Run C (workdir/c) and torch (workdir/torch) on the identical argv; separate directories so no
@@ -79,15 +100,21 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
     toggles matter, they append the mapped switches)."""
     import numpy as np
 
+    from nbparity import cline
     from nbparity.runners import run_c, run_torch
+    from simulator.argv import line_sensitive
 
     wd = Path(workdir)
     say = log or (lambda msg: None)
     say("running C reference…")
     c_run = run_c(binary, argv, wd / "c", timeout=timeout)
+    # the C runs first, so its own output says which line it is; torch follows it where that matters
+    line = cline.detect_line(c_run.stdout)
     if port is not None:
         t_run, p, setup = _port_image(argv, wd, port, quirks, timeout, say)
     else:
+        if line_sensitive(list(argv)):
+            quirks = cline.torch_mode(quirks, line)
         say(f"C done in {c_run.wall_s:.2f} s; running torch ({device}, {dtype}, quirks={quirks})…")
         t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks)
         res = t_run.result
@@ -107,7 +134,8 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
     crop = _effective_crop(setup, p.shape)
     say(f"torch done in {t_run.wall_s:.2f} s")
     return ImagePair(c, p, crop, c_run, t_run, list(argv),
-                     {"c_s": round(c_run.wall_s, 4), "torch_s": round(t_run.wall_s, 4)})
+                     {"c_s": round(c_run.wall_s, 4), "torch_s": round(t_run.wall_s, 4)},
+                     cline.report_line(line, "the C run's output", c_run.stdout), quirks)
 
 
 def judge_images(pair: ImagePair, thresholds: Thresholds, options: MetricOptions) -> ImageVerdict:
@@ -152,11 +180,15 @@ class ImageResult:
     sha256: dict = field(default_factory=dict)
     why: str = ""
     port: dict | None = None          # nbparity.port.PortSpec.to_dict() of an external torch side
+    case_argv: list | None = None     # the user's argv (argv is what ran: the ROI placed in it)
+    c_line: dict = field(default_factory=dict)
+    placement: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = {"verdict": self.verdict, "exit_code": self.exit_code, "case": self.case, "argv": self.argv,
              "device": self.device, "dtype": self.dtype, "quirks": self.quirks, "timings": self.timings,
-             "bundle": self.bundle, "image_sha256": self.sha256, "case_why": self.why}
+             "bundle": self.bundle, "image_sha256": self.sha256, "case_why": self.why,
+             "c_line": self.c_line, "placement": self.placement}
         if self.port is not None:
             d["port"] = self.port
         if self.image is not None:
@@ -172,8 +204,12 @@ def _summary_md(r: ImageResult) -> str:
              f"device `{r.device}`, dtype `{r.dtype}`, quirks `{r.quirks}`; measured region "
              f"fast {m['roi_measured']['xmin']}–{m['roi_measured']['xmax']}, "
              f"slow {m['roi_measured']['ymin']}–{m['roi_measured']['ymax']} of a "
-             f"{m['frame'][1]}×{m['frame'][0]} frame", "",
-             "| gate | value | limit | ok |", "|---|---|---|---|"]
+             f"{m['frame'][1]}×{m['frame'][0]} frame", ""]
+    if r.c_line:
+        lines += [r.c_line["text"], ""]
+    if r.placement.get("reason"):
+        lines += [f"WARNING: --roi not applied: {r.placement['reason']}", ""]
+    lines += ["| gate | value | limit | ok |", "|---|---|---|---|"]
     for g in v.gates:
         lines.append(f"| {g['gate']} | {g['value']!r} | {g['op']} {g['limit']!r} | {'yes' if g['ok'] else '**NO**'} |")
     h = m["ulp_histogram"]
@@ -205,7 +241,8 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
     py = shlex.quote(sys.executable)
     argv = shlex.join(r.argv)
     src = repr(str(c_source)) if c_source else ""
-    flags = [f"--args {shlex.quote(shlex.join(r.argv if roi is None else r.argv[:-5]))}"]
+    user_argv = r.case_argv if r.case_argv is not None else r.argv
+    flags = [f"--args {shlex.quote(shlex.join(user_argv))}"]
     if r.port is not None:
         flags.append(f"--py-cmd {shlex.quote(r.port['command'])}")
         torch_cmd = shlex.join(_port_command(r))
@@ -290,7 +327,9 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     files["env.json"] = _env_json(build, port)
     files["c_stdout.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
     files["py_stdout.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
-    return write_bundle(out_dir, _image_bundle_name(r.case), files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, _image_bundle_name(r.case), add_report(files))
 
 
 def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds, port=None,
@@ -309,7 +348,9 @@ def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, mes
              "env.json": _env_json(build, port)}
     if port_run is not None:   # what the failed port printed is the evidence
         files["py_stdout.log"] = port_run.log_text
-    return write_bundle(out_dir, _image_bundle_name(case.name), files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, _image_bundle_name(case.name), add_report(files))
 
 
 def _image_bundle_name(case: str) -> str:
@@ -331,14 +372,16 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
         binary = build.binary   # the caller already built it (matrix runs)
     else:
         binary, build = resolve_binary(c_bin, c_source, log=log)
-    argv = list(case.argv)
+    case_argv = list(case.argv)
+    _check_values(case_argv)
     if port is not None:
         from nbparity.port import check_floatfile, ensure_floatfile
 
-        check_floatfile(argv)
-        argv = ensure_floatfile(argv)
+        check_floatfile(case_argv)
+        case_argv = ensure_floatfile(case_argv)
         device, dtype, quirks = "external", "port", "the port's own"
-    argv = roi_argv(argv, roi)
+    placed = place_roi(case_argv, roi)
+    argv = placed.argv
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbparity-image-", dir=workdir) as wd:
         if hasattr(case, "prepare_workdir"):
@@ -357,9 +400,11 @@ def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", 
             log("measuring…")
         verdict = judge_images(pair, thresholds, options)
         r = ImageResult(EXIT_OK if verdict.ok else EXIT_DIVERGENCE, "PASS" if verdict.ok else "DIVERGENCE",
-                        case.name, argv, device, dtype, quirks, verdict, dict(pair.timings),
+                        case.name, argv, device, dtype, pair.torch_quirks or quirks, verdict, dict(pair.timings),
                         sha256={"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)},
-                        why=getattr(case, "why", ""), port=port.to_dict() if port is not None else None)
+                        why=getattr(case, "why", ""), case_argv=list(case.argv), c_line=pair.c_line,
+                        placement=placed.to_dict() if roi is not None else {},
+                        port=port.to_dict() if port is not None else None)
         r.timings["total_s"] = round(time.perf_counter() - t0, 4)
         if bundle:
             path = write_image_bundle(r, pair, out, binary=binary, build=build, roi=roi,

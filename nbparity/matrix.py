@@ -448,8 +448,8 @@ def _outcome_base(spec: RunSpec) -> dict:
             "thresholds": dict(spec.thresholds), "metric_options": dict(spec.options),
             "trace_pixels": [list(p) for p in spec.trace_pixels], "status": "error", "verdict": "ERROR",
             "exit_code": 3, "message": "", "details": "", "image": None, "traces": [],
-            "traces_verdict": "-", "attribution": None, "volatile": {},
-            **({"port": spec.port.to_dict()} if spec.port is not None else {})}
+            "traces_verdict": "-", "attribution": None, "c_line": None, "torch_quirks": spec.quirks,
+            "volatile": {}, **({"port": spec.port.to_dict()} if spec.port is not None else {})}
 
 
 def run_one(spec: RunSpec, binary: str, out_dir: str, work_root: str, prepared_dir: str | None = None) -> dict:
@@ -494,6 +494,8 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     verdict = judge_images(pair, thresholds, options)
     res["image"] = verdict.to_dict()
     res["image_sha256"] = {"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)}
+    res["c_line"] = pair.c_line   # which upstream line the C side is (its output), emulated by torch
+    res["torch_quirks"] = pair.torch_quirks
     image_ok = verdict.ok
 
     traces = [_trace_pixel(spec, argv, binary, out_dir, wd, px) for px in spec.trace_pixels]
@@ -558,8 +560,8 @@ def _run_one_inner(spec, binary, out_dir, work_root, prepared_dir, res):
     res["details"] = "\n".join(msgs)
 
     ir = ImageResult(0 if verdict.ok else 1, "PASS" if verdict.ok else "DIVERGENCE", spec.label, argv,
-                     spec.device, spec.dtype, spec.quirks, verdict, dict(pair.timings),
-                     sha256=res["image_sha256"], why=spec.description,
+                     spec.device, spec.dtype, pair.torch_quirks or spec.quirks, verdict, dict(pair.timings),
+                     sha256=res["image_sha256"], why=spec.description, c_line=pair.c_line,
                      port=spec.port.to_dict() if spec.port is not None else None)
     extra = {"matrix_run": {k: res[k] for k in ("id", "run", "status", "verdict", "exit_code", "message",
                                                 "traces", "traces_verdict", "attribution")}}
@@ -760,6 +762,16 @@ def row(o: dict) -> dict:
             "time_s": f"{o['volatile'].get('time_s', 0):.2f}"}
 
 
+def c_line_texts(outcomes) -> list[str]:
+    """The distinct 'C side is R… ' statements of the runs (one binary: usually one line)."""
+    out: list[str] = []
+    for o in outcomes:
+        t = (o.get("c_line") or {}).get("text")
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
 def write_matrix_junit(result: MatrixResult, path) -> Path:
     from nbparity.junit import JunitCase, write_junit
 
@@ -780,6 +792,7 @@ def summary_markdown(result: MatrixResult) -> str:
     lines = [f"# Parity matrix: {result.name}", "",
              f"**{d['verdict']}** (exit {result.exit_code}) — {c['pass']} pass, {c['failure']} divergence, "
              f"{c['error']} error; matrix `{result.matrix}`", "",
+             *[f"{t}" for t in c_line_texts(result.outcomes)], "",
              "| id | run | verdict | corr | sum ratio | max abs Δ | traced pixels | time (s) | note |",
              "|---|---|---|---|---|---|---|---|---|"]
     for o in result.outcomes:
@@ -830,4 +843,6 @@ def write_matrix_bundle(result: MatrixResult, out_dir: Path, build=None) -> Path
     if result.junit:
         files["junit.xml"] = Path(result.junit).read_bytes()
     name = f"{_time.strftime('%Y%m%dT%H%M%SZ', _time.gmtime())}_{safe_name(result.name)}_matrix"
-    return write_bundle(out_dir, name, files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out_dir, name, add_report(files))

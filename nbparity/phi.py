@@ -103,9 +103,19 @@ def _rel(c, py) -> float:
     return d / abs(c) if c != 0 else (0.0 if d == 0 else math.inf)
 
 
+def _delta(c, py) -> float:
+    """py - c (torch minus C), NaN when either side lacks the field."""
+    try:
+        c, py = float(c), float(py)
+    except (TypeError, ValueError):
+        return math.nan
+    return py - c if (c == c and py == py) else math.nan
+
+
 def per_phi_table(table):
-    """DataFrame, one row per (occurrence, phi_tic): C and torch values of each φ field, the largest
-    relative Δ, the failing fields and a status; sorted in C emission order."""
+    """DataFrame, one row per (occurrence, phi_tic): C and torch values of each φ field and their Δ
+    (`{field}_delta` = torch − C), the largest relative Δ, the failing fields and a status; sorted in C
+    emission order."""
     import pandas as pd
 
     if table is None or len(table) == 0:
@@ -129,6 +139,7 @@ def per_phi_table(table):
         cv = r.get(ccol) if ccol else None
         pv = r.get(pcol) if pcol else None
         g[f"{key}_c"], g[f"{key}_py"] = cv, pv
+        g[f"{key}_delta"] = _delta(cv, pv)
         g["present"].append(key)
         rel = _rel(cv, pv)
         if rel == rel and (cv is not None and pv is not None):
@@ -144,7 +155,7 @@ def per_phi_table(table):
         out.append(g)
     df = pd.DataFrame(out)
     lead = ["occurrence", "phi_tic"]
-    vals = [c for f in FIELDS for c in (f"{f}_c", f"{f}_py") if c in df.columns]
+    vals = [c for f in FIELDS for c in (f"{f}_c", f"{f}_py", f"{f}_delta") if c in df.columns]
     rest = [c for c in df.columns if c not in lead + vals]
     return df[lead + vals + rest]
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbparity import cline, placement
 from nbparity.errors import EXIT_DIVERGENCE, EXIT_OK, NbparityError, PixelNotRendered, RunnerError, UsageError
 
 
@@ -55,7 +56,7 @@ def _derive(argv, quirks_mode, cwd):
     except ValueError as exc:
         raise UsageError(f"--quirks: {exc}") from None
     try:
-        opts = parse_argv(list(argv))
+        opts = parse_argv(list(argv), r1="C-ARGV-001" in enabled)
         try:
             return derive(opts, quirks=enabled, cwd=str(cwd), write_fdump=False), enabled
         except TypeError:  # a derive without the keyword never writes
@@ -195,6 +196,8 @@ def _markdown(r: CompareResult, report_md: str) -> str:
     out += [f"* case: **{m['case']['name']}** — {m['case']['why']}",
             f"* pixel: slow {r.slow}, fast {r.fast}; {describe_region(m.get('region'))}",
             torch_line(m)]
+    if m.get("c_line"):
+        out.append(f"* {m['c_line']['text']}")
     if m.get("pixel_values"):
         pv = m["pixel_values"]
         out.append(f"* pixel value: C {pv.get('c_float')!r}, torch {pv.get('torch_float')!r}")
@@ -352,9 +355,9 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         warnings.append("dmin is set: if the preceding pixel is cut entirely, the φ carry-over state can "
                         "come from an earlier pixel; rerun with --full-frame to be sure")
     from nbparity.cbuild import resolve_binary
-    from nbparity.runners import run_c, with_pixel
+    from nbparity.runners import run_c
 
-    argv = with_pixel(case_argv, slow, fast, roi)
+    argv = list(case_argv)   # replaced by the placed argv once the C line is known
     all_on = _all_quirk_ids() <= set(enabled)
     mode = quirks
     metrics = {
@@ -381,6 +384,30 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         t0 = time.perf_counter()
         binary, build = resolve_binary(c_bin, c_source, cflags, log)
         tick("build", t0)
+        t0 = time.perf_counter()
+        c_line = _c_line_before_run(case_argv, binary)
+        if c_line is not None:  # the argv parses differently under R1 and R2: the torch side follows the C
+            mode = cline.torch_mode(quirks, c_line["line"])
+            if mode != quirks:
+                setup, enabled = _derive(case_argv, mode, py_dir)
+                all_on = _all_quirk_ids() <= set(enabled)
+                roi = None if full_frame else _region(setup, slow, fast)
+        if c_line is not None and port is not None:   # an external port's option matching is its own
+            warnings.append(f"this argv parses differently under the two C lines (C-ARGV-001); "
+                            f"{c_line['text']}; the port must match options as that line does")
+        placed = placement.place(case_argv, roi=roi, trace_pixel=(slow, fast),
+                                 lines=_lines_to_verify(c_line, mode))
+        if placed.trace_pixel is None:
+            shutil.rmtree(work, ignore_errors=True)
+            raise UsageError(f"cannot trace pixel ({slow}, {fast}): {placed.reason}")
+        argv = placed.argv
+        if placed.reason:
+            warnings.append(f"narrowing dropped: {placed.reason}")
+        metrics["region"] = {"roi": list(placed.roi) if placed.roi else None,
+                             "full_frame": bool(full_frame) or placed.roi is None}
+        metrics["placement"] = placed.to_dict()
+        metrics.update(quirk_mode=mode, quirks_enabled=sorted(enabled))
+        tick("placement", t0)
         # The C subprocess runs while torch computes in-process: the two sides never share state
         # (separate work directories), and the wait releases the GIL.
         from concurrent.futures import ThreadPoolExecutor
@@ -394,7 +421,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
             if attribute and not all_on:
                 from nbparity.attribution import planned_modes
 
-                for m in planned_modes(setup, mode):
+                for m in planned_modes(setup, mode, registry=_registry_for(c_line)):
                     worker.submit(("run", m), argv, py_dir, device, dtype, m, (slow, fast))
         with ThreadPoolExecutor(max_workers=1) as pool:
             c_future = pool.submit(_timed, run_c, binary, argv, c_dir, timeout)
@@ -406,7 +433,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
                     import_quietly("torch")   # imported while the C side runs: validation needs no torch
                     tick("import_torch", t0)
                 t0 = time.perf_counter()
-                t_run = side.run(argv, py_dir, trace_pixel=(slow, fast), timeout=timeout, shape=shape)
+                t_run = side.run(argv, py_dir, quirks=mode, trace_pixel=(slow, fast), timeout=timeout, shape=shape)
                 tick("torch_run", t0)
             else:
                 # while the worker imports torch: the imports comparing needs, the C side's result and
@@ -433,6 +460,9 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
         from nbparity.phi import per_phi_table, summary
         from nbparity.traces import parse_trace
 
+        if c_line is None:  # the line cannot change this argv's numbers: read it from the run
+            c_line = cline.report_line(cline.detect_line(c_run.stdout), "the C run's output", c_run.stdout)
+        metrics["c_line"] = c_line
         c_frames = c_frames_early if worker is not None else parse_trace(c_run.stdout, source="c")
         py_frames = parse_trace(t_run.trace_text, source="py")
         if not _has_pixel_lines(c_frames):
@@ -464,7 +494,7 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
                                       rtol=tolerance, atol=atol, dtype=dtype)
 
             if port is None:
-                att = do_attribute(comparison, setup, mode, rerun, log=log)
+                att = do_attribute(comparison, setup, mode, rerun, registry=_registry_for(c_line), log=log)
             else:
                 from nbparity.portattr import attribute_port
 
@@ -523,6 +553,35 @@ def _compare_pixel(slow, fast, *, case, args, data_dir, device, dtype, quirks, t
     if result.error:
         raise RunnerError(result.error + (f" (bundle: {result.bundle})" if result.bundle else ""))
     return result
+
+
+def _c_line_before_run(argv, binary) -> dict | None:
+    """The C line, probed before the run, where it decides how argv parses (C-ARGV-001); else None
+    (the line is then read from the C run's own output). See nbparity/cline.py."""
+    from simulator.argv import line_sensitive
+
+    if not line_sensitive(list(argv)):
+        return None
+    return cline.report_line(cline.probe_line(binary), "a probe run of the binary")
+
+
+def _registry_for(c_line) -> list:
+    """The quirk registry attribution may name: R1 option matching (C-ARGV-001) cannot explain a
+    divergence from an R2 C side, which does not match options that way."""
+    from nbparity.attribution import load_registry
+
+    reg = load_registry()
+    if c_line is not None and c_line.get("line") == "R2":
+        reg = [q for q in reg if q["id"] != "C-ARGV-001"]
+    return reg
+
+
+def _lines_to_verify(c_line, mode) -> tuple:
+    """The C lines a placement must hold under: both where the C line is not known yet (it cannot change
+    the numbers then, but the placed tokens must not either), else the C's and the torch mode's."""
+    if c_line is None:
+        return placement.LINES
+    return tuple(sorted({c_line["line"], cline.line_of_mode(mode)}))
 
 
 def describe_region(region: dict | None) -> str:
@@ -634,4 +693,6 @@ def _write(result, out, build, c_run, t_run, argv, mode, tolerance, atol, attr_m
     result.markdown = _markdown(result, report_md)
     files["summary.md"] = result.markdown
     files["metrics.json"] = json.dumps(_json_safe(m), indent=2, allow_nan=False) + "\n"
-    return write_bundle(out, name, files)
+    from nbparity.htmlreport import add_report
+
+    return write_bundle(out, name, add_report(files))

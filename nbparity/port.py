@@ -326,5 +326,10 @@ def ensure_floatfile(argv) -> list:
     if any(t in ("-floatfile", "-floatimage") for t in argv[:-1]):
         return argv
     from nbparity.cases import OUTPUT_DEFAULTS
+    from nbparity.placement import place
 
-    return [*argv, "-floatfile", OUTPUT_DEFAULTS["floatfile"]]
+    # placed like every harness token: appending can change how the user's argv parses
+    placed = place(argv, outputs={"-floatfile": OUTPUT_DEFAULTS["floatfile"]})
+    if not placed.outputs:
+        raise UsageError(f"cannot name the port's float image: {placed.reason}")
+    return placed.argv

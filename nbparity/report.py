@@ -62,9 +62,21 @@ def _value_pair(d: dict) -> str:
     return f"C={c} torch={py} abs={fmt(d.get('abs'))} rel={fmt(d.get('rel'))} (rtol={fmt_tol(d.get('rtol'))}, atol={fmt_tol(d.get('atol'))})"
 
 
+def input_lines(comparison) -> list[str]:
+    """Which reader read each side, and the aliases it applied."""
+    out = []
+    for label, info in (getattr(comparison, "inputs", None) or {}).items():
+        src = comparison.c_source if label == "C" else comparison.py_source
+        out.append(f"{label} input {src}: read as {info.get('format')} ({info.get('format_reason')})")
+        for a in info.get("aliases") or []:
+            factor = "" if a["factor"] == 1 else f" ×{a['factor']!r}"
+            out.append(f"  alias {a['section']}.{a['name']} → {a['key']}{factor} ({a['source']}: {a['meaning']})")
+    return out
+
+
 def summary_lines(comparison) -> list[str]:
     """Everything above the factor table, as plain lines (shared by rich and markdown renderings)."""
-    out = [comparison.verdict]
+    out = [comparison.verdict] + input_lines(comparison)
     if comparison.config_diffs:
         out.append("Configuration differences (the likely cause of everything downstream):")
         out += [f"  {d['key']}[{d['component']}]: {_value_pair(d)}" for d in comparison.config_diffs]
@@ -161,8 +173,30 @@ def text_table(title: str, headers: list[str], cells: list[list[str]], statuses:
     return text
 
 
+_PHI_LEAD = ["occurrence", "phi_tic"]
+
+
+def per_phi_text(comparison):
+    """The per-φ table (one row per (occurrence, φ step): C, torch and Δ = torch − C of every shared
+    field, status) as fixed-width Text, or None without per-φ rows."""
+    pp = getattr(comparison, "per_phi", None)
+    if pp is None or len(pp) == 0:
+        return None
+    fields = [c[:-6] for c in pp.columns if c.endswith("_delta") and f"{c[:-6]}_c" in pp.columns]
+    shared = [f for f in fields if pp[f"{f}_delta"].notna().any()]
+    cols = _PHI_LEAD + [c for f in shared for c in (f"{f}_c", f"{f}_py", f"{f}_delta")] + ["status", "failing"]
+    cells = [[fmt(v) if not isinstance(v, str) else v for v in row] for row in pp[cols].itertuples(index=False)]
+    headers = ["occurrence", "φ"] + [("Δ" + c[:-6]) if c.endswith("_delta") else c for c in cols[2:]]
+    s = getattr(comparison, "phi_summary", {}) or {}
+    fd = s.get("first_divergent")
+    title = (f"per-φ steps ({s.get('steps', len(pp))} aligned by (occurrence, phi_tic); first divergent step: "
+             + (f"{fd['phi_tic']} at ({fd['occurrence']}): {fd['fields']}" if fd else "none") + ")")
+    return text_table(title, headers, cells, list(pp["status"]),
+                      right=set(headers) - {"occurrence", "status", "failing"})
+
+
 def render(comparison, console=None, *, failing_only: bool = False, max_rows: int | None = None,
-           table_last: bool = False) -> None:
+           table_last: bool = False, per_phi: bool = False) -> None:
     """Print to a rich console. Default layout (terminal): verdict, factor table, then the configuration
     differences, first divergence and root causes, so they stay visible under a long table;
     table_last=True gives the report order (summary first, table last)."""
@@ -172,13 +206,16 @@ def render(comparison, console=None, *, failing_only: bool = False, max_rows: in
     console = console or Console()
     lines = summary_lines(comparison)
     style = "bold green" if comparison.exit_code == 0 else "bold red"
-    console.print(escape(lines[0]), style=style)
+    console.print(escape(lines[0]), style=style, soft_wrap=True)  # one line, whatever the width
     if not table_last:
         console.print(factor_table(comparison, failing_only=failing_only, max_rows=max_rows), soft_wrap=True)
     for line in lines[1:]:
         console.print(escape(line), style="red" if line.startswith(("First", "Configuration")) else None)
     if table_last:
         console.print(factor_table(comparison, failing_only=failing_only, max_rows=max_rows), soft_wrap=True)
+    phi_text = per_phi_text(comparison) if per_phi else None
+    if phi_text is not None:
+        console.print(phi_text, soft_wrap=True)
     for w in comparison.warnings:
         console.print(escape(f"warning: {w}"), style="yellow")
 
@@ -195,6 +232,9 @@ def to_markdown(comparison, *, failing_only: bool = False, max_rows: int | None 
         if row["status"] == "FAIL":
             cells = [f"**{c}**" for c in cells]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    phi_text = per_phi_text(comparison)
+    if phi_text is not None:
+        out += ["", "## Per-φ steps", "", "```", phi_text.plain.rstrip("\n"), "```"]
     if comparison.warnings:
         out += ["", "## Parser warnings", ""] + [f"- {w}" for w in comparison.warnings]
     return "\n".join(out) + "\n"

@@ -49,12 +49,11 @@ def pixel_roi(setup, slow: int, fast: int) -> tuple[int, int, int, int]:
 
 
 def with_pixel(argv: list[str], slow: int, fast: int, roi=None) -> list[str]:
-    """argv + `-roi …` (appended last, so it overrides a user's -roi) + `-trace_pixel S F`."""
-    out = list(argv)
-    if roi is not None:
-        out += ["-roi", *(str(int(v)) for v in roi)]
-    out += ["-trace_pixel", str(int(slow)), str(int(fast))]
-    return out
+    """argv + `-roi …` + `-trace_pixel S F`, placed where they do not change how argv parses under
+    either C line (nbparity/placement.py; full frame where no -roi placement can be proven)."""
+    from nbparity.placement import with_pixel as placed
+
+    return placed(argv, slow, fast, roi)
 
 
 # --------------------------------------------------------------------------- test-only perturbation
@@ -237,6 +236,12 @@ def run_torch(argv: list[str], workdir, device: str = "cpu", dtype: str = "float
     except RunnerError:
         raise
     except Exception as exc:  # CUDA OOM, simulator errors, bad quirk strings: one line, exit 3
+        from simulator.sanity import BadValue
+
+        if isinstance(exc, BadValue):  # a meaningless option value is bad input (exit 2)
+            from nbparity.errors import UsageError
+
+            raise UsageError(str(exc)) from None
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "out of memory" in msg.lower():
             msg = f"out of memory on {device}: {msg}"

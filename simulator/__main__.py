@@ -16,7 +16,8 @@ The PyTorch port of nanoBragg. Takes the C program's command line unchanged (see
 specification for every option) plus three execution options that are not physics:
   -device cpu|cuda          where to compute (default cpu)
   -dtype float32|float64    working precision (default float64); the image is stored as float32
-  -quirks MODE              c | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml
+  -quirks MODE              c | c-r2 | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml;
+                            c-r2 = c,-C-ARGV-001 (R2 option matching)
   -trace_pixel S F          print TRACE_PY lines for pixel slow S, fast F
 Exit status: 0 ok, 9 where nanoBragg exits 9 (usage, unreadable input), 2 bad execution option,
 3 simulation failure."""
@@ -58,9 +59,13 @@ def main(argv=None) -> int:
         return 2
     from .api import run
     from .model import SimulatorError
+    from .sanity import BadValue
     try:
         result = run(args, device=opts["-device"], dtype=opts["-dtype"], quirks=opts["-quirks"],
                      write_outputs=True, cwd=".")
+    except BadValue as exc:   # a meaningless option value: bad input
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
     except SimulatorError as exc:
         print(str(exc))
         return int(getattr(exc, "exit_code", 9))

@@ -56,7 +56,10 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     qset = resolve(quirks) if isinstance(quirks, str) else frozenset(quirks)
     dt = resolve_dtype(dtype)
     dev = resolve_device(device)
-    opts = parse_argv(list(argv_or_options)) if isinstance(argv_or_options, (list, tuple)) else argv_or_options
+    if isinstance(argv_or_options, (list, tuple)):  # the C line's option matching is quirk C-ARGV-001
+        opts = parse_argv(list(argv_or_options), r1="C-ARGV-001" in qset)
+    else:
+        opts = argv_or_options
     if roi is not None:
         opts = dataclasses.replace(opts, roi=tuple(int(x) for x in roi))
     if trace_pixel is not None:

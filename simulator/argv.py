@@ -145,13 +145,24 @@ class Options:
     printout_pixel: tuple = (-1, -1)     # (fast, slow)
     progress: bool = True
     trace_pixel: tuple | None = None     # (slow, fast)
+    argv: tuple = ()                     # the tokens parsed (so C-ARGV-001's trigger can re-parse them)
+    r1_matching: bool = True             # parsed with R1 option matching (quirk C-ARGV-001 on)
+
+
+OUTPUT_FIELDS = frozenset({"floatfile", "intfile", "pgmfile", "noisefile", "stolout"})
+# fields that describe the parse itself, not the configuration it produced
+PARSE_FIELDS = frozenset({"given", "argv", "r1_matching"})
 
 
 OPTION_FIELDS = frozenset(f.name for f in fields(Options))
 
 
-def parse_argv(argv: list[str]) -> Options:
-    """Parse a nanoBragg argument vector (without the program name) exactly as the C does."""
+def parse_argv(argv: list[str], r1: bool = True) -> Options:
+    """Parse a nanoBragg argument vector (without the program name) exactly as the C does.
+
+    `r1` selects the option matching of the C line (quirk C-ARGV-001, spec §12): True = R1 (bl831,
+    c_reference's default: `-misset` by substring, `-dump`); False = R2 (the instrumented golden copy:
+    exact `-misset`, no `-dump`, `-dump_pixel S F` traces like `-trace_pixel`)."""
     args = ["nanoBragg"] + [str(a) for a in argv]  # C indexing: argv[0] is the program
     argc = len(args)
     v: dict[str, Any] = {}
@@ -172,17 +183,33 @@ def parse_argv(argv: list[str]) -> Options:
         tok = args[i]
         if not tok.startswith("-"):
             continue
-        _parse_token(tok, i, args, argc, put)
+        _parse_token(tok, i, args, argc, put, r1)
 
     given = frozenset(v)
-    return replace(Options(), given=given, **v)
+    return replace(Options(), given=given, argv=tuple(args[1:]), r1_matching=bool(r1), **v)
+
+
+def configuration(opts: Options, ignore=frozenset()) -> dict:
+    """The configuration an Options describes: every field except the parse bookkeeping and `ignore`;
+    `given` is kept for the remaining fields (a value set explicitly can matter, e.g. for headers)."""
+    skip = PARSE_FIELDS | frozenset(ignore)
+    out = {f.name: getattr(opts, f.name) for f in fields(Options) if f.name not in skip}
+    out["given"] = frozenset(opts.given) - skip
+    return out
+
+
+def line_sensitive(argv: list[str]) -> bool:
+    """True when R1 and R2 option matching (C-ARGV-001) parse argv to different configurations."""
+    ignore = {"trace_pixel"}  # instrumentation, not configuration
+    return (configuration(parse_argv(argv, r1=True), ignore)
+            != configuration(parse_argv(argv, r1=False), ignore))
 
 
 def _vec3(args, i):
     return (atof(args[i + 1]), atof(args[i + 2]), atof(args[i + 3]))
 
 
-def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
+def _parse_token(tok: str, i: int, args: list[str], argc: int, put, r1: bool = True) -> None:
     """One token against the whole option chain, in the fixed C order. Returns early where C `continue`s."""
     n = len(tok)
     has1 = argc > i + 1
@@ -218,11 +245,12 @@ def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
                 break
             value = atof(args[i + k])
             put(**{name: value if k <= 3 else value / RTD})
-    # ---- misset (R1: substring, so -misset_seed also fires here)
-    if "-misset" in tok and has1 and "rand" in nxt:
+    # ---- misset (R1: substring, so -misset_seed also fires here; R2: the exact token)
+    is_misset = "-misset" in tok if r1 else tok == "-misset"
+    if is_misset and has1 and "rand" in nxt:
         put(misset_mode="random")
         return
-    if "-misset" in tok and has3:
+    if is_misset and has3:
         put(misset_mode="angles", misset_x=f(1) / RTD, misset_y=f(2) / RTD, misset_z=f(3) / RTD)
     if "-misset_seed" in tok and has1:
         put(misset_seed=-d())
@@ -230,7 +258,7 @@ def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
         put(matfile=nxt)
     if "-hkl" in tok and has1:
         put(hklfile=nxt)
-    if "-dump" in tok and has1:  # R1: -dump_pixel also renames the cache
+    if r1 and "-dump" in tok and has1:  # R1 only: -dump_pixel also renames the cache
         put(dumpfile=nxt)
     if "-default_F" in tok and has1:
         put(default_F=f())
@@ -468,5 +496,5 @@ def _parse_token(tok: str, i: int, args: list[str], argc: int, put) -> None:
         put(stolfile=nxt, stol_mult=1e10 / 4)
     if "-Q" in tok and n == 2 and has1:
         put(stolfile=nxt, stol_mult=1e10 / math.pi / 4)
-    if "-trace_pixel" in tok and has2:  # (slow, fast)
+    if ("-trace_pixel" in tok or (not r1 and "-dump_pixel" in tok)) and has2:  # (slow, fast)
         put(trace_pixel=(d(1), d(2)))

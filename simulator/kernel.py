@@ -305,7 +305,7 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
     surv = torch.broadcast_to(surv, (P, T, J, S))
 
     # ---- polarization (§5.4, §6.6)
-    pol_eff, polar_final, d_used = _polarization_in_effect(c, surv, inc, dP)
+    pol_eff, polar_final, d_used, pol_calls = _polarization_in_effect(c, surv, inc, dP)
     q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
     q = tuple(torch.broadcast_to(x, (P, T, J, S)) for x in q)
 
@@ -385,29 +385,49 @@ def _render_chunk(c: Prepared, state: RenderState, pix, local):
             hkl=tuple(ge(x) for x in hkl), hkl0=tuple(ge(x) for x in hkl0),
             F_abc=_axis_factors(c, hkl, it.fabc, eshape, ge),
             F_latt=ge(F_latt), F_cell=ge(F_cell), evaluated=ge(evaluated()), I=g1(I),
-            capture=(g1(cap_eff[:, -1, -1]) if (not c.os_thick and not spec_capture) else None),
-            polar=None if c.os_polar else g1(polar_final),
-            omega=None if c.os_omega else g1(omega_eff[:, -1, -1]), val=g1(val),
+            omega_eff=g1(omega_eff),
+            # block C prints the loop's variables as it leaves them (trace-format.md), used or not
+            capture=g1(cap_eff[:, -1, -1]), polar=g1(polar_final), omega=g1(omega_eff[:, -1, -1]),
+            loop_end=_loop_end_vectors(c, d, pol_calls, p), val=g1(val),
             phi=c.phi.detach().cpu(),
         )
     return val, keep, omega_sum
 
 
+def _loop_end_vectors(c: Prepared, d, pol_calls, p):
+    """incident (last source) and diffracted (last sub-pixel of the last layer) as the C loop leaves
+    them for pixel p: each polarization call unitizes both in place (§6.6), so a call in that
+    sub-pixel leaves d as unit(d) and a call for the last source leaves its unit(i) (C-POLAR-001;
+    spec mode leaves both as they were)."""
+    S = c.inc[0].shape[0]
+    inc = tuple(x[S - 1] for x in c.inc)
+    dl = tuple(x[p, -1, -1] for x in d)
+    if pol_calls is not None and "C-POLAR-001" in c.quirks:
+        calls, i1, d1 = pol_calls
+        if bool(calls[p, -1, -1, :].any()):
+            dl = tuple(x[p, -1, -1, 0] for x in d1)            # d1: (P, T, J, 1)
+        if bool(calls[p, -1, -1, S - 1]):
+            inc = tuple(x[0, 0, 0, S - 1] for x in i1)         # i1: (1, 1, 1, S)
+    return tuple(x.detach().cpu() for x in inc), tuple(x.detach().cpu() for x in dl)
+
+
 def _polarization_in_effect(c: Prepared, surv, inc, dP):
     """P per (P, T, J, S) as the loop uses it, P in the final value (per call with -oversample_polar,
-    else the last call of the pixel; 0 if never called), and d as the sources see it (C-POLAR-001:
-    each call unitizes d in place, so later sources of a sub-pixel use unit(d))."""
+    else the last call of the pixel; 0 if never called), d as the sources see it (C-POLAR-001:
+    each call unitizes d in place, so later sources of a sub-pixel use unit(d)), and the calls with
+    the unitized i and d they leave behind (None with -nopolar: no call is made)."""
     P, T, J, S = surv.shape
     gdt = c.gdt
     if c.nopolar:
-        return (torch.ones((P, T, J, S), dtype=gdt, device=c.device), torch.ones(P, dtype=gdt, device=c.device), dP)
+        return (torch.ones((P, T, J, S), dtype=gdt, device=c.device), torch.ones(P, dtype=gdt, device=c.device), dP,
+                None)
     i1, _ = unit(tuple(torch.broadcast_to(x, (1, 1, 1, S)) for x in inc))
     # the C unitizes the (already unit) d again; only bit-exact renders need that rounding
     d1 = unit(dP)[0] if c.exact else dP
     pol = torch.broadcast_to(polarization(c.polar_K, i1, d1, c.polar_axis), (P, T, J, S))
     zero = torch.zeros((), dtype=gdt, device=c.device)
     if T * J * S == 1:   # at most one call per pixel, no later source: P of that call, if any
-        return pol, torch.where(surv.reshape(P), pol.reshape(P), zero), dP
+        return pol, torch.where(surv.reshape(P), pol.reshape(P), zero), dP, (surv, i1, d1)
     flat_surv = surv.reshape(P, -1)
     if c.os_polar:
         calls = surv
@@ -428,7 +448,7 @@ def _polarization_in_effect(c: Prepared, surv, inc, dP):
     last = torch.where(called, torch.arange(called.shape[1], device=c.device), -1).max(1).values
     pol_flat = pol.reshape(P, -1)
     polar_final = torch.where(n_calls > 0, torch.gather(pol_flat, 1, last.clamp(min=0)[:, None])[:, 0], zero)
-    return pol, polar_final, d_used
+    return pol, polar_final, d_used, (calls, i1, d1)
 
 
 def _axis_factors(c, hkl, fabc, eshape, ge):

@@ -1,4 +1,5 @@
-"""Quirk mode strings (docs/contracts.md §2): `c` | `spec`, then `,+ID` / `,-ID` toggles.
+"""Quirk mode strings (docs/contracts.md §2): `c` | `c-r2` | `spec`, then `,+ID` / `,-ID` toggles.
+`c-r2` is shorthand for `c,-C-ARGV-001` (the R2 C line's option matching).
 
 The ids come from traces/quirks.toml, the registry shared with the harness."""
 
@@ -26,15 +27,17 @@ def all_ids() -> frozenset:
 def resolve(mode: str) -> frozenset:
     """Enabled quirk ids for a mode string such as 'c', 'spec', 'spec,+C-PARITY-001', 'c,-C-WATER-001'."""
     if not isinstance(mode, str) or not mode.strip():
-        raise ValueError("quirk mode must be 'c' or 'spec', optionally followed by ,+ID or ,-ID")
+        raise ValueError("quirk mode must be 'c', 'c-r2' or 'spec', optionally followed by ,+ID or ,-ID")
     parts = [p.strip() for p in mode.split(",")]
     base = parts[0].lower()
     if base == "c":
         enabled = set(all_ids())
+    elif base == "c-r2":  # the R2 C line: every quirk but R1 option matching
+        enabled = set(all_ids()) - {"C-ARGV-001"}
     elif base == "spec":
         enabled = set()
     else:
-        raise ValueError(f"bad quirk mode {mode!r}: must start with 'c' or 'spec'")
+        raise ValueError(f"bad quirk mode {mode!r}: must start with 'c', 'c-r2' or 'spec'")
     known = all_ids()
     for p in parts[1:]:
         if len(p) < 2 or p[0] not in "+-":

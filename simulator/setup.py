@@ -13,6 +13,7 @@ from dataclasses import fields, replace
 
 from . import crystal
 from .argv import OPTION_FIELDS, Options
+from .sanity import check as check_values
 from .cparse import RTD
 from .geometry import (DBL_MIN, is_tensor, ceil, cross, div, dot, isnan, magnitude, rotate, rotate_axis,
                        scale, unit, value)
@@ -115,6 +116,7 @@ def merge_headers(options: Options, cwd: str, log) -> tuple[Options, object]:
     for name in options.given:
         vals[name] = getattr(options, name)
     vals["given"] = options.given
+    vals["argv"], vals["r1_matching"] = options.argv, options.r1_matching
     return Options(**vals), mask_frame
 
 
@@ -250,6 +252,7 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
             raise ValueError(f"unknown override field(s): {', '.join(sorted(unknown))}")
         options = replace(options, given=options.given | frozenset(overrides), **overrides)
     options, mask_frame = merge_headers(options, cwd, say)
+    check_values(options)   # meaningless values: a usage error naming the option, not NaN
     o = options
 
     # 1. detector size (§4.1)

@@ -65,6 +65,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
 
     X, d, q, hkl, hkl0, Fabc = k["X"], k["d"], k["q"], k["hkl"], k["hkl0"], k["F_abc"]
     R, omega_all = np.asarray(k["R"], np.float64), np.asarray(k["omega_all"], np.float64)
+    omega_eff = np.asarray(k["omega_eff"], np.float64)   # Ω as the loop holds it (trace-format.md)
     surv, F_latt, F_cell = np.asarray(k["surv"]), np.asarray(k["F_latt"], np.float64), np.asarray(k["F_cell"], np.float64)
     evaluated = np.asarray(k["evaluated"])
     inc = tuple(float(c[0]) for c in k["inc"])
@@ -81,7 +82,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             line("sdet_vec", *setup.sdet)
             line("pixel_pos_meters", *(X[c][t, j] for c in range(3)))
             line("R_distance_meters", R[t, j])
-            line("omega_pixel_sr", omega_all[t, j])
+            line("omega_pixel_sr", omega_eff[t, j])
             line("close_distance_meters", close)
             line("obliquity_factor", float(close) / float(R[t, j]))   # one IEEE division, as C
             line("diffracted_vec", *(d[c][t, j] for c in range(3)))
@@ -89,6 +90,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             line("lambda_meters", lam0)
             line("lambda_angstroms", lam0 * 1e10)
             line("scattering_vec_A_inv", *(q[c][t, j, 0] for c in range(3)))
+            line("omega_subpixel_sr", omega_all[t, j])
             if not bool(surv[t, j, 0]):
                 continue
             lat = k["lat"]
@@ -116,6 +118,9 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
                     fc, fl = F_cell[i6], F_latt[i6]
                     parts += [f"F_cell={f17(fc)}", f"I_term={f17(((fc * fc) * fl) * fl)}"]
                 parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
+                # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
+                parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * 1e10)}"
+                          for n, vec in zip("abc", lat) for ci, x in enumerate("xyz")]
                 out.append(f"{phi_prefix} " + " ".join(parts))
                 if tic == 0 and bool(evaluated[idx]):
                     line("F_cell", F_cell[idx])
@@ -127,12 +132,12 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     line("oversample_thick", int(bool(setup.oversample_thick)), ints=True)
     line("oversample_polar", int(bool(setup.oversample_polar)), ints=True)
     line("oversample_omega", int(bool(setup.oversample_omega)), ints=True)
-    cap = k.get("capture")
-    line("capture_fraction", 1.0 if cap is None else float(cap))
-    line("polar", 1.0 if k.get("polar") is None else float(k["polar"]))       # 1 with -oversample_polar
-    line("omega_pixel", 1.0 if k.get("omega") is None else float(k["omega"]))  # 1 with -oversample_omega
-    d00 = tuple(d[c][0, 0] for c in range(3))
-    line("cos_2theta", inc[0] * d00[0] + inc[1] * d00[1] + inc[2] * d00[2])
+    # the loop's variables as it leaves them, whether or not the final value uses them
+    line("capture_fraction", float(k["capture"]))
+    line("polar", float(k["polar"]))
+    line("omega_pixel", float(k["omega"]))
+    i_end, d_end = (tuple(float(x) for x in v) for v in k["loop_end"])
+    line("cos_2theta", i_end[0] * d_end[0] + i_end[1] * d_end[1] + i_end[2] * d_end[2])
     val = float(k["val"])
     line("I_pixel_final", val)
     line("floatimage_accumulated", float(np.float32(0.0 + val)))

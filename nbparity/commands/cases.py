@@ -29,6 +29,10 @@ def _print_table(result):
         if o["status"] != "pass":
             con.print(f"[{colours[o['verdict']]}]{o['id']}/{o['run']}[/]: {o['message']}")
     c = result.counts
+    from nbparity.matrix import c_line_texts
+
+    for text in c_line_texts(result.outcomes):
+        con.print(text)
     con.print(f"{c['pass']} pass, {c['failure']} divergence, {c['error']} error — exit {result.exit_code}")
     con.print(f"matrix bundle: {result.bundle}")
     if result.junit:

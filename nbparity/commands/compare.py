@@ -21,7 +21,8 @@ from nbparity.commands.portopts import port_from_options, port_options
 @click.option("--device", default="cpu", show_default=True, help="Torch device (cpu, cuda, cuda:1).")
 @click.option("--dtype", default="float64", show_default=True, type=click.Choice(["float64", "float32"]))
 @click.option("--quirks", default="spec", show_default=True,
-              help="Torch-side quirk mode: c | spec [,+ID|,-ID …] (traces/quirks.toml).")
+              help="Torch-side quirk mode: c | c-r2 | spec [,+ID|,-ID …] (traces/quirks.toml). In a c mode the "
+                   "torch side follows the C binary's line (R1/R2, C-ARGV-001) where it changes the parse.")
 @click.option("--tolerance", type=float, default=None, help="rtol for every class (default: tolerances.toml).")
 @click.option("--atol", type=float, default=None, help="atol for every non-exact class.")
 @click.option("--c-bin", type=click.Path(), default=None, help="Use this nanoBragg binary (prints TRACE_C).")
@@ -74,6 +75,8 @@ def render(result) -> None:
     side = (f"port `{m['port']['command']}`" if m.get("port") else
             f"torch {m['device']} {m['dtype']} quirks {m['quirk_mode']}")
     con.print(f"pixel slow {result.slow}, fast {result.fast}; {describe_region(m['region'])}; {side}")
+    if m.get("c_line"):
+        con.print(m["c_line"]["text"])
     for w in result.warnings:
         con.print(f"WARNING: {w}", style="yellow")
     if result.comparison is not None:

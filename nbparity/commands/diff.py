@@ -1,26 +1,45 @@
-"""`nbparity diff C_LOG PY_LOG`: compare two existing trace logs factor by factor.
+"""`nbparity diff C_LOG PY_LOG`: compare two existing trace files factor by factor.
 
 Plain function (callable from Python)::
 
-    diff_logs(c_log, py_log, *, rtol=None, atol=None, dtype="float64") -> nbparity.compare.Comparison
-        (.exit_code 0 parity / 1 divergence; bad input raises nbparity.errors.UsageError, exit 2)
+    diff_logs(c_log, py_log, *, rtol=None, atol=None, dtype="float64", c_format=None, py_format=None)
+        -> nbparity.compare.Comparison
+        (.exit_code 0 parity / 1 divergence; input holding no trace value raises UsageError, exit 2)
 
-Heavy imports (pandas, rich) happen inside the functions so `nbparity --help` stays fast.
+Each file is read by the reader of its format (nbparity/trace/: trace-log, phi-log, phi-json, phi-table),
+detected from its content unless --format names it. Heavy imports (pandas, rich) happen inside the
+functions so `nbparity --help` stays fast.
 """
 
 from __future__ import annotations
 
 import click
 
+FORMAT_CHOICES = ["auto", "trace-log", "phi-log", "phi-json", "phi-table"]
 
-def diff_logs(c_log, py_log, *, rtol: float | None = None, atol: float | None = None, dtype: str = "float64"):
-    """Parse both logs (missing / unreadable / empty / binary / truncated -> UsageError) and compare them."""
+
+def _fmt(value: str | None) -> str | None:
+    return None if value in (None, "auto") else value
+
+
+def diff_logs(c_log, py_log, *, rtol: float | None = None, atol: float | None = None, dtype: str = "float64",
+              c_format: str | None = None, py_format: str | None = None):
+    """Read both files (missing / unreadable / empty / binary / no trace value -> UsageError) and compare."""
     from nbparity.compare import compare_traces
-    from nbparity.traces import load_trace
+    from nbparity.trace import load_trace
 
-    c = load_trace(c_log, "C")
-    py = load_trace(py_log, "torch")
+    c = load_trace(c_log, "C", format=_fmt(c_format))
+    py = load_trace(py_log, "torch", format=_fmt(py_format))
     return compare_traces(c, py, rtol=rtol, atol=atol, dtype=dtype)
+
+
+def _split_format(value: str) -> tuple[str, str]:
+    """`--format F` applies to both files; `--format C_F,PY_F` to each."""
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) > 2 or any(p not in FORMAT_CHOICES for p in parts):
+        raise click.BadParameter(f"use one of {', '.join(FORMAT_CHOICES)}, or two of them as C,TORCH",
+                                 param_hint="--format")
+    return (parts[0], parts[-1])
 
 
 @click.command("diff")
@@ -31,14 +50,22 @@ def diff_logs(c_log, py_log, *, rtol: float | None = None, atol: float | None = 
 @click.option("--atol", "atol", type=float, default=None, help="atol for every non-exact key.")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="Which tolerance defaults to use (the torch side's dtype).")
+@click.option("--format", "formats", default="auto", show_default=True, metavar="FORMAT[,FORMAT]",
+              help="Reader for the files instead of the detected one: auto, trace-log (TRACE_* line logs), "
+                   "phi-log (per-φ lines only), phi-json (per-φ JSON with 'traces'/'per_phi_entries'), "
+                   "phi-table (per-φ text table). One value for both files, or C,TORCH.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
 @click.option("--failing-only", is_flag=True, help="Show only failing and one-sided rows in the table.")
 @click.pass_context
-def command(ctx, c_log, py_log, rtol, atol, dtype, as_json, failing_only):
-    """Compare a C trace log with a torch trace log: |py - c| <= atol + rtol*|c| with C as reference.
-    Configuration differences first, then the first divergence in C emission order and the root causes
-    (failing keys whose parents in traces/schema.toml all agree). Exit 0 parity, 1 divergence, 2 bad input."""
-    result = diff_logs(c_log, py_log, rtol=rtol, atol=atol, dtype=dtype)
+def command(ctx, c_log, py_log, rtol, atol, dtype, formats, as_json, failing_only):
+    """Compare a C trace file with a torch trace file: |py - c| <= atol + rtol*|c| with C as reference.
+    Reads full and partial traces, per-φ-only logs, per-φ JSON and other builds' logs (the detected
+    format is printed). Keys both sides have are compared, the rest listed as one-sided; per-φ steps
+    are aligned by (occurrence, phi_tic). Configuration differences first, then the first divergence in
+    C emission order, the root causes and the per-φ table. Exit 0 parity, 1 divergence (or no value in
+    common), 2 bad input (a file holding no trace value)."""
+    c_format, py_format = _split_format(formats)
+    result = diff_logs(c_log, py_log, rtol=rtol, atol=atol, dtype=dtype, c_format=c_format, py_format=py_format)
     if as_json:
         import json
 
@@ -47,5 +74,5 @@ def command(ctx, c_log, py_log, rtol, atol, dtype, as_json, failing_only):
         from nbparity.console import make_console
         from nbparity.report import render
 
-        render(result, make_console(), failing_only=failing_only)
+        render(result, make_console(), failing_only=failing_only, per_phi=True)
     ctx.exit(result.exit_code)

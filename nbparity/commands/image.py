@@ -50,6 +50,10 @@ def _print_human(r):
     side = f"port `{r.port['command']}`" if r.port else f"{r.dtype}, quirks={r.quirks}, {r.device}"
     con.print(f"[bold {colour}]{r.verdict}[/] {r.case} ({side}) — "
               f"{describe_failures(r.image)}")
+    if r.c_line:
+        con.print(r.c_line["text"])
+    if r.placement.get("reason"):
+        con.print(f"WARNING: --roi not applied: {r.placement['reason']}", style="yellow")
     t = Table(title="gates", show_lines=False)
     for col in ("gate", "value", "limit", "ok"):
         t.add_column(col)

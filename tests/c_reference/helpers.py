@@ -80,7 +80,10 @@ def check_trace(r, s, f, image_name="floatimage.bin"):
     assert r.one("r_e_sqr") == R_E_SQR
     assert r.one("steps") == cfg("steps")
     val = R_E_SQR * fluence * I / cfg("steps")
-    val = val * r.one("capture_fraction") * r.one("polar") * r.one("omega_pixel")
+    # block C prints the loop's variables; the final value uses those whose -oversample_* flag is off
+    for key in ("thick", "polar", "omega"):
+        if not r.one("oversample_" + key):
+            val = val * r.one({"thick": "capture_fraction", "polar": "polar", "omega": "omega_pixel"}[key])
     final = r.one("I_pixel_final")
     assert rel(final, val) <= 1e-15
     acc = r.one("floatimage_accumulated")

@@ -43,7 +43,9 @@ def test_identical_traces_are_parity():
     r = cmp(C_TEXT, PY_TEXT)
     assert r.exit_code == 0 and r.verdict.startswith("PARITY")
     assert r.counts == {"compared": 100, "passed": 100, "failed": 0, "one_sided": 0,
-                        "config_compared": 87, "config_failed": 0}
+                        "config_compared": 87, "config_failed": 0, "config_one_sided": 0,
+                        "by_section": {"pixel": 70, "phi": 30}}
+    assert "100 values compared (70 per-pixel, 30 per-φ), 0 one-sided" in r.verdict
     assert r.first_divergence is None and r.root_causes == [] and r.config_diffs == []
     assert r.tolerances["classes"]["lattice"] == {"rtol": 1e-12, "atol": 1e-10}
 

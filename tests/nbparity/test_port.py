@@ -121,6 +121,41 @@ def test_external_simulator_gives_the_in_process_result(tmp_path, cbin):
     assert env["port"]["version"] is None and env["port"]["version_error"].startswith("exit 9")
 
 
+def test_port_with_other_key_names_is_compared_through_the_alias_table(tmp_path, cbin):
+    """A port printing the K3e names (`φ_tic=`, `k=` in its per-φ lines) reads through traces/aliases.toml:
+    the same verdict and per-φ table as the in-process run, and the report lists the aliases it applied."""
+    from nbparity.pipeline import compare_pixel
+
+    kw = dict(case="supervisor-synthetic", c_bin=cbin, out=str(tmp_path / "rep"))
+    inproc = compare_pixel(685, 1039, quirks="c", **kw)
+    cmd = f"{shlex.quote(PY)} {shlex.quote(str(PORTS / 'alias_port.py'))} {{argv}} -dtype float64 -quirks c"
+    ext = compare_pixel(685, 1039, port=PortSpec.parse(cmd), **kw)
+    assert (ext.verdict, ext.exit_code) == ("pass", 0)
+    _frames_equal(inproc.per_phi, ext.per_phi, list(inproc.per_phi.columns))
+    assert len(ext.per_phi) == 10 and ext.per_phi["k_frac_py"].notna().all()
+    used = {(a["name"], a["key"]) for a in ext.comparison.inputs["torch"]["aliases"]}
+    assert used == {("φ_tic", "phi_tic"), ("k", "k_frac")}
+    assert inproc.comparison.inputs["torch"]["aliases"] == []
+
+
+def test_port_on_a_line_sensitive_argv_is_told_the_c_line(tmp_path, cbin):
+    """`-misset random -misset_seed 11 …` parses differently under R1 and R2 (C-ARGV-001): the harness cannot
+    make an external port follow the C's line, so it says which line the C side is; with the R1 emulation
+    asked of the port (-quirks c) the crystals agree."""
+    from nbparity.pipeline import compare_pixel
+
+    args = TINY + " -misset random -misset_seed 11 -mosaic 0.3 -mosaic_dom 2"
+    r = compare_pixel(3, 4, args=args, c_bin=cbin, out=str(tmp_path / "rep"),
+                      port=PortSpec.parse(f"{SIM} -quirks c"))
+    assert r.metrics["c_line"]["line"] == "R1"
+    assert any("parses differently under the two C lines" in w and "C side is R1" in w for w in r.warnings)
+    assert (r.verdict, r.exit_code) == ("pass", 0)
+    r2 = compare_pixel(3, 4, args=args, c_bin=cbin, out=str(tmp_path / "rep"),
+                       port=PortSpec.parse(f"{SIM} -quirks c-r2"))
+    assert r2.verdict == "fail"   # the R2 crystal is another crystal
+    assert [c["key"] for c in r2.metrics["comparison"]["root_causes"]] == ["a0", "b0", "c0"]
+
+
 def test_external_port_attribution_through_its_switches(tmp_path, cbin):
     """spec mode: the port's own switches (mapped with --py-quirk-flag) explain what the in-process
     attribution explains; without a mapping the report says attribution was not possible."""

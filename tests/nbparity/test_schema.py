@@ -75,7 +75,7 @@ def test_config_keys_exactly_as_in_contracts(schema):
 
 def test_per_pixel_ids_in_emission_order(schema):
     ids = [schema.specs[n].id for n in schema.emission_order("pixel")]
-    expected = [f"A{i}" for i in range(1, 14)] + [f"B{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 15)]
+    expected = [f"A{i}" for i in range(1, 15)] + [f"B{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 15)]
     assert ids == expected
     assert schema.emission_order("pixel")[0] == "pixel.pix0_vector_meters"
     assert schema.emission_order("pixel")[-1] == "pixel.floatimage_accumulated"

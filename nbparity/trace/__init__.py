@@ -1,0 +1,78 @@
+"""Reading traces, whatever wrote them: one small reader per source format, all returning TraceFrames.
+
+Public API::
+
+    load_trace(path, label="trace", *, format=None) -> TraceFrames    # for notebooks and `nbparity diff`
+    parse_trace(text, source=None, *, format=None) -> TraceFrames     # never raises on content
+    detect_format(text) -> (name, reason);  FORMATS {name: description}
+    TraceFrames (nbparity/trace/frames.py)
+
+Readers: trace_log.py (TRACE_* line logs, also per-φ-only logs), phi_json.py (per-φ JSON),
+phi_table.py (per-φ text tables). Other builds' names map to ours only through traces/aliases.toml.
+load_trace raises UsageError (exit 2) only when the file cannot be read or holds no trace value at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbparity.errors import UsageError
+from nbparity.trace.detect import FORMATS, detect_format
+from nbparity.trace.frames import CONFIG_COLUMNS, OTHER_COLUMNS, VALUE_COLUMNS, TraceFrames
+
+__all__ = ["load_trace", "parse_trace", "detect_format", "FORMATS", "TraceFrames", "VALUE_COLUMNS",
+           "CONFIG_COLUMNS", "OTHER_COLUMNS"]
+
+
+def _read(fmt: str, text, source):
+    from nbparity.trace.phi_json import read_phi_json
+    from nbparity.trace.phi_table import read_phi_table
+    from nbparity.trace.trace_log import read_trace_log
+
+    if fmt == "phi-json":
+        return read_phi_json(text, source)
+    if fmt == "phi-table":
+        return read_phi_table(text, source)
+    return read_trace_log(text, source, phi_only=fmt == "phi-log", format_name=fmt)
+
+
+def parse_trace(text, source: str | None = None, *, format: str | None = None) -> TraceFrames:
+    """Parse trace text (str or bytes) with the named reader, or the detected one when format is None."""
+    if format is not None and format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if format is None:
+        sample = text.decode("utf-8", errors="replace") if isinstance(text, (bytes, bytearray)) else str(text)
+        fmt, reason = detect_format(sample)
+    else:
+        fmt, reason = format, "chosen with --format"
+    frames = _read(fmt, text, source)
+    frames.format_reason = reason
+    return frames
+
+
+def load_trace(path, label: str = "trace", *, format: str | None = None,
+               allow_truncated: bool = True) -> TraceFrames:
+    """Read and parse a trace file. Missing, unreadable, empty or binary files, and files holding no trace
+    value at all, raise UsageError with the reason. A partial or cut trace is returned (frames.truncated
+    says whether a record was cut); allow_truncated=False restores the old refusal of cut traces."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{label} log {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{label} log {path}: is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{label} log {path}: cannot read ({exc.strerror or exc})") from None
+    if not data.strip():
+        raise UsageError(f"{label} log {path}: empty file")
+    frames = parse_trace(data, source=str(path), format=format)
+    if frames.binary:
+        raise UsageError(f"{label} log {path}: binary data (NUL bytes), not a trace log")
+    if not frames.has_values():
+        why = next((w for w in frames.warnings if "JSON" in w), None)
+        raise UsageError(f"{label} log {path}: holds no trace value ({frames.format}: "
+                         f"{why or frames.format_reason}): not a trace log, or the pixel was not rendered")
+    if frames.truncated and not allow_truncated:
+        raise UsageError(f"{label} log {path}: truncated: {frames.truncation}")
+    return frames

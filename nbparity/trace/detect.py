@@ -1,0 +1,44 @@
+"""Which reader a trace file needs, and why (`nbparity diff` prints it; `--format` overrides it).
+
+    detect_format(text) -> (format name, reason)
+    FORMATS: {name: one-line description}
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMATS = {
+    "trace-log": "TRACE_* line log: per-pixel lines (ours, instrumented nanoBragg builds, TRACE_C:key=value "
+                 "geometry lines), per-φ lines, extra prefixes, config echo, any other output interleaved",
+    "phi-log": "a log holding per-φ lines (TRACE_C_PHI / TRACE_PY_PHI) and no per-pixel value",
+    "phi-json": "per-φ JSON: metadata plus a 'traces' or 'per_phi_entries' list of records",
+    "phi-table": "a per-φ summary table printed as text (header 'φ_tic  φ (deg)  h_frac …')",
+}
+
+_VALUE_LINE = re.compile(r"^\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0-9_]+?)?[: ]\s*\S", re.M)
+_PHI_LINE = re.compile(r"^\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=", re.M)
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def detect_format(text: str) -> tuple[str, str]:
+    head = text.lstrip()[:1]
+    if head in ("{", "[") and ('"traces"' in text or '"per_phi_entries"' in text or head == "["):
+        return "phi-json", "a JSON document with a per-φ list"
+    pixel = sum(1 for m in _VALUE_LINE.finditer(text) if not m.group(0).lstrip().startswith("TRACE_CONFIG"))
+    phi = sum(1 for m in _PHI_LINE.finditer(text) if "=<" not in _line_at(text, m.start()))  # not a template
+    if pixel:
+        return "trace-log", f"{pixel} per-pixel/extra trace lines" + (f" and {phi} per-φ lines" if phi else "")
+    if phi:
+        return "phi-log", f"{phi} per-φ lines and no per-pixel line"
+    from nbparity.trace.aliases import AliasLog
+    from nbparity.trace.phi_table import header_columns
+
+    log = AliasLog("phi-table")
+    if any(header_columns(line, log) for line in text.split("\n") if line.strip()):
+        return "phi-table", "a per-φ table header (φ_tic …) and no TRACE_* line"
+    return "trace-log", "no TRACE_* value line, per-φ record or per-φ table found"
