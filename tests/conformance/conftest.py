@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from .recordings import CBIN, R2_MODE, ROOT, r2_line_supported, run_c, run_simulator, stage_inputs
+from tests.robustness import c_binary
+
+from .recordings import R2_MODE, r2_line_supported, run_c, run_simulator, stage_inputs
 
 
 @pytest.fixture(scope="session")
 def c_bin():
-    r = subprocess.run(["make", "-s", "-C", str(ROOT / "c_reference")], capture_output=True, text=True)
-    if r.returncode != 0 or not CBIN.exists():
-        pytest.fail(f"building c_reference failed: {r.stderr[-500:]}")
-    return CBIN
+    return c_binary()   # the project's one build helper (make is incremental)
 
 
 @pytest.fixture(scope="session")
