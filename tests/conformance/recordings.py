@@ -81,21 +81,9 @@ def stage_inputs(case: Case, workdir: Path) -> Path:
     return workdir
 
 
-def r2_line_supported() -> bool:
-    """Both of our sides know quirk C-ARGV-001: the simulator's quirk registry resolves the R2 mode and
-    the C reference binary carries the `-quirks` option (an R1-only build ignores unknown options)."""
-    from simulator.quirks import resolve
-
-    try:
-        resolve(R2_MODE)
-    except ValueError:
-        return False
-    return CBIN.exists() and b"-quirks" in CBIN.read_bytes()
-
-
 def with_trace_pixel(argv, slow: int, fast: int) -> list[str]:
-    """The one place this suite adds the harness's tokens (the coordinator may switch it to
-    nbparity.placement at merge time)."""
+    """The one place this suite adds tokens: appended, as the recordings were made. Under the R2 line
+    (exact option matching) appending cannot join a user's option, so the parse is the recorded one."""
     from nbparity.runners import with_pixel
 
     return with_pixel(list(argv), slow, fast) + ["-floatfile", IMAGE]
@@ -107,10 +95,9 @@ class SideRun:
     image: np.ndarray     # the float image the run wrote, float32 little-endian, slow-major
 
 
-def run_c(case: Case, slow: int, fast: int, workdir: Path, r2: bool) -> SideRun:
-    argv = with_trace_pixel(case.argv, slow, fast)
-    if r2:   # pre-scanned by c_reference wherever it stands; first, so it cannot join another option
-        argv = ["-quirks", R2_MODE] + argv
+def run_c(case: Case, slow: int, fast: int, workdir: Path) -> SideRun:
+    # -quirks is pre-scanned by c_reference wherever it stands; first, so it cannot join another option
+    argv = ["-quirks", R2_MODE] + with_trace_pixel(case.argv, slow, fast)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     r = subprocess.run([str(CBIN)] + argv, cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
     if r.returncode != 0:

@@ -1,6 +1,6 @@
 """tests/conformance/matrix.yaml (the recordings as a matrix for `nbparity cases run … --c-bin`) lists
-every recorded configuration with its argv.txt, inputs and traced pixels; only the ones that need the
-R2 line are held back (commented out) while quirk C-ARGV-001 is unknown."""
+every recorded configuration with its argv.txt, inputs and traced pixels; the ones whose argv R1 and
+R2 parse differently run the torch side on the recordings' R2 line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from nbparity.matrix import load_matrix
 
-from .recordings import R2_MODE, ROOT, load_cases, r2_line_supported
+from .recordings import R2_MODE, ROOT, load_cases
 
 MATRIX = Path(__file__).with_name("matrix.yaml")
 CASES = load_cases()
@@ -23,13 +23,9 @@ BESIDE = (ROOT.parent / "shared" / "data" / "conformance").is_dir()
 @pytest.mark.skipif(not CASES or not BESIDE, reason="../shared/data/conformance not present beside the repository")
 def test_matrix_lists_the_recordings():
     runs = {r.case_id: r for r in load_matrix(MATRIX).runs}
-    listed = {c.name for c in CASES if not c.needs_r2_line() or r2_line_supported()}
-    held = {c.name for c in CASES} - listed
+    listed = {c.name for c in CASES}
     assert set(runs) == listed, (set(runs) ^ listed)
-    assert all(f"# - id: {name}" in MATRIX.read_text() for name in held)
     for case in CASES:
-        if case.name not in runs:
-            continue
         run = runs[case.name]
         assert len(run.argv) == len(case.argv), case.name
         for mine, theirs in zip(run.argv, case.argv):   # inputs absolute, every other token verbatim
