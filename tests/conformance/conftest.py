@@ -18,15 +18,15 @@ def c_bin():
 class Runs:
     """Lazy cache: one run per (case, pixel, side), in its own staged directory."""
 
-    def __init__(self, base):
-        self.base, self.done = base, {}
+    def __init__(self, base, c_bin):
+        self.base, self.c_bin, self.done = base, c_bin, {}
 
     def get(self, case, pixel, side):
         key = (case.name, pixel, side)
         if key not in self.done:
             wd = stage_inputs(case, self.base / f"{case.name}-{pixel[0]}-{pixel[1]}-{side}")
             if side == "c":
-                self.done[key] = run_c(case, *pixel, wd)
+                self.done[key] = run_c(self.c_bin, case, *pixel, wd)
             else:
                 self.done[key] = run_simulator(case, *pixel, wd, R2_MODE)
         return self.done[key]
@@ -34,4 +34,4 @@ class Runs:
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory, c_bin):
-    return Runs(tmp_path_factory.mktemp("conformance"))
+    return Runs(tmp_path_factory.mktemp("conformance"), c_bin)

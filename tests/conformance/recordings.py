@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-CBIN = ROOT / "c_reference" / "nanoBragg"
 IMAGE = "floatimage.bin"
 
 # The recordings are R2 (exact option matching). R1 and R2 parse these options differently (spec §12),
@@ -95,11 +94,11 @@ class SideRun:
     image: np.ndarray     # the float image the run wrote, float32 little-endian, slow-major
 
 
-def run_c(case: Case, slow: int, fast: int, workdir: Path) -> SideRun:
+def run_c(binary: Path, case: Case, slow: int, fast: int, workdir: Path) -> SideRun:
     # -quirks is pre-scanned by c_reference wherever it stands; first, so it cannot join another option
     argv = ["-quirks", R2_MODE] + with_trace_pixel(case.argv, slow, fast)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    r = subprocess.run([str(CBIN)] + argv, cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run([str(binary)] + argv, cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
     if r.returncode != 0:
         raise RuntimeError(f"c_reference failed on {case.name} ({r.returncode}): {r.stderr[-400:]}")
     log = workdir / f"c_{slow}_{fast}.log"
