@@ -1,0 +1,167 @@
+"""Frozen requests: what to run (case, C side, torch side or port), how to judge, where to write.
+
+One request object travels from the command line to the bundle (request.json) instead of twenty keyword
+arguments; `commands.txt` re-runs a bundle from it. Built by the shared click option groups
+(nbparity/options.py) or directly from Python:
+
+    from nbparity.request import CompareRequest, CaseSpec
+    run_compare(CompareRequest(pixel=(685, 1039), case=CaseSpec("supervisor-synthetic")))
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+# One default quirk mode for compare, image, probes and the matrix: the torch side emulates every C quirk,
+# because the reference is the program users run; `--quirks spec` asks what the physics intends and names
+# the C quirks that explain each divergence.
+DEFAULT_QUIRKS = "c"
+REQUEST_SCHEMA = "nbparity.request/1"
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """A builtin case name or a YAML case file, or a nanoBragg command line; where inputs are read from."""
+
+    name: str | None = None
+    args: str | None = None
+    data_dir: str | None = None
+
+    def resolve(self):
+        from nbparity.cases import resolve_case
+
+        return resolve_case(self.name, self.args, self.data_dir)
+
+
+@dataclass(frozen=True)
+class CSpec:
+    """The C side: a given binary, or sources built through the cache (default: c_reference)."""
+
+    binary: str | None = None
+    source: str | None = None
+    cflags: tuple = ()
+    timeout: float = 600.0
+
+    def resolve(self, log=None):
+        """(binary path, BuildResult or None), building through the cache where needed."""
+        from nbparity.cbuild import check_c_options, resolve_binary
+
+        check_c_options(self.binary, self.source)
+        return resolve_binary(self.binary, self.source, list(self.cflags), log)
+
+
+@dataclass(frozen=True)
+class TorchSpec:
+    """The torch side: the in-repo simulator (device, dtype, quirk mode) or, with `port`, a user's
+    external command (nbparity.port.PortSpec), whose own options are inside its command."""
+
+    device: str = "cpu"
+    dtype: str = "float64"
+    quirks: str = DEFAULT_QUIRKS
+    port: object = None
+
+    @property
+    def external(self) -> bool:
+        return self.port is not None
+
+    def to_dict(self) -> dict:
+        d = {"device": self.device, "dtype": self.dtype, "quirks": self.quirks, "port": None}
+        if self.port is not None:
+            d["port"] = {"command": self.port.given or " ".join(self.port.command),
+                         "quirk_flags": self.port.to_dict()["quirk_flags"]}
+        return d
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """How values are judged: tolerances (None = traces/tolerances.toml), strictness, attribution."""
+
+    rtol: float | None = None
+    atol: float | None = None
+    strict: bool = False
+    attribute: bool = True
+    allow_empty: bool = False
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where and how results go: the reports folder, a bundle or not, JSON or text, a ledger note."""
+
+    out: str = "reports"
+    bundle: bool = True
+    as_json: bool = False
+    show_all: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    pixel: tuple
+    case: CaseSpec = field(default_factory=CaseSpec)
+    c: CSpec = field(default_factory=CSpec)
+    torch: TorchSpec = field(default_factory=TorchSpec)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    full_frame: bool = False
+    kind: str = "compare"
+
+    @property
+    def slow(self) -> int:
+        return int(self.pixel[0])
+
+    @property
+    def fast(self) -> int:
+        return int(self.pixel[1])
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    case: CaseSpec = field(default_factory=CaseSpec)
+    c: CSpec = field(default_factory=CSpec)
+    torch: TorchSpec = field(default_factory=TorchSpec)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    roi: tuple | None = None
+    thresholds: tuple = ()          # ((name, value), …) overriding the image gates
+    log_scale: bool = False
+    kind: str = "image"
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    probe: str                      # sincg | single-phi | rotation
+    pixel: tuple
+    case: CaseSpec = field(default_factory=CaseSpec)
+    c: CSpec = field(default_factory=CSpec)
+    torch: TorchSpec = field(default_factory=TorchSpec)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    params: tuple = ()              # ((name, value), …): the probe's own settings (window, points)
+    kind: str = "probe"
+
+    @property
+    def slow(self) -> int:
+        return int(self.pixel[0])
+
+    @property
+    def fast(self) -> int:
+        return int(self.pixel[1])
+
+
+def request_to_dict(request) -> dict:
+    """request.json's content: the schema, the kind and every field (a port as its command)."""
+    d = {"schema": REQUEST_SCHEMA}
+    for f in fields(request):
+        value = getattr(request, f.name)
+        if isinstance(value, TorchSpec):
+            d[f.name] = value.to_dict()
+        elif hasattr(value, "__dataclass_fields__"):
+            d[f.name] = asdict(value)
+        else:
+            d[f.name] = value
+    return d
+
+
+def with_output(request, **changes):
+    """The request with some output settings changed (e.g. no bundle for an attribution re-run)."""
+    return replace(request, output=replace(request.output, **changes))
