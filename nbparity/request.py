@@ -81,6 +81,7 @@ class JudgeSpec:
     strict: bool = False
     attribute: bool = True
     allow_empty: bool = False
+    keys: tuple = ()                # --keys: only these keys or presets decide (each must be on both sides)
 
 
 @dataclass(frozen=True)
