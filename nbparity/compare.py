@@ -37,7 +37,8 @@ Comparison fields:
     tolerances     dict: rule, dtype, rtol_override, atol_override, classes {name: {rtol, atol}}
     warnings       list[str] (parser warnings of both sides, prefixed, plus alignment notes)
     counts         dict: compared, passed, failed, one_sided, config_compared, config_failed, config_one_sided,
-                   by_section, deciding, identical, non_finite, one_sided_declared, one_sided_undeclared
+                   by_section, deciding, deciding_failed, identical, non_finite, one_sided_declared,
+                   one_sided_undeclared
     judgement      nbparity.verdict.Judgement: identical | within_tolerance | divergent | incomplete, with
                    the reason and the parts that decided it (values, one-sided C/PY, final value,
                    non-finite, truncated C/torch, keys)
@@ -62,7 +63,7 @@ from dataclasses import dataclass, field
 
 from nbparity.compare_align import (ALIGN_ON, RULE, TABLE_COLUMNS, copy_frames, finish_table, harmonize,  # noqa: F401
                                     judge_rows, merge, phi_one_occurrence, primary)
-from nbparity.compare_judge import KEY_PRESETS, judge_aligned, parse_keys  # noqa: F401
+from nbparity.compare_judge import KEY_PRESETS, judge_aligned, key_mask, parse_keys  # noqa: F401
 from nbparity.compare_notes import (hints, json_safe, occ_text, records_of, root_causes, row_dict,  # noqa: F401
                                     scope_text, unit_hint)
 from nbparity.errors import UsageError
@@ -180,7 +181,7 @@ def _divergence_detail(f: dict, phi_summary: dict) -> str:
     return "; ".join(parts)
 
 
-def _verdict_text(j, counts: dict, scope: str, dtype: str, detail: str) -> str:
+def _verdict_text(j, counts: dict, scope: str, dtype: str, detail: str, keys=()) -> str:
     v = j.verdict
     if v is Verdict.IDENTICAL:
         return f"{v.label}: {scope}; every deciding value bit-identical ({dtype})"
@@ -189,6 +190,8 @@ def _verdict_text(j, counts: dict, scope: str, dtype: str, detail: str) -> str:
     if v is Verdict.DIVERGENT:
         n_fail = counts["failed"] + counts["config_failed"]
         n_all = counts["compared"] + counts["config_compared"]
+        if keys:   # only the named keys decide
+            n_fail, n_all = counts["deciding_failed"], counts["deciding"]
         text = f"{v.label} ({n_fail} of {n_all} values outside tolerance, {dtype}; {scope}): {detail}"
         also = [p.reason for _, p in j.parts if p.verdict is Verdict.INCOMPLETE]
         return text + ("; also incomplete: " + "; ".join(also) if also else "")
@@ -217,10 +220,13 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     phi_summary = summary(per_phi)
     found = _findings(table, config_table, schema)
     detail = _divergence_detail(found, phi_summary)
+    if keys:   # the reason speaks of the keys that decide
+        detail = _divergence_detail(_findings(table[key_mask(table, keys)],
+                                              config_table[key_mask(config_table, keys)], schema), {})
     outcome = judge_aligned(table, config_table, c, py, keys, detail)
     counts = {**_counts(table, config_table), **outcome.counts}
-    warnings += [f"{sec}: {why}" for sec, why in outcome.not_compared.items() if sec != "other keys"]
-    verdict = _verdict_text(outcome.judgement, counts, scope_text(counts, outcome.one_sided), dtype, detail)
+    warnings += [why for sec, why in outcome.not_compared.items() if sec != "other keys"]
+    verdict = _verdict_text(outcome.judgement, counts, scope_text(counts, outcome.one_sided), dtype, detail, keys)
     inputs = {}
     for frames, label in ((c, "C"), (py, "torch")):
         inputs[label] = {"format": getattr(frames, "format", "trace-log"),

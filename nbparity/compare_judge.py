@@ -60,7 +60,8 @@ def parse_keys(spec) -> tuple:
     return tuple(dict.fromkeys(out))
 
 
-def _key_mask(full, keys):
+def key_mask(full, keys):
+    """Boolean array: the rows of `full` (an aligned table) that the --keys `keys` name."""
     import numpy as np
 
     mask = np.zeros(len(full), dtype=bool)
@@ -112,7 +113,7 @@ def _incomplete_parts(full, deciding, keys, c, py):
     absent = _absent_keys(full, keys) if keys else []
     one = deciding & (full["status"] == "one-sided").to_numpy()
     final = (full["section"] == FINAL_VALUE[0]).to_numpy() & (full["key"] == FINAL_VALUE[1]).to_numpy()
-    named = _key_mask(full, [k for k, _ in absent]) if absent else final & False   # said by the keys part
+    named = key_mask(full, [k for k, _ in absent]) if absent else final & False   # said by the keys part
     for side, lacking in (("C", "torch"), ("PY", "C")):
         rows = full[one & ~final & ~named & (full["side"] == side).to_numpy()]
         if len(rows):
@@ -144,7 +145,7 @@ def _absent_keys(full, keys) -> list:
     """[(key, 'the torch side' | 'the C side' | 'both sides'), …] for the --keys not printed by both sides."""
     absent = []
     for k in keys:
-        rows = full[_key_mask(full, (k,))]
+        rows = full[key_mask(full, (k,))]
         has_c = bool(rows["line_c"].notna().any())
         has_py = bool(rows["line_py"].notna().any())
         if not (has_c and has_py):
@@ -185,7 +186,7 @@ def judge_aligned(table, config_table, c, py, keys: tuple = (), divergence: str 
     entries = one_sided_keys(full)
     declared = np.array([r is not None for r in _annotate_one_sided(full, entries, {"C": c, "PY": py}, builds)],
                         dtype=bool)
-    selected = _key_mask(full, keys) if keys else np.ones(len(full), dtype=bool)
+    selected = key_mask(full, keys) if keys else np.ones(len(full), dtype=bool)
     one = (full["status"] == "one-sided").to_numpy()
     deciding = selected & ~(one & declared)
     status = full["status"].to_numpy()
@@ -199,7 +200,7 @@ def judge_aligned(table, config_table, c, py, keys: tuple = (), divergence: str 
     if not compared.any():
         values = Judgement(Verdict.INCOMPLETE, "nothing in common: no deciding value is printed by both sides")
     parts = [("values", values)] + _incomplete_parts(full, deciding, keys, c, py)
-    counts = {"deciding": int(compared.sum()), "identical": n_identical,
+    counts = {"deciding": int(compared.sum()), "deciding_failed": n_failed, "identical": n_identical,
               "non_finite": int((deciding & (status == "non-finite")).sum()),
               "one_sided_declared": int((one & declared & selected).sum()),
               "one_sided_undeclared": int((one & ~declared & selected).sum())}

@@ -86,7 +86,7 @@ def command(ctx, c_log, py_log, **opts):
         from nbparity.report import render
 
         render(result, make_console(), failing_only=opts["failing_only"], per_phi=True)
-        for section, why in result.not_compared.items():
-            click.echo(f"Not compared: {why}" if section != "other keys" else f"Not deciding: {why}")
+        if "other keys" in result.not_compared:   # the sections not compared are among the warnings
+            click.echo(f"Other keys {result.not_compared['other keys']}")
         click.echo(result.judgement.headline)
     ctx.exit(result.exit_code)

@@ -191,3 +191,17 @@ def test_declared_one_sided_keys_of_two_registered_builds_are_listed_not_decidin
     rc, doc, last = diff(capsys, odd, GOLDEN / "basic_py.log")
     assert rc == 1 and last == ("INCOMPLETE — 1 value only the C side printed, declared nowhere (the torch "
                                 "side lacks mystery_value) (exit 1)")
+
+
+def test_declarations_file_is_checked(tmp_path):
+    from nbparity.declarations import load_declarations
+
+    real = load_declarations()
+    assert [b.id for b in real.builds] == ["ours", "nanoBragg-R2"]
+    (tmp_path / "one_sided.toml").write_text(
+        '[build.x]\ndoc = "x"\n[[one_sided]]\nbuild = "x"\nkeys = ["pixel.I_pixel_final"]\nreason = "r"\n')
+    with pytest.raises(ValueError, match="the final pixel value cannot be declared one-sided"):
+        load_declarations(str(tmp_path))
+    (tmp_path / "one_sided.toml").write_text('[[one_sided]]\nbuild = "y"\nkeys = ["pixel.a"]\nreason = "r"\n')
+    with pytest.raises(ValueError, match="names unknown build 'y'"):
+        load_declarations(str(tmp_path))
