@@ -20,6 +20,7 @@ COMMANDS = {
     "bundle": "bundle",
     "history": "history",
     "probe": "probe",
+    "rerun": "rerun",
 }
 
 

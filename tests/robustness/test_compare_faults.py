@@ -73,7 +73,7 @@ def test_tiny_case_is_parity(tmp_path, cbin):
     r = compare(tmp_path / "out")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     m = json.loads((only_bundle(tmp_path / "out") / "metrics.json").read_text())
-    assert m["verdict"] == "pass"
+    assert m["verdict"] == "identical"
 
 
 # ----------------------------------------------------------------------------- pixel not rendered
@@ -322,7 +322,7 @@ def test_c_binary_prints_nan_trace_is_divergence(tmp_path, cbin):
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
     assert not TRACEBACK.search(r.stderr)
     m = json.loads((only_bundle(out) / "metrics.json").read_text())
-    assert m["verdict"] == "fail" and m["exit_code"] == 1
+    assert m["verdict"] == "divergent" and m["exit_code"] == 1
 
 
 def test_c_crash_in_a_real_process_no_traceback(tmp_path, cbin):
