@@ -91,7 +91,8 @@ class PairRun:
 class Session:
     """The resources of one parity run; a context manager that removes its work folders on exit."""
 
-    def __init__(self, request, log=None, worker=None, prefix: str = "nbparity-"):
+    def __init__(self, request, log=None, worker=None, prefix: str = "nbparity-", sides=None):
+        """`sides`: (C side, torch side) to use instead of the request's (tests use fake sides)."""
         from nbparity.port import check_floatfile, ensure_floatfile
 
         self.request, self.log = request, (log or (lambda msg: None))
@@ -101,11 +102,11 @@ class Session:
             check_floatfile(argv)
             argv = ensure_floatfile(argv)
         self.case_argv = argv
-        self.torch = torch_side(request.torch, worker)
+        self.torch = torch_side(request.torch, worker) if sides is None else sides[1]
         self.work = Path(tempfile.mkdtemp(prefix=prefix))
         self.c_dir = self.case.prepare_workdir(self.work / "c")
         self.py_dir = self.case.prepare_workdir(self.work / "py")
-        self._c = None
+        self._c = None if sides is None else sides[0]
 
     def __enter__(self):
         return self
@@ -115,6 +116,11 @@ class Session:
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+
+    @property
+    def c_resolved(self):
+        """The C side if it was resolved (built or given) already, else None."""
+        return self._c
 
     @property
     def base_mode(self) -> str:

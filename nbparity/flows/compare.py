@@ -13,14 +13,15 @@ from nbparity.flows.compare_result import CompareResult, error_judgement
 from nbparity.session import Session, registry_for
 
 
-def run_compare(request, log=None, worker=None) -> CompareResult:
+def run_compare(request, log=None, worker=None, sides=None) -> CompareResult:
     """Compare one pixel. `worker` (nbparity.torchworker.TorchWorker): run the in-repo simulator in that
-    forked process, which imports torch while this one builds, validates and runs the C."""
+    forked process, which imports torch while this one builds, validates and runs the C. `sides`: a
+    (C side, torch side) pair replacing the request's (fake sides in tests)."""
     t_all = time.perf_counter()
     say = log or (lambda msg: None)
     if request.torch.port is not None:
         worker = None
-    with Session(request, log=say, worker=worker) as session:
+    with Session(request, log=say, worker=worker, sides=sides) as session:
         say(f"case {session.case.name}: {session.case.why}")
         plan = session.plan_pixel(request.slow, request.fast, request.full_frame)
         if worker is not None:
@@ -153,7 +154,7 @@ def _error_result(session, plan, exc) -> CompareResult:
         from nbparity.session import PairRun
 
         runs = PairRun(c_run, t_run, {})
-    identity = _identity(session, plan, c_run) if session._c is not None else {}
+    identity = _identity(session, plan, c_run) if session.c_resolved is not None else {}
     return CompareResult(session.request, error_judgement(str(exc)), session.case, plan,
                          identity=identity, warnings=tuple(plan.warnings), error=str(exc), runs=runs)
 

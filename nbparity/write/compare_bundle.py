@@ -51,7 +51,7 @@ def write_compare_bundle(result, session, worker=None):
                            "host": socket.gethostname(), "workdir": str(session.work),
                            "argv": {"c": sides["C"], "torch": sides["torch"]}, "case_argv": session.case_argv}
     files = common_files(result.request, metrics, sides,
-                         build=session._c.build if session._c else None, torch_env=_torch_env(worker))
+                         build=getattr(session.c_resolved, 'build', None), torch_env=_torch_env(worker))
     files.update({
         "c_trace.log": _c_log(c_run),
         "py_trace.log": _torch_log(t_run),
