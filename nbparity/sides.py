@@ -43,7 +43,11 @@ class CSide:
         return run_c(self.binary, list(argv), workdir, self.timeout)
 
     def identity(self, line: str | None = None) -> dict:
-        return {"binary": str(self.binary), "sha256": file_sha256(self.binary), "line": line, "threads": 1}
+        built = None
+        if self.build is not None:   # where the cached build came from, for people reading the report
+            built = str(Path(self.build.sources[0]).parent) if self.build.sources else "sources"
+        return {"binary": str(self.binary), "sha256": file_sha256(self.binary), "line": line, "threads": 1,
+                "built_from": built}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ def run_compare(request, log=None, worker=None, sides=None) -> CompareResult:
     if request.torch.port is not None:
         worker = None
     with Session(request, log=say, worker=worker, sides=sides) as session:
-        say(f"case {session.case.name}: {session.case.why}")
         plan = session.plan_pixel(request.slow, request.fast, request.full_frame)
         if worker is not None:
             _prime_worker(worker, session.work)
