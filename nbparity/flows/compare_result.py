@@ -80,7 +80,10 @@ class CompareResult:
             "pixel_values": self.pixel_values,
         }
         if self.comparison is not None:
+            from nbparity.config_objects import group_by_object
+
             m["comparison"] = _comparison_summary(self.comparison)
+            m["config_diffs_by_object"] = group_by_object(self.comparison.config_diffs)
             m["per_phi"] = self.comparison.phi_summary
             m["one_sided"] = self.comparison.one_sided
         if self.attribution is not None:
