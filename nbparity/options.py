@@ -118,7 +118,23 @@ def output_options(fn):
 
 
 def output_spec(kw, show_all: bool = False) -> OutputSpec:
-    return OutputSpec(_abs(kw.pop("out")), True, kw.pop("as_json"), show_all, kw.pop("note"))
+    out = _abs(kw.pop("out"))
+    check_out_dir(out, "--out")
+    return OutputSpec(out, True, kw.pop("as_json"), show_all, kw.pop("note"))
+
+
+def check_out_dir(path: str, option: str) -> None:
+    """A folder that exists or can be made, and is writable: checked before any long work (exit 2)."""
+    from nbparity.errors import UsageError
+
+    p = os.path.abspath(path)
+    probe = p
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise UsageError(f"{option} {path}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {probe} is not writable")
 
 
 def say(msg: str) -> None:
