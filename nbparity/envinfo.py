@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import subprocess
@@ -85,3 +86,13 @@ def collect(build=None, torch=None) -> dict:
         env["compiler"] = {"name": build.compiler, "version": build.compiler_version,
                            "cflags": list(build.cflags), "key": build.key}
     return env
+
+
+
+@functools.lru_cache(maxsize=1)
+def git_state() -> tuple:
+    """(sha, dirty) of the repository the simulator is imported from: the identity of an in-repo attempt."""
+    from nbparity.cbuild import repo_root
+
+    g = _git(repo_root())
+    return g["sha"], g["dirty"]

@@ -66,7 +66,7 @@ def _effective_crop(setup, shape) -> tuple:
 def _port_image(argv, wd: Path, port, quirks, timeout, say):
     """Run an external port; its float image (from the -floatfile name in argv) and the setup the harness
     derives from the argv (the frame's shape and rendered region)."""
-    from nbparity.pipeline import _derive
+    from nbparity.session import derive as _derive
     from nbparity.port import TorchSide
 
     setup, _ = _derive(argv, "spec", wd / "torch")

@@ -599,7 +599,7 @@ def _trace_pixel(spec, argv, binary, out_dir, wd, pixel) -> dict:
     att = r.attribution
     rec.update(verdict=r.verdict, exit_code=r.exit_code, bundle=str(r.bundle) if r.bundle else None,
                attributed=sorted(att.explained) if att is not None and r.verdict == "explained" else [])
-    rec["ok"] = r.verdict in ("pass", "explained")
+    rec["ok"] = r.judgement.verdict.passing
     rec["status"] = "pass" if rec["ok"] else "failure"
     line = r.metrics.get("verdict_line", "")
     rec["message"] = line or r.verdict

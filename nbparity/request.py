@@ -67,7 +67,9 @@ class TorchSpec:
     def to_dict(self) -> dict:
         d = {"device": self.device, "dtype": self.dtype, "quirks": self.quirks, "port": None}
         if self.port is not None:
-            d["port"] = {"command": self.port.given or " ".join(self.port.command),
+            import shlex
+
+            d["port"] = {"command": shlex.join(self.port.command), "given": self.port.given,
                          "quirk_flags": self.port.to_dict()["quirk_flags"]}
         return d
 
@@ -166,3 +168,58 @@ def request_to_dict(request) -> dict:
 def with_output(request, **changes):
     """The request with some output settings changed (e.g. no bundle for an attribution re-run)."""
     return replace(request, output=replace(request.output, **changes))
+
+
+KINDS = {"compare": CompareRequest, "image": ImageRequest, "probe": ProbeRequest}
+_PARTS = {"case": CaseSpec, "c": CSpec, "judge": JudgeSpec, "output": OutputSpec}
+
+
+def request_from_dict(d: dict):
+    """The request a request.json holds (UsageError, exit 2, when it is not one)."""
+    from nbparity.errors import UsageError
+
+    if not isinstance(d, dict) or d.get("schema") != REQUEST_SCHEMA or d.get("kind") not in KINDS:
+        raise UsageError(f"not an nbparity request (schema {REQUEST_SCHEMA} with a kind of "
+                         f"{', '.join(KINDS)})")
+    cls = KINDS[d["kind"]]
+    kw = {}
+    try:
+        for f in fields(cls):
+            if f.name not in d:
+                continue
+            v = d[f.name]
+            if f.name in _PARTS:
+                v = _PARTS[f.name](**{k: (tuple(x) if isinstance(x, list) else x) for k, x in v.items()})
+            elif f.name == "torch":
+                v = _torch_from_dict(v)
+            elif isinstance(v, list):
+                v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+            kw[f.name] = v
+        return cls(**kw)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"request.json is not usable: {exc}") from None
+
+
+def _torch_from_dict(d: dict) -> TorchSpec:
+    port = None
+    if d.get("port"):
+        from nbparity.port import PortSpec
+
+        p = d["port"]
+        port = PortSpec.parse(p["command"], [f"{k}={v}" for k, v in (p.get("quirk_flags") or {}).items()])
+        port = replace(port, given=p.get("given") or port.given)
+    return TorchSpec(d.get("device", "cpu"), d.get("dtype", "float64"), d.get("quirks", DEFAULT_QUIRKS), port)
+
+
+def read_request(path):
+    """The request of a request.json file (UsageError, exit 2, when unreadable)."""
+    import json
+
+    from nbparity.errors import UsageError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"{path}: cannot read the request: {exc}") from None
+    return request_from_dict(data)

@@ -90,7 +90,7 @@ class TracedRun:
 
 def run_traced(ro: RunOptions, argv: list) -> TracedRun:
     """Both sides on `argv` for the pixel (narrowed region, as `nbparity compare`), parsed."""
-    from nbparity.pipeline import _derive, _region
+    from nbparity.session import derive as _derive, _pixel_roi as _region
     from nbparity.runners import run_c, run_torch
     from nbparity.traces import parse_trace
 
@@ -154,7 +154,7 @@ def write_probe_bundle(kind: str, ro: RunOptions, metrics: dict, files: dict, su
     from nbparity import envinfo
     from nbparity.bundle import bundle_name, write_bundle
     from nbparity.htmlreport import add_report
-    from nbparity.pipeline import _json_safe
+    from nbparity.codec import to_jsonable as _json_safe
 
     m = {"schema": "nbparity.probe/1", "kind": f"probe-{kind}",
          "case": {"name": ro.case.name, "why": ro.case.why}, "pixel": {"slow": ro.slow, "fast": ro.fast},
@@ -183,7 +183,7 @@ def md_table(df, floatfmt="%.17g") -> str:
 
 
 def echo_json(doc: dict) -> None:
-    from nbparity.pipeline import _json_safe
+    from nbparity.codec import to_jsonable as _json_safe
 
     click.echo(json.dumps(_json_safe(doc), indent=2, allow_nan=False))
 

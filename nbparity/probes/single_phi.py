@@ -94,7 +94,8 @@ def probe_single_phi(ro, log=None) -> SinglePhiResult:
 
     from nbparity.compare import compare_traces
     from nbparity.errors import EXIT_DIVERGENCE, EXIT_OK
-    from nbparity.pipeline import _derive, _short
+    from nbparity.session import derive as _derive
+    from nbparity.flows.compare_judge import short_divergence as _short
     from nbparity.probes.common import md_table, run_traced, write_probe_bundle
 
     import tempfile

@@ -26,10 +26,8 @@ PIXEL = (6, 4)
 
 
 @pytest.fixture(scope="module")
-def c_bin():
-    r = subprocess.run(["make", "-s", "-C", str(REPO / "c_reference")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return CREF
+def c_bin(c_reference_binary):
+    return c_reference_binary
 
 
 def test_modes_select_the_line():
@@ -97,7 +95,7 @@ def test_compare_follows_the_c_line(c_bin, tmp_path, binary, line, mode):
 
     r = compare_pixel(*PIXEL, args=" ".join(SENSITIVE), quirks="c", c_bin=str(binary), out=str(tmp_path))
     m = r.metrics
-    assert r.verdict == "pass" and r.exit_code == 0
+    assert r.verdict == "identical" and r.exit_code == 0
     assert m["c_line"]["line"] == line and m["c_line"]["source"] == "a probe run of the binary"
     assert m["quirk_mode"] == mode
     assert m["placement"]["lines_verified"] == [line] and m["placement"]["where"] == "appended"
@@ -132,7 +130,7 @@ def test_compare_runs_the_full_frame_where_no_region_can_be_placed(c_bin, tmp_pa
     args = SMALL + ["-spindle_axis", "-trace_pixel", "-misset", "1"]
     r = compare_pixel(1, 1, args=" ".join(args), quirks="c", c_bin=str(c_bin), out=str(tmp_path))
     m = r.metrics
-    assert r.verdict == "pass"
+    assert r.verdict == "identical"
     assert m["region"] == {"roi": None, "full_frame": True}
     assert m["placement"]["roi"] is None and m["placement"]["trace_pixel"] == [1, 1]
     assert "running the full frame instead" in m["placement"]["reason"]

@@ -107,7 +107,7 @@ def test_external_simulator_gives_the_in_process_result(tmp_path, cbin):
     kw = dict(case="supervisor-synthetic", c_bin=cbin, out=str(tmp_path / "rep"))
     inproc = compare_pixel(685, 1039, quirks="c", **kw)
     ext = compare_pixel(685, 1039, port=PortSpec.parse(f"{SIM} -quirks c"), **kw)
-    assert (inproc.verdict, inproc.exit_code) == (ext.verdict, ext.exit_code) == ("pass", 0)
+    assert (inproc.verdict, inproc.exit_code) == (ext.verdict, ext.exit_code) == ("identical", 0)
     cols = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "value_c", "value_py", "status"]
     cols = [c for c in cols if c in inproc.comparison.table.columns]
     assert len(inproc.comparison.table) > 50
@@ -130,7 +130,7 @@ def test_port_with_other_key_names_is_compared_through_the_alias_table(tmp_path,
     inproc = compare_pixel(685, 1039, quirks="c", **kw)
     cmd = f"{shlex.quote(PY)} {shlex.quote(str(PORTS / 'alias_port.py'))} {{argv}} -dtype float64 -quirks c"
     ext = compare_pixel(685, 1039, port=PortSpec.parse(cmd), **kw)
-    assert (ext.verdict, ext.exit_code) == ("pass", 0)
+    assert (ext.verdict, ext.exit_code) == ("identical", 0)
     _frames_equal(inproc.per_phi, ext.per_phi, list(inproc.per_phi.columns))
     assert len(ext.per_phi) == 10 and ext.per_phi["k_frac_py"].notna().all()
     used = {(a["name"], a["key"]) for a in ext.comparison.inputs["torch"]["aliases"]}
@@ -149,10 +149,10 @@ def test_port_on_a_line_sensitive_argv_is_told_the_c_line(tmp_path, cbin):
                       port=PortSpec.parse(f"{SIM} -quirks c"))
     assert r.metrics["c_line"]["line"] == "R1"
     assert any("parses differently under the two C lines" in w and "C side is R1" in w for w in r.warnings)
-    assert (r.verdict, r.exit_code) == ("pass", 0)
+    assert (r.verdict, r.exit_code) == ("identical", 0)
     r2 = compare_pixel(3, 4, args=args, c_bin=cbin, out=str(tmp_path / "rep"),
                        port=PortSpec.parse(f"{SIM} -quirks c-r2"))
-    assert r2.verdict == "fail"   # the R2 crystal is another crystal
+    assert r2.verdict == "divergent"   # the R2 crystal is another crystal
     assert [c["key"] for c in r2.metrics["comparison"]["root_causes"]] == ["a0", "b0", "c0"]
 
 
@@ -175,13 +175,13 @@ def test_external_port_attribution_through_its_switches(tmp_path, cbin):
     assert env["port"]["version"] == "quirk_port 1.0 (stand-in over simulator)"
 
     bare = compare_pixel(685, 1039, port=PortSpec.parse(QUIRK_PORT), **kw)
-    assert (bare.verdict, bare.exit_code) == ("fail", 1)
+    assert (bare.verdict, bare.exit_code) == ("divergent", 1)
     assert bare.attribution.skipped.startswith("attribution not possible")
     assert any("attribution was not possible" in w and "--py-quirk-flag" in w for w in bare.warnings)
     assert "attribution was not possible" in (bare.bundle / "summary.md").read_text()
 
     half = compare_pixel(685, 1039, port=PortSpec.parse(QUIRK_PORT, QUIRK_FLAGS[:1]), **kw)
-    assert half.verdict == "fail" and set(half.attribution.explained) == {"C-PARITY-001"}
+    assert half.verdict == "divergent" and set(half.attribution.explained) == {"C-PARITY-001"}
     assert any("no --py-quirk-flag for the triggered quirk(s) C-PIX0-001" in w for w in half.warnings)
 
 
@@ -191,7 +191,7 @@ def test_flux_wrapper_is_a_fluence_configuration_difference(tmp_path, cbin):
              "--py-cmd", f"{SIM} -quirks c -flux 2e18"])
     assert r.returncode == 1, r.stderr[-2000:]
     doc = json.loads(r.stdout)
-    assert doc["verdict"] == "fail"
+    assert doc["verdict"] == "divergent"
     assert [d["key"] for d in doc["comparison"]["config_diffs"]] == ["fluence"]
     assert [c["key"] for c in doc["comparison"]["root_causes"]] == ["fluence"]
     b = Path(doc["bundle"])

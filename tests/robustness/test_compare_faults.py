@@ -73,7 +73,7 @@ def test_tiny_case_is_parity(tmp_path, cbin):
     r = compare(tmp_path / "out")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     m = json.loads((only_bundle(tmp_path / "out") / "metrics.json").read_text())
-    assert m["verdict"] == "pass"
+    assert m["verdict"] == "identical"
 
 
 # ----------------------------------------------------------------------------- pixel not rendered
@@ -280,12 +280,24 @@ def test_c_binary_hangs_past_timeout(tmp_path, cbin):
     t0 = time.monotonic()
     try:
         r = compare(out, "--timeout", "2", c_bin=fake)
+        # the wrapper and the child it started are gone with the timeout: nothing outlives the harness
+        alive = [pid for pid in pidfile.read_text().split() if _alive(int(pid))]
     finally:
         _kill_pidfile(pidfile)
     assert time.monotonic() - t0 < 60
+    assert alive == []
     line = assert_one_line_error(r, 3)
     assert "timed out" in line or "timeout" in line
     assert_error_bundle(out)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.is_file() and status.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def test_c_binary_prints_no_trace(tmp_path, cbin):
@@ -322,7 +334,7 @@ def test_c_binary_prints_nan_trace_is_divergence(tmp_path, cbin):
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
     assert not TRACEBACK.search(r.stderr)
     m = json.loads((only_bundle(out) / "metrics.json").read_text())
-    assert m["verdict"] == "fail" and m["exit_code"] == 1
+    assert m["verdict"] == "divergent" and m["exit_code"] == 1
 
 
 def test_c_crash_in_a_real_process_no_traceback(tmp_path, cbin):
@@ -490,3 +502,14 @@ def test_two_concurrent_runs_get_distinct_bundles(tmp_path, cbin):
     assert len(found) == 2, found
     for b in found:
         assert cli(["bundle", "verify", str(b)]).returncode == 0
+
+
+def test_out_that_is_a_file_is_refused_before_running(tmp_path):
+    """--out naming an existing file: exit 2 at once, never 3 after the whole run."""
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    t0 = time.monotonic()
+    r = compare(target, "--json")
+    line = assert_one_line_error(r, 2, "is not a folder")
+    assert time.monotonic() - t0 < 20 and str(target) in line
+    assert json.loads(r.stdout) == {"verdict": "error", "exit_code": 2, "error": line}

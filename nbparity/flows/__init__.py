@@ -1,0 +1,1 @@
+"""The flows: each a straight read → run → judge → write over one request (compare, image, probes, matrix)."""

@@ -1,0 +1,74 @@
+"""What decides a compare: every traced value (the trace comparator's judgement), the traced pixel's value
+in both float images, and the quirk attribution that may explain the divergences. No prose beyond the
+reasons; rendering is the writers' job."""
+
+from __future__ import annotations
+
+import math
+
+from nbparity.verdict import Judgement, Verdict, combine, judge_values
+
+
+def trace_judgement(comparison) -> Judgement:
+    """The trace comparator's five-state judgement."""
+    j = getattr(comparison, "judgement", None)
+    if j is not None:
+        return j
+    if comparison.exit_code == 0:
+        both = [t[t["side"] == "both"] for t in (comparison.table, comparison.config_table)]
+        n = sum(len(t) for t in both)
+        same = sum(int(((t["c"] == t["py"]) | (t["raw_c"] == t["raw_py"])).sum()) for t in both)
+        return judge_values(n, 0, same, "traced values")
+    if str(comparison.verdict).startswith("NOTHING IN COMMON"):
+        return Judgement(Verdict.INCOMPLETE, comparison.verdict)
+    k = comparison.counts
+    n, failed = k["compared"] + k["config_compared"], k["failed"] + k["config_failed"]
+    return Judgement(Verdict.DIVERGENT, f"{failed} of {n} traced values outside tolerance; first divergence "
+                                        f"{short_divergence(comparison.first_divergence)}")
+
+
+def pixel_judgement(c_value, torch_value, dtype: str) -> Judgement:
+    """The traced pixel's value in the two float32 images (judge_pixel of the image rule)."""
+    from nbparity.judge_pixel import judge_pixel
+
+    return judge_pixel(c_value, torch_value, dtype)
+
+
+def explained_by(attribution) -> str:
+    ids = ", ".join(attribution.explained) or ", ".join(attribution.triggered)
+    return f"{attribution.base_failing} divergent values explained by known C quirks ({ids})"
+
+
+def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, strict: bool) -> Judgement:
+    """One judgement of the trace and the pixel; a divergence the attribution fully explains (and a pixel
+    value that agrees once the explaining quirks are emulated) is `explained`."""
+    trace = trace_judgement(comparison)
+    pixel = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float"), dtype)
+    if attribution is not None and attribution.all_explained and trace.verdict is Verdict.DIVERGENT:
+        trace = Judgement(Verdict.EXPLAINED, explained_by(attribution))
+        emulated = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float_all_quirks"), dtype)
+        if pixel.verdict is Verdict.DIVERGENT and emulated.verdict.passing:
+            pixel = Judgement(Verdict.EXPLAINED, "so does the pixel once they are emulated")
+    return combine([("trace", trace), ("pixel", pixel)], strict)
+
+
+def relative_gap(c_value, torch_value) -> float | None:
+    """torch/C − 1 of the pixel values, for the report (None where it means nothing)."""
+    try:
+        c, t = float(c_value), float(torch_value)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(c) and math.isfinite(t)) or c == 0:
+        return None
+    return t / c - 1.0
+
+
+def short_divergence(fd) -> str:
+    """'section=pixel key=F_latt component=0 …' of a first-divergence record, or 'none'."""
+    if fd is None:
+        return "none"
+    if isinstance(fd, dict):
+        return " ".join(f"{k}={v}" for k, v in fd.items()
+                        if k in ("section", "key", "component", "layer", "subS", "subF", "phi_tic")
+                        and v is not None)
+    return str(getattr(fd, "key", fd))

@@ -1,0 +1,113 @@
+"""The result of a single-pixel compare: frozen, with its judgement, exit code and metrics (schema 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbparity.codec import to_jsonable
+from nbparity.verdict import Judgement, Verdict
+
+METRICS_SCHEMA = "nbparity.metrics/2"
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    request: object                    # nbparity.request.CompareRequest
+    judgement: Judgement
+    case: object = None                # nbparity.cases.Case
+    plan: object = None                # nbparity.session.PixelPlan
+    comparison: object = None          # nbparity.compare.Comparison
+    attribution: object = None         # nbparity.attribution.Attribution
+    pixel_values: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    warnings: tuple = ()
+    error: str | None = None
+    runs: object = None                # nbparity.session.PairRun (raw outputs, for the bundle)
+    attribution_runs: tuple = ()       # ((mode, run), …): the re-runs, for the bundle
+    bundle: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.judgement.exit_code
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict.value
+
+    @property
+    def slow(self) -> int:
+        return self.request.slow
+
+    @property
+    def fast(self) -> int:
+        return self.request.fast
+
+    @property
+    def per_phi(self):
+        return None if self.comparison is None else self.comparison.per_phi
+
+    @property
+    def markdown(self) -> str:
+        """summary.md's text."""
+        from nbparity.write.compare_markdown import summary_markdown
+
+        return summary_markdown(self)
+
+    @property
+    def metrics(self) -> dict:
+        return self.to_metrics()
+
+    def to_metrics(self) -> dict:
+        """metrics.json: the verdict and everything that decided it, in a versioned schema."""
+        req, plan = self.request, self.plan
+        torch = req.torch
+        m = {
+            "schema": METRICS_SCHEMA, "kind": "compare",
+            "verdict": self.verdict, "verdict_line": self.judgement.headline,
+            "reason": self.judgement.reason, "exit_code": self.exit_code, "strict": req.judge.strict,
+            "judgement": self.judgement.to_dict(), "note": req.output.note, "identity": self.identity,
+            "case": _case_dict(self.case), "pixel": {"slow": req.slow, "fast": req.fast},
+            "region": plan.region if plan else {"roi": None, "full_frame": req.full_frame},
+            "placement": plan.placement if plan else None,
+            "dtype": torch.dtype, "device": "external" if torch.external else torch.device,
+            "quirk_mode": "the port's own" if torch.external else (plan.mode if plan else torch.quirks),
+            "quirks_enabled": sorted(plan.enabled) if plan and not torch.external else [],
+            "tolerance_overrides": {"rtol": req.judge.rtol, "atol": req.judge.atol},
+            "warnings": list(self.warnings), "c_line": plan.c_line if plan else None,
+            "port": torch.port.to_dict() if torch.external else None,
+            "pixel_values": self.pixel_values,
+        }
+        if self.comparison is not None:
+            from nbparity.config_objects import group_by_object
+
+            m["comparison"] = _comparison_summary(self.comparison)
+            m["config_diffs_by_object"] = group_by_object(self.comparison.config_diffs)
+            m["per_phi"] = self.comparison.phi_summary
+            m["one_sided"] = self.comparison.one_sided
+        if self.attribution is not None:
+            m["attribution"] = self.attribution.to_dict()
+        if self.error:
+            m["error"] = self.error
+        m["bundle"] = str(self.bundle) if self.bundle else None
+        return to_jsonable(m)
+
+    def to_dict(self) -> dict:
+        return self.to_metrics()
+
+
+def _case_dict(case) -> dict | None:
+    if case is None:
+        return None
+    kind = {"builtin": "builtin", "--args": "args"}.get(case.origin, "file")
+    return {"name": case.name, "why": case.why, "origin_kind": kind}
+
+
+def _comparison_summary(comparison) -> dict:
+    d = comparison.to_dict(include_table=False)
+    return {k: v for k, v in d.items() if k not in ("table", "rows", "values")}
+
+
+def error_judgement(message: str) -> Judgement:
+    return Judgement(Verdict.ERROR, message)

@@ -1,0 +1,1 @@
+"""Writers: bundles, commands.txt, reports (text, markdown, HTML, PNG, JUnit), rendered by result type."""

@@ -1,0 +1,54 @@
+"""summary.md of a compare bundle: the terminal report's content, then every table in full."""
+
+from __future__ import annotations
+
+
+def summary_markdown(result) -> str:
+    from nbparity.write.compare_text import next_step, pixel_line, sides_line
+
+    m = result.to_metrics()
+    out = [f"# nbparity compare — {result.judgement.headline}", ""]
+    if m.get("case"):
+        out.append(f"* case: **{m['case']['name']}** — {m['case']['why']}")
+    from nbparity.session import describe_region
+
+    out += [f"* pixel: slow {result.slow}, fast {result.fast}; {describe_region(m.get('region'))}",
+            f"* {sides_line(m)}", f"* {pixel_line(result)}"]
+    if m.get("c_line"):
+        out.append(f"* {m['c_line']['text']}")
+    if m.get("note"):
+        out.append(f"* note: {m['note']}")
+    out += [f"* WARNING: {w}" for w in result.warnings]
+    if result.error:
+        out += ["", f"**Error:** {result.error}"]
+    for name, part in result.judgement.parts:
+        out.append(f"* {name}: {part.verdict.label} — {part.reason}")
+    att = result.attribution
+    if att is not None and (att.messages or att.triggered):
+        out += ["", "## Attribution to known C quirks", ""]
+        out += [f"* {line}" for line in att.messages] or ["* no quirk explains the divergences"]
+        if att.unexplained:
+            out.append(f"* {att.unexplained} divergent value(s) remain unexplained with all triggered quirks "
+                       f"({', '.join(att.triggered)}) emulated")
+    if result.comparison is not None:
+        from nbparity import report
+
+        out += ["", report.to_markdown(result.comparison).strip()]
+        out += _per_phi_md(result.comparison)
+    out += ["", next_step(result), ""]
+    return "\n".join(out)
+
+
+def _per_phi_md(comparison) -> list[str]:
+    pp = comparison.per_phi
+    if pp is None or not len(pp):
+        return ["", "## Per-φ steps", "", "not compared: no per-φ lines on both sides"]
+    cols = [c for c in ("occurrence", "phi_tic", "phi_deg_c", "h_frac_c", "k_frac_c", "l_frac_c", "F_latt_c",
+                        "F_latt_py", "max_rel_delta", "status") if c in pp.columns]
+    s = comparison.phi_summary or {}
+    out = ["", "## Per-φ steps (source 0, mosaic 0)", "",
+           f"{s.get('steps')} steps, {s.get('failing_steps')} failing; first divergent: {s.get('first_divergent')}",
+           "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in pp[cols].itertuples(index=False):
+        out.append("| " + " | ".join(f"{v:.17g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return out
