@@ -89,10 +89,12 @@ class Verification:
         return 0 if self.ok else 1
 
     def lines(self) -> list[str]:
+        """One line per reason (a control character in a file name is escaped, never a line break)."""
         if self.ok:
-            return [f"bundle intact: {self.path}"]
-        return (list(self.problems) + [f"changed: {f}" for f in self.changed]
-                + [f"missing: {f}" for f in self.missing] + [f"extra: {f}" for f in self.extra])
+            return [_printable(f"bundle intact: {self.path}")]
+        return [_printable(ln) for ln in (list(self.problems) + [f"changed: {f}" for f in self.changed]
+                                          + [f"missing: {f}" for f in self.missing]
+                                          + [f"extra: {f}" for f in self.extra])]
 
     def reason(self) -> str:
         """All the failure lines as one line (for a ledger cell)."""
@@ -102,6 +104,10 @@ class Verification:
         return {"path": str(self.path), "ok": self.ok, "kind": self.kind, "problems": self.problems,
                 "changed": self.changed, "missing": self.missing, "extra": self.extra,
                 "exit_code": self.exit_code}
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -201,6 +207,8 @@ def verify_bundle(path) -> Verification:
     problem = _folder_problem(d)
     if problem:
         v.problems.append(problem)
+    if (d / MANIFEST).is_symlink():
+        v.problems.append(f"{MANIFEST} is a symlink; a bundle holds regular files only")
     if not entries:
         v.problems.append(f"{MANIFEST} lists no files")
     for fname, digest in sorted(entries.items()):

@@ -29,21 +29,23 @@ def ident(c_sha=SHA_C, line="R1", kind="simulator", command=None, git=GIT, dtype
                       "device": "cpu", "quirk_mode": quirks}}
 
 
-def bundle(root: Path, second: int, verdict: str, *, case="cubic", pixel=(3, 4), identity=None, note=None,
-           kind="compare", first=None, extra=None, v2=True) -> Path:
-    """A compare bundle (every file the kind requires) whose metrics say what the test needs."""
-    m = {"verdict": verdict, "exit_code": 0, "case": {"name": case}, "pixel": {"slow": pixel[0], "fast": pixel[1]},
+def bundle(root: Path, second: int, verdict: str, identity=None, v2=True, first=None, **fields) -> Path:
+    """A compare bundle (every file the kind requires) whose metrics say what the test needs: `fields`
+    go into metrics.json as they are (case, pixel, note, kind, …), `first` names a config key as the
+    first divergence; v2=False writes an old bundle (no schema 2, kind, identity, request.json)."""
+    m = {"verdict": verdict, "exit_code": 0, "case": {"name": "cubic"}, "pixel": {"slow": 3, "fast": 4},
          "volatile": {"timestamp_utc": f"2026-01-01T00:00:{second:02d}Z"}}
     if v2:
-        m.update(schema="nbparity.metrics/2", kind=kind, note=note, identity=identity or ident())
+        m.update(schema="nbparity.metrics/2", kind="compare", note=None, identity=identity or ident())
     if first:
         m["comparison"] = {"first_divergence": {"section": "config", "key": first, "component": 0}}
-    m.update(extra or {})
+    m.update(fields)
     files = {n: f"{n}\n" for n in REQUIRED}
     files.update({"metrics.json": json.dumps(m), "env.json": json.dumps({"git": {"sha": "f" * 40, "dirty": True}}),
                   "factors.csv": "section,key,rel\npixel,I_pixel_final,0.25\n"})
     if v2:
         files.update({"request.json": "{}\n", "report.html": "<html></html>\n"})
+    case = m["case"]["name"] if isinstance(m["case"], dict) else m["case"]
     return write_bundle(root, f"20260101T0000{second:02d}Z_{case[:20]}", files)
 
 
@@ -83,8 +85,8 @@ def test_sides_define_the_series_but_the_simulator_commit_does_not(tmp_path):
 
 def test_case_pixel_and_kind_separate_series_too(tmp_path):
     bundle(tmp_path, 1, "within_tolerance")
-    bundle(tmp_path, 2, "divergent", pixel=(5, 6))
-    bundle(tmp_path, 3, "divergent", case="other")
+    bundle(tmp_path, 2, "divergent", pixel={"slow": 5, "fast": 6})
+    bundle(tmp_path, 3, "divergent", case={"name": "other"})
     bundle(tmp_path, 4, "within_tolerance")
     assert [x["change"] for x in rows(tmp_path)] == ["", "", "", ""]
 
@@ -92,12 +94,12 @@ def test_case_pixel_and_kind_separate_series_too(tmp_path):
 def test_old_bundles_fall_back_and_map_their_verdict_words(tmp_path):
     old = {"schema": "nbparity.metrics/1", "dtype": "float64", "device": "cpu", "quirk_mode": "spec",
            "c_line": {"line": "R1"}, "volatile": {"paths": {"binary": "/cache/nanoBragg"}}}
-    bundle(tmp_path, 1, "pass", v2=False, extra=old)
-    bundle(tmp_path, 2, "fail", v2=False, extra={**old, "port": {"command": "python -m myport -dtype float64"}})
-    bundle(tmp_path, 3, "DIVERGENCE", v2=False, extra=old)
-    bundle(tmp_path, 4, "ERROR", v2=False, extra=old)
-    bundle(tmp_path, 5, "explained", v2=False, extra=old)
-    bundle(tmp_path, 6, "PASS", v2=False, extra=old)
+    bundle(tmp_path, 1, "pass", v2=False, **old)
+    bundle(tmp_path, 2, "fail", v2=False, **old, port={"command": "python -m myport -dtype float64"})
+    bundle(tmp_path, 3, "DIVERGENCE", v2=False, **old)
+    bundle(tmp_path, 4, "ERROR", v2=False, **old)
+    bundle(tmp_path, 5, "explained", v2=False, **old)
+    bundle(tmp_path, 6, "PASS", v2=False, **old)
     r = rows(tmp_path)
     assert [x["verdict"] for x in r] == ["within_tolerance", "divergent", "divergent", "error", "explained",
                                          "within_tolerance"]
@@ -126,9 +128,9 @@ def test_note_is_shown(tmp_path, capsys):
 def test_kind_filter(tmp_path, capsys):
     bundle(tmp_path, 1, "within_tolerance", kind="compare")
     bundle(tmp_path, 2, "divergent", kind="image")
-    bundle(tmp_path, 3, "within_tolerance", kind="probe", extra={"probe": "single-phi"})
-    bundle(tmp_path, 4, "within_tolerance", v2=False, extra={"kind": "probe-rotation"})
-    bundle(tmp_path, 5, "PASS", v2=False, extra={"kind": "matrix"})
+    bundle(tmp_path, 3, "within_tolerance", kind="probe", probe="single-phi")
+    bundle(tmp_path, 4, "within_tolerance", v2=False, kind="probe-rotation")
+    bundle(tmp_path, 5, "PASS", v2=False, kind="matrix")
     assert [x["kind"] for x in rows(tmp_path)] == ["compare", "image", "probe-single-phi", "probe-rotation",
                                                    "matrix"]
     assert [x["kind"] for x in rows(tmp_path, kind="probe")] == ["probe-single-phi", "probe-rotation"]
@@ -146,7 +148,7 @@ def test_kind_filter(tmp_path, capsys):
 ])
 def test_hostile_metrics_is_one_unreadable_row_and_the_ledger_goes_on(tmp_path, capsys, content, reason):
     bundle(tmp_path, 1, "within_tolerance")
-    bad = bundle(tmp_path, 2, "within_tolerance", case="hostile")
+    bad = bundle(tmp_path, 2, "within_tolerance", case={"name": "hostile"})
     (bad / "metrics.json").write_text(content)
     _rehash(bad)
     bundle(tmp_path, 3, "divergent")
@@ -193,9 +195,9 @@ def test_bundles_failing_verify_are_incomplete_rows_never_a_baseline(tmp_path):
 
 def test_terminal_ledger_fits_120_columns(tmp_path, capsys):
     long = "x" * 200
-    bundle(tmp_path, 1, "within_tolerance", case="a-very-long-case-name-" + long, note="n" * 300,
+    bundle(tmp_path, 1, "within_tolerance", case={"name": "a-very-long-case-name-" + long}, note="n" * 300,
            identity=ident(kind="port", command="python -m some.long.module.path " + long))
-    bundle(tmp_path, 2, "divergent", case="a-very-long-case-name-" + long, first="k" * 100,
+    bundle(tmp_path, 2, "divergent", case={"name": "a-very-long-case-name-" + long}, first="k" * 100,
            identity=ident(kind="port", command="python -m some.long.module.path " + long))
     broken = bundle(tmp_path, 3, "within_tolerance")
     (broken / "summary.md").write_text("edited " * 100)

@@ -335,3 +335,17 @@ def test_schema2_bundle_without_kind_or_with_unknown_kind(compare_bundle):
     _fails(compare_bundle, "kind unknown: metrics.json of schema nbparity.metrics/2 names no kind")
     _as_v2(compare_bundle, kind="comparison")
     _fails(compare_bundle, "kind unknown: unknown kind 'comparison' in metrics.json")
+
+
+def test_file_name_with_a_line_break_stays_one_reason_line(compare_bundle):
+    (compare_bundle / "evil\nchanged: nothing").write_text("x")
+    out = _fails(compare_bundle, "extra: evil\\nchanged: nothing")
+    assert out.count("\n") == 1
+
+
+def test_symlinked_manifest(compare_bundle, tmp_path):
+    real = tmp_path / "sha256.txt"
+    real.write_bytes((compare_bundle / "sha256.txt").read_bytes())
+    (compare_bundle / "sha256.txt").unlink()
+    (compare_bundle / "sha256.txt").symlink_to(real)
+    _fails(compare_bundle, "sha256.txt is a symlink")
