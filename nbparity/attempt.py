@@ -40,6 +40,15 @@ def _text(v, n: int = _CELL) -> str | None:
     return None if v is None else str(v)[:n]
 
 
+def _str(v, n: int = _CELL) -> str | None:
+    """A string field of metrics.json (cut to n characters); None when absent or not a string."""
+    return v[:n] if isinstance(v, str) and v else None
+
+
+def _int(v) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 def _dict(v) -> dict:
     return v if isinstance(v, dict) else {}
 
@@ -50,22 +59,22 @@ def sides(metrics: dict, env: dict) -> dict:
     c_in, t_in = _dict(ident.get("c")), _dict(ident.get("torch"))
     vol = _dict(metrics.get("volatile"))
     c_argv = _dict(vol.get("argv")).get("c")
-    binary = c_in.get("binary") or _dict(vol.get("paths")).get("binary") or (
-        c_argv[0] if isinstance(c_argv, list) and c_argv else None)
-    threads = c_in.get("threads")
-    c = {"binary": _text(binary), "sha256": _text(c_in.get("sha256"), 64),
-         "line": _text(c_in.get("line") or _dict(metrics.get("c_line")).get("line"), 8),
-         "threads": threads if isinstance(threads, int) and not isinstance(threads, bool) else None}
+    binary = _str(c_in.get("binary")) or _str(_dict(vol.get("paths")).get("binary")) or (
+        _str(c_argv[0]) if isinstance(c_argv, list) and c_argv else None)
+    c = {"binary": binary, "sha256": _str(c_in.get("sha256"), 64),
+         "line": _str(c_in.get("line"), 8) or _str(_dict(metrics.get("c_line")).get("line"), 8),
+         "threads": _int(c_in.get("threads"))}
     port, git = _dict(metrics.get("port")), _dict(env.get("git"))
     kind = t_in.get("kind") or ("port" if port else "simulator")
     dirty = t_in.get("dirty", git.get("dirty"))
     torch = {"kind": "port" if kind == "port" else "simulator",
-             "command": _text(t_in.get("command") or port.get("command") or vol.get("port_command")),
-             "git_sha": _text(t_in.get("git_sha") or git.get("sha"), 40),
+             "command": _str(t_in.get("command")) or _str(port.get("command")) or _str(vol.get("port_command")),
+             "git_sha": _str(t_in.get("git_sha"), 40) or _str(git.get("sha"), 40),
              "dirty": dirty if isinstance(dirty, bool) else None,
-             "dtype": _text(t_in.get("dtype") or metrics.get("dtype"), 16),
-             "device": _text(t_in.get("device") or metrics.get("device"), 32),
-             "quirk_mode": _text(t_in.get("quirk_mode") or metrics.get("quirk_mode") or metrics.get("quirks"), 80)}
+             "dtype": _str(t_in.get("dtype"), 16) or _str(metrics.get("dtype"), 16),
+             "device": _str(t_in.get("device"), 32) or _str(metrics.get("device"), 32),
+             "quirk_mode": _str(t_in.get("quirk_mode"), 80) or _str(metrics.get("quirk_mode"), 80)
+                           or _str(metrics.get("quirks"), 80)}
     if torch["kind"] == "simulator":
         torch["command"] = None
     return {"c": c, "torch": torch}
@@ -204,20 +213,21 @@ def _fields(bundle: Path, m: dict, env: dict) -> dict:
     """The ledger cells taken from metrics.json and env.json (TypeError etc. on a malformed one)."""
     s = sides(m, env)
     case = m.get("case")
-    case = case.get("name") if isinstance(case, dict) else (case if case is not None else m.get("name"))
+    case = _str(case.get("name")) if isinstance(case, dict) else (_str(case) or _str(m.get("name")))
     px = _dict(m.get("pixel"))
+    slow, fast = _int(px.get("slow")), _int(px.get("fast"))
     comp = _dict(m.get("comparison"))
     roots = comp.get("root_causes") or m.get("root_causes") or []
     roots = roots if isinstance(roots, list) else [roots]
     t = s["torch"]
     return {
-        "time": attempt_time(bundle, m), "kind": _kind(bundle, m), "case": _text(case),
-        "pixel": f"{int(px['slow'])} {int(px['fast'])}" if "slow" in px and "fast" in px else "",
+        "time": attempt_time(bundle, m), "kind": _kind(bundle, m), "case": case,
+        "pixel": f"{slow} {fast}" if slow is not None and fast is not None else "",
         "c_sha256": s["c"]["sha256"], "c_line": s["c"]["line"], "c_binary": s["c"]["binary"],
         "c_threads": s["c"]["threads"], "torch": torch_label(s), "torch_kind": t["kind"],
         "port_command": t["command"], "git_sha": (t["git_sha"] or "")[:12], "dirty": t["dirty"],
         "quirks": t["quirk_mode"], "dtype": t["dtype"], "device": t["device"],
-        "note": _text(m.get("note")) if m.get("note") not in (None, "") else None,
+        "note": _str(m.get("note")),
         "first_divergence": where(comp.get("first_divergence", m.get("first_divergence")))
                             or step(m.get("first_divergent_step")),
         "root_causes": _text(" ".join(str(r.get("node", r)) if isinstance(r, dict) else str(r) for r in roots)),

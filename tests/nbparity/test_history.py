@@ -227,3 +227,17 @@ def test_real_compare_bundle_in_the_ledger(tmp_path, capsys):
     assert r["git_sha"] == env["git"]["sha"][:12] and r["dtype"] == "float64" and r["intact"]
     assert r["rel_I_pixel_final"] == 0.0 and r["change"] == "" and r["c_binary"].endswith("nanoBragg")
     assert r["torch"] == f"sim {env['git']['sha'][:8]}{'+' if env['git']['dirty'] else ''} float64 {r['quirks']}"
+
+
+def test_wrong_field_types_are_unknown_cells_not_a_crash(tmp_path, capsys):
+    bundle(tmp_path, 1, "identical", pixel={"slow": "abc", "fast": [1]}, note={"x": 1}, case=[1, 2])
+    bundle(tmp_path, 2, {"a": 1}, identity={"c": [1], "torch": {"kind": 5, "dtype": {"x": 1}, "git_sha": 12345}},
+           comparison={"first_divergence": {"phi_tic": "x"}, "root_causes": "abc"})
+    bundle(tmp_path, 3, "identical", first_divergent_step={"phi_deg": "q"}, volatile=[1])
+    r = rows(tmp_path)
+    assert [(x["case"], x["pixel"], x["note"], x["verdict"]) for x in r] == [
+        (None, "", None, "identical"), ("cubic", "3 4", None, "incomplete"), ("cubic", "3 4", None, "identical")]
+    assert r[1]["torch"] == "sim ffffffff+ ? ?" and (r[1]["c_sha256"], r[1]["c_line"]) == (None, None)
+    assert r[1]["reason"] == "unknown verdict \"{'a': 1}\"" and r[1]["root_causes"] == "abc"
+    assert r[2]["first_divergence"] == "φ_tic None (q°)" and r[2]["time"] == "2026-01-01T00:00:03Z"
+    assert main(["history", str(tmp_path), "--json"]) == 0 and len(json.loads(capsys.readouterr().out)["attempts"]) == 3
