@@ -3,6 +3,11 @@
 Layout: reports/<YYYYmmddTHHMMSSZ>_<case>_<slow>-<fast>/ with metrics.json, summary.md, commands.txt,
 env.json, c_trace.log, py_trace.log, factors.csv, per_phi.csv and sha256.txt (written last, in
 `sha256sum -c` format over every other file).
+
+`verify_bundle` fails closed: intact only when the manifest is non-empty and lists every file the
+bundle's kind requires (nbparity/bundle_kinds.py), every listed file is a regular file inside the bundle
+(no symlink on the way), metrics.json is readable (nbparity/safejson.py) and the folder is not a
+writer's temporary one.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ image, probe, matrix) and also hold request.json and report.html. Older bundles 
 kind is taken from "kind" where they wrote one ("image", "matrix", "probe-<name>"; compare wrote none)
 or inferred from the files and metrics, and request.json / report.html are not required.
 
+A schema-2 probe may name which probe it was in metrics["probe"] ("rotation", "sincg", "single-phi");
+its files are then required too. Image bundles that record "images_in_bundle": true also require the
+two float images.
+
 A requirement is a file name, a tuple of alternative names (any one present), or a glob pattern
 ("c_phi*.log": at least one match).
 """

@@ -104,3 +104,10 @@ def test_probe_and_matrix_requirements(tmp_path):
     assert verify_bundle(unknown).problems == [
         "kind unknown: metrics.json names no kind and its files match no writer"]
     assert main(["bundle", "verify", str(unknown)]) == 1
+
+
+def test_load_bundle_refuses_hostile_metrics_with_one_line(tmp_path):
+    d = write_bundle(tmp_path, "b", {**FILES, "metrics.json": "[" * 50000 + "]" * 50000})
+    with pytest.raises(ValueError, match=r"^nested 50000 deep \(limit 100\)$"):
+        load_bundle(d)
+    assert verify_bundle(d).problems == ["metrics.json unreadable: nested 50000 deep (limit 100)"]
