@@ -223,7 +223,7 @@ def test_real_compare_bundle_in_the_ledger(tmp_path, capsys):
     assert len(df) == 1 and df.attrs["unreadable"] == []
     r = df.iloc[0]
     assert (r["kind"], r["verdict"], r["pixel"], r["c_line"], r["torch_kind"]) == (
-        "compare", "within_tolerance", "3 4", "R1", "simulator")
+        "compare", "identical", "3 4", "R1", "simulator")
     assert r["git_sha"] == env["git"]["sha"][:12] and r["dtype"] == "float64" and r["intact"]
     assert r["rel_I_pixel_final"] == 0.0 and r["change"] == "" and r["c_binary"].endswith("nanoBragg")
     assert r["torch"] == f"sim {env['git']['sha'][:8]}{'+' if env['git']['dirty'] else ''} float64 {r['quirks']}"

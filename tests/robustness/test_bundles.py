@@ -313,25 +313,31 @@ def test_hostile_metrics_json_is_a_reason_not_a_crash(compare_bundle, content, n
     _fails(compare_bundle, needle)
 
 
-def _as_v2(bundle: Path, **fields) -> None:
+def _as_v2(bundle: Path, drop=(), **fields) -> None:
     m = json.loads((bundle / "metrics.json").read_text())
     m.update(schema="nbparity.metrics/2", **fields)
+    for name in drop:
+        m.pop(name, None)
     (bundle / "metrics.json").write_text(json.dumps(m))
     _rehash(bundle)
 
 
 def test_schema2_bundle_requires_request_json(compare_bundle):
-    _as_v2(compare_bundle, kind="compare")
+    """A compare bundle is of schema 2 and holds request.json: without it (file and manifest line gone,
+    as a careful forger would leave it) it is not intact."""
+    m = json.loads((compare_bundle / "metrics.json").read_text())
+    assert (m["schema"], m["kind"]) == ("nbparity.metrics/2", "compare")
+    kept = (compare_bundle / "request.json").read_text()
+    (compare_bundle / "request.json").unlink()
+    _rehash(compare_bundle, drop=["request.json"])
     _fails(compare_bundle, "required file not in sha256.txt (compare bundle): request.json")
-    (compare_bundle / "request.json").write_text('{"kind": "compare"}\n')
+    (compare_bundle / "request.json").write_text(kept)
     _rehash(compare_bundle, add=["request.json"])
     assert _verify(compare_bundle).returncode == 0
 
 
 def test_schema2_bundle_without_kind_or_with_unknown_kind(compare_bundle):
-    (compare_bundle / "request.json").write_text("{}\n")
-    _rehash(compare_bundle, add=["request.json"])
-    _as_v2(compare_bundle)
+    _as_v2(compare_bundle, drop=["kind"])
     _fails(compare_bundle, "kind unknown: metrics.json of schema nbparity.metrics/2 names no kind")
     _as_v2(compare_bundle, kind="comparison")
     _fails(compare_bundle, "kind unknown: unknown kind 'comparison' in metrics.json")
