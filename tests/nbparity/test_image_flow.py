@@ -289,3 +289,16 @@ def test_bad_threshold_is_exit_2_before_running(tmp_path, _env):
     r = cli(["image", "--args", TINY, "--out", str(tmp_path / "out"), "--threshold", "corr_min"])
     assert r.returncode == 2 and "expected NAME=VALUE" in r.stderr
     assert not bundles_in(tmp_path / "out")
+
+
+def test_gates_of_request():
+    from nbparity.errors import UsageError
+    from nbparity.flows.image_judge import gates_of
+
+    t, o = gates_of(ImageRequest(judge=JudgeSpec(rtol=1e-3, atol=0.5), thresholds=(("corr_min", 0.99),
+                                                                                    ("rmse_max", None))))
+    assert (o.pixel_rtol, o.pixel_atol, t.corr_min, t.rmse_max) == (1e-3, 0.5, 0.99, None)
+    t, o = gates_of(ImageRequest(judge=JudgeSpec(rtol=1e-3), thresholds=(("pixel_rtol", 0.25), ("worst_n", 3.0))))
+    assert (o.pixel_rtol, o.worst_n) == (0.25, 3) and isinstance(o.worst_n, int)
+    with pytest.raises(UsageError, match="--threshold corr: unknown name"):
+        gates_of(ImageRequest(thresholds=(("corr", 1.0),)))
