@@ -22,7 +22,6 @@ def run_compare(request, log=None, worker=None, sides=None) -> CompareResult:
     if request.torch.port is not None:
         worker = None
     with Session(request, log=say, worker=worker, sides=sides) as session:
-        say(f"case {session.case.name}: {session.case.why}")
         plan = session.plan_pixel(request.slow, request.fast, request.full_frame)
         if worker is not None:
             _prime_worker(worker, session.work)
@@ -69,6 +68,11 @@ def _run_and_judge(session, plan, say) -> CompareResult:
     pixel_values = {"c_float": pair.c_run.pixel_value(plan.shape, slow, fast),
                     "torch_float": pair.t_run.pixel_value(slow, fast)}
     warnings = list(plan.warnings)
+    from nbparity.openmp import threads_note
+
+    note = threads_note(session.c_side().binary, session.c_side().threads)
+    if note:
+        warnings.append(note)
     att, reruns = None, []
     if j.attribute and comparison.exit_code != 0:
         t0 = time.perf_counter()

@@ -29,7 +29,8 @@ def _g(x, digits: int = 10) -> str:
 def sides_line(m: dict) -> str:
     ident = m.get("identity") or {}
     c = ident.get("c") or {}
-    c_text = f"C {c.get('binary', '?')}"
+    c_text = (f"C built from {_short_path(c['built_from'])}" if c.get("built_from")
+              else f"C {_short_path(c.get('binary', '?'))}")
     if c.get("sha256"):
         c_text += f" (sha256 {c['sha256'][:12]}"
         c_text += f", line {c['line']})" if c.get("line") else ")"
@@ -38,6 +39,17 @@ def sides_line(m: dict) -> str:
     else:
         t_text = f"simulator {m['device']} {m['dtype']}, quirks {m['quirk_mode']}"
     return f"sides: {c_text}; {t_text}"
+
+
+def _short_path(path: str) -> str:
+    """A path relative to the working folder where that is shorter."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if len(rel) < len(path) else path
 
 
 def pixel_line(result) -> str:
@@ -132,6 +144,10 @@ def report_lines(result, show_all: bool = False) -> list[tuple[str, str]]:
     c = result.comparison
     if c is not None:
         out.append((_cut(_scope(c)), ""))
+        if c.config_diffs:
+            from nbparity.config_objects import describe
+
+            out.append((_cut(f"configuration differs: {describe(c.config_diffs)}"), "red"))
         out += [(line, "") for line in _root_rows(c)]
         out += [(line, "") for line in _failing_rows(c, show_all)]
         out += [(line, "") for line in _phi_line(c)]
