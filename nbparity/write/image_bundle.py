@@ -57,16 +57,10 @@ def _png_files(result) -> dict:
 
 
 def _image_files(result) -> tuple[dict, bool]:
-    """The raw float images (little-endian float32) where small enough, and whether all of them are in."""
-    files, complete = {}, True
-    for name, img in zip(("c_float.bin", "torch_float.bin"), result.images):
-        if img is None:
-            continue
-        if img.nbytes <= MAX_IMAGE_BYTES_IN_BUNDLE:
-            files[name] = img.astype("<f4").tobytes()
-        else:
-            complete = False
-    return files, complete
+    """The raw float images (little-endian float32) where small enough, and whether both are in."""
+    files = {name: img.astype("<f4").tobytes() for name, img in zip(("c_float.bin", "torch_float.bin"), result.images)
+             if img is not None and img.nbytes <= MAX_IMAGE_BYTES_IN_BUNDLE}
+    return files, len(files) == 2
 
 
 def write_image_bundle(result, session) -> Path:
@@ -79,9 +73,9 @@ def write_image_bundle(result, session) -> Path:
     c_run = runs.c_run if runs else None
     t_run = runs.t_run if runs else None
     sides = {"C": getattr(c_run, "argv", None), "torch": _torch_argv(result.request, result.plan, t_run)}
-    raw, complete = _image_files(result)
+    raw, both_in = _image_files(result)
     metrics = result.to_metrics()
-    metrics["images_in_bundle"] = complete and bool(raw)
+    metrics["images_in_bundle"] = both_in
     metrics["volatile"].update(timestamp_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                host=socket.gethostname(), workdir=str(session.work))
     files = common_files(result.request, metrics, sides, build=getattr(session.c_resolved, "build", None))

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nbparity.bundle import verify_bundle
 from nbparity.cases import float_image_name
 from nbparity.errors import RunnerError
 from nbparity.flows.image import run_image
 from nbparity.port import PortRun, PortSpec
 from nbparity.request import CaseSpec, ImageRequest, JudgeSpec, OutputSpec, TorchSpec
 from nbparity.runners import CRun
-from tests.robustness import bundles_in, c_binary, cli
+from tests.robustness import bundles_in, cli
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ("-default_F 100 -cell 30 30 30 90 90 90 -detpixels 16 -N 2 -oversample 1 "
@@ -111,6 +112,9 @@ def run_fake(tmp_path, c_image, t_image, **kw):
 
 
 def bundle_metrics(result) -> dict:
+    """metrics.json of the result's bundle, which `bundle verify` must accept."""
+    report = verify_bundle(result.bundle)
+    assert report.ok, report
     return json.loads((Path(result.bundle) / "metrics.json").read_text())
 
 
@@ -166,6 +170,7 @@ def test_port_without_a_usable_image_is_incomplete_with_the_reason(tmp_path, ima
     assert r.judgement.reason == why + ": nothing to compare"
     m = bundle_metrics(r)
     assert m["verdict"] == "incomplete" and m["reason"] == r.judgement.reason and "metrics" not in m
+    assert m["images_in_bundle"] is False
     files = {p.name for p in Path(r.bundle).iterdir()}
     assert BUNDLE_FILES | {"c_float.bin"} <= files
     assert "torch_float.bin" not in files and "comparison.png" not in files
@@ -220,6 +225,7 @@ def test_a_failed_side_is_an_error_bundle_and_exit_3(tmp_path):
     (b,) = bundles_in(tmp_path / "out")
     m = json.loads((b / "metrics.json").read_text())
     assert (m["verdict"], m["exit_code"], m["kind"]) == ("error", 3, "image")
+    assert verify_bundle(b).ok
     assert "fake C done" in (b / "c_trace.log").read_text()
 
 
@@ -232,8 +238,8 @@ def test_strict_is_recorded_and_does_not_change_a_pass(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cbin():
-    return str(c_binary())
+def cbin(c_reference_binary):
+    return str(c_reference_binary)
 
 
 @pytest.fixture()
@@ -266,6 +272,7 @@ def test_commands_txt_reruns_to_the_same_verdict(tmp_path, cbin, _env, monkeypat
     assert again["verdict"] == verdict
     assert _stable(again) == _stable(first)
     assert (b2 / "c_float.bin").read_bytes() == (b / "c_float.bin").read_bytes()
+    assert verify_bundle(b).ok and verify_bundle(b2).ok
 
 
 def test_terminal_report_is_one_screen_and_json_is_one_document(tmp_path, cbin, _env, monkeypatch):
