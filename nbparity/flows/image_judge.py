@@ -109,12 +109,11 @@ def _coverage_judgement(c, torch, allow_empty: bool) -> Judgement | None:
         return None
     fc, ft = np.isfinite(c), np.isfinite(torch)
     if not np.any(fc & (c != 0)) and not np.any(ft & (torch != 0)):
-        return Judgement(Verdict.INCOMPLETE, f"both images are empty: all {c.size} compared pixels are zero or "
-                                             "not finite on both sides (--allow-empty accepts that)")
+        return Judgement(Verdict.INCOMPLETE, f"both images are empty (all {c.size} compared pixels zero or "
+                                             "not finite)")
     both = int(np.count_nonzero(~fc & ~ft))
     if both:
-        return Judgement(Verdict.INCOMPLETE, f"{both} pixel(s) are not finite on both sides, so not compared "
-                                             "(--allow-empty accepts that)")
+        return Judgement(Verdict.INCOMPLETE, f"{both} pixel(s) not finite on both sides, so not compared")
     return None
 
 

@@ -15,6 +15,8 @@ def _cut(text: str, width: int = WIDTH) -> str:
 
 
 def _g(x, digits: int = 10) -> str:
+    if x is None:
+        return "-"
     try:
         return f"{float(x):.{digits}g}"
     except (TypeError, ValueError):
@@ -60,7 +62,7 @@ def metric_lines(metrics: dict) -> list[str]:
                  f"one float32 ulp of max C {_g(metrics['one_ulp_of_max'], 6)}; RMSE {_g(metrics['rmse'], 6)}; "
                  f"max rel Δ {_g(metrics['max_rel_diff'], 6)}"),
             _cut(f"ulps 0/1/2–4/5–16/>16: {h['0']}/{h['1']}/{h['2-4']}/{h['5-16']}/{h['>16']}; peaks C "
-                 f"{pk['n_c']} torch {pk['n_torch']} matched {pk['matched']} (max {pk['max_distance_px']} px)"),
+                 f"{pk['n_c']} torch {pk['n_torch']} matched {pk['matched']} (max {_g(pk['max_distance_px'], 3)} px)"),
             _cut(f"sum C {_g(metrics['sum_c'])} torch {_g(metrics['sum_torch'])} (ratio "
                  f"{_g(metrics['sum_ratio'], 15)}); corr {_g(metrics['corr'], 15)}; not finite C "
                  f"{metrics['nonfinite_c']} torch {metrics['nonfinite_torch']}")]
@@ -85,8 +87,7 @@ def next_step(result) -> str:
         return (f"next: trace the worst pixel factor by factor: nbparity compare --pixel {w['slow']} {w['fast']} "
                 f"(same case and sides); pictures: {where}")
     if v is Verdict.INCOMPLETE:
-        return ("next: make both sides write a usable float image (see the reason above), or accept empty "
-                f"images with --allow-empty; details: {where}")
+        return f"next: make both sides write a usable float image, or accept empty ones with --allow-empty; {where}"
     if v is Verdict.ERROR:
         return "next: fix the side that failed; its output is in the bundle (c_trace.log, py_trace.log, report.html)"
     return f"pictures and every metric: {where}"

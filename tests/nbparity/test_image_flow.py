@@ -187,7 +187,7 @@ def test_both_images_all_zero_are_incomplete_unless_allowed(tmp_path):
     zero = np.zeros(SHAPE, np.float32)
     r = run_fake(tmp_path, zero, zero)
     assert (r.verdict, r.exit_code) == ("incomplete", 1)
-    assert r.judgement.reason.startswith("both images are empty: all 256 compared pixels are zero or not finite")
+    assert r.judgement.reason == "both images are empty (all 256 compared pixels zero or not finite)"
     assert bundle_metrics(r)["verdict"] == "incomplete"
     r = run_fake(tmp_path, zero, zero, allow_empty=True, bundle=False)
     assert (r.verdict, r.exit_code) == ("identical", 0)
@@ -198,7 +198,7 @@ def test_pixels_not_finite_on_both_sides_are_not_compared(tmp_path):
     c[2, 3] = t[2, 3] = np.nan
     r = run_fake(tmp_path, c, t, bundle=False)
     assert (r.verdict, r.exit_code) == ("incomplete", 1)
-    assert r.judgement.reason.startswith("1 pixel(s) are not finite on both sides")
+    assert r.judgement.reason == "1 pixel(s) not finite on both sides, so not compared"
     t[4, 4] = np.inf                                     # one-sided: a divergence, worse than incomplete
     r = run_fake(tmp_path, c, t, bundle=False)
     assert r.verdict == "divergent"
@@ -309,3 +309,14 @@ def test_gates_of_request():
     assert (o.pixel_rtol, o.worst_n) == (0.25, 3) and isinstance(o.worst_n, int)
     with pytest.raises(UsageError, match="--threshold corr: unknown name"):
         gates_of(ImageRequest(thresholds=(("corr", 1.0),)))
+
+
+def test_real_sides_with_zero_fluence_are_incomplete_unless_allowed(tmp_path, cbin, _env):
+    """-fluence 0: both real sides render an all-zero frame, which proves nothing about the port."""
+    args = ["image", "--args", f"{TINY} -fluence 0", "--c-bin", cbin, "--out", str(tmp_path / "out"), "--json"]
+    r = cli(args)
+    m = json.loads(r.stdout)
+    assert (r.returncode, m["verdict"], m["metrics"]["sum_c"], m["metrics"]["sum_torch"]) == (1, "incomplete", 0.0, 0.0)
+    assert m["reason"] == "both images are empty (all 256 compared pixels zero or not finite)"
+    r = cli([*args, "--allow-empty"])
+    assert (r.returncode, json.loads(r.stdout)["verdict"]) == (0, "identical")
