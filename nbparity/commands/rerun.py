@@ -24,6 +24,10 @@ def command(request_json, out, as_json):
         from nbparity.commands.compare import run_and_show
 
         return run_and_show(request)
+    if request.kind == "image":
+        from nbparity.commands.image import run_and_show as show_image
+
+        return show_image(request)
     from nbparity.errors import UsageError
 
     raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")
