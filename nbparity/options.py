@@ -101,6 +101,13 @@ def judge_options(fn):
     ])
 
 
+def keys_option(fn):
+    """--keys, for the commands that judge traces."""
+    return click.option("--keys", default=None, metavar="KEY,…|PRESET",
+                        help="Only these trace keys (or presets: scaling, phi) decide the verdict; each must "
+                             "then be printed by both sides. The rest is listed, not judged.")(fn)
+
+
 def judge_spec(kw, attribute: bool = True) -> JudgeSpec:
     from nbparity.errors import UsageError
 

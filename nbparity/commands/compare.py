@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nbparity.options import (c_options, c_spec, case_options, case_spec, judge_options, judge_spec,
-                              output_options, output_spec, say, torch_options, torch_spec)
+                              keys_option, output_options, output_spec, say, torch_options, torch_spec)
 
 
 @click.command("compare")
@@ -15,6 +15,7 @@ from nbparity.options import (c_options, c_spec, case_options, case_spec, judge_
 @torch_options
 @c_options
 @judge_options
+@keys_option
 @output_options
 @click.option("--full-frame", is_flag=True, help="Render the whole frame instead of the narrowed region.")
 @click.option("--no-attribution", is_flag=True, help="Skip the quirk attribution re-runs.")

@@ -61,7 +61,8 @@ def _run_and_judge(session, plan, say) -> CompareResult:
     j = request.judge
 
     def judge(frames):
-        return compare_traces(c_frames, frames, rtol=j.rtol, atol=j.atol, dtype=request.torch.dtype)
+        return compare_traces(c_frames, frames, rtol=j.rtol, atol=j.atol, dtype=request.torch.dtype,
+                              keys=j.keys)
 
     comparison = judge(py_frames)
     timings = {**pair.timings, "parse_compare": round(time.perf_counter() - t0, 4)}

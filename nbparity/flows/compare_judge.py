@@ -36,7 +36,7 @@ def pixel_judgement(c_value, torch_value, dtype: str) -> Judgement:
 
 def explained_by(attribution) -> str:
     ids = ", ".join(attribution.explained) or ", ".join(attribution.triggered)
-    return f"{attribution.base_failing} divergent values explained by known C quirks ({ids})"
+    return f"{attribution.base_failing} divergent values explained by known C quirks {ids}"
 
 
 def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, strict: bool) -> Judgement:
@@ -45,10 +45,13 @@ def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, stric
     trace = trace_judgement(comparison)
     pixel = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float"), dtype)
     if attribution is not None and attribution.all_explained and trace.verdict is Verdict.DIVERGENT:
-        trace = Judgement(Verdict.EXPLAINED, explained_by(attribution))
+        # the divergences are explained; whatever else the trace lacked (an undeclared one-sided key, a
+        # value not finite on both sides) still decides
+        rest = [(n, j) for n, j in trace.parts if j.verdict is not Verdict.DIVERGENT]
+        trace = combine([("values", Judgement(Verdict.EXPLAINED, explained_by(attribution))), *rest])
         emulated = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float_all_quirks"), dtype)
         if pixel.verdict is Verdict.DIVERGENT and emulated.verdict.passing:
-            pixel = Judgement(Verdict.EXPLAINED, "so does the pixel once they are emulated")
+            pixel = Judgement(Verdict.EXPLAINED, "the pixel agrees with them emulated")
     return combine([("trace", trace), ("pixel", pixel)], strict)
 
 
