@@ -24,6 +24,10 @@ def command(request_json, out, as_json):
         from nbparity.commands.compare import run_and_show
 
         return run_and_show(request)
+    if request.kind == "matrix":   # the JUnit XML stays in the new bundle (junit.xml), not the old path
+        from nbparity.commands.cases import run_and_show as run_matrix_and_show
+
+        return run_matrix_and_show(replace(request, junit_xml=None))
     from nbparity.errors import UsageError
 
     raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")
