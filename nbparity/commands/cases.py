@@ -71,9 +71,12 @@ def command():
 @click.option("--c-bin", default=None, help="Use this C binary instead of building one.")
 @click.option("--c-source", default=None, help="Build this nanoBragg.c (or directory of .c files).")
 @click.option("--strict", is_flag=True, help="Runs explained by known C quirks fail too (exit 1).")
+@click.option("--allow-empty", is_flag=True,
+              help="Accept all-zero or non-finite images on both sides (otherwise: incomplete).")
 @output_options
 @port_options
-def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, py_cmd, py_quirk_flags, **kw):
+def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, allow_empty, py_cmd,
+        py_quirk_flags, **kw):
     """Run every case of MATRIX.yaml. Exit 0 when every run passes (identical, within tolerance or
     explained), 1 when any is divergent or incomplete, 3 when any is an error (error beats divergence),
     2 for a bad matrix. The quirk mode of runs that set none: nbparity.request.DEFAULT_QUIRKS."""
@@ -86,9 +89,9 @@ def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, 
     port = port_from_options(py_cmd, py_quirk_flags)
     load_matrix(matrix_file, list(only) or None)   # a bad matrix is exit 2 before anything is built
     request = MatrixRequest(
-        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only),
-        CSpec(_abs(c_bin), _abs(c_source)), TorchSpec(port=port), JudgeSpec(strict=strict), output_spec(kw),
-        jobs, scheduler, _abs(junit_xml))
+        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only), CSpec(_abs(c_bin), _abs(c_source)),
+        TorchSpec(port=port), JudgeSpec(strict=strict, allow_empty=allow_empty), output_spec(kw), jobs,
+        scheduler, _abs(junit_xml))
     return run_and_show(request)
 
 

@@ -45,7 +45,7 @@ def run_matrix(request, log=None, sides=None) -> MatrixResult:
     work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
     try:
         ctx = RunContext(str(binary), str(out_dir), str(work_root), _prepare(matrix, binary, work_root, say),
-                         request.judge.strict, sides)
+                         request.judge.strict, request.judge.allow_empty, sides)
         done = _run_all(matrix, ctx, request, say)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)

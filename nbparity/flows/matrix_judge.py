@@ -1,5 +1,5 @@
-"""What decides a matrix run and the matrix: the image judgement (gates, or the image flow's own), each
-traced pixel's compare judgement, combined per run with verdict.combine (worst wins); the matrix's
+"""What decides a matrix run and the matrix: the image judgement (the run's gates), each traced pixel's
+compare judgement, combined per run with verdict.combine (worst wins); the matrix's
 verdict is its worst run's. One vocabulary: nbparity.verdict."""
 
 from __future__ import annotations
@@ -9,18 +9,29 @@ from nbparity.verdict import SEVERITY, Judgement, Verdict, combine
 MAX_NAMED = 5
 
 
-def image_judgement(image_result) -> Judgement:
-    """The image comparison's five-state judgement: the image flow's own where it has one, else from the
-    gates: divergent when one fails, identical when the full frames are bit-identical, else within
-    tolerance."""
-    own = getattr(image_result, "judgement", None)
-    if isinstance(own, Judgement):
-        return own
-    return gates_judgement(image_result.image, image_result.sha256)
+def image_judgement(pair, gates, sha256: dict, allow_empty: bool = False) -> Judgement:
+    """The run's image: two images with no finite non-zero pixel prove nothing (incomplete unless
+    allow_empty); one such image against a real one is divergent; else the gates decide."""
+    empty_c, empty_t = _empty(pair.c), _empty(pair.torch)
+    if empty_c and empty_t and not allow_empty:
+        return Judgement(Verdict.INCOMPLETE, "both images hold no finite non-zero pixel: nothing was compared "
+                                             "(--allow-empty accepts it)")
+    if empty_c != empty_t:
+        return Judgement(Verdict.DIVERGENT, f"the {'C' if empty_c else 'torch'} image holds no finite non-zero "
+                                            "pixel, the other does")
+    return gates_judgement(gates, sha256)
+
+
+def _empty(image) -> bool:
+    import numpy as np
+
+    a = np.asarray(image)
+    return not bool(np.any(np.isfinite(a) & (a != 0)))
 
 
 def gates_judgement(verdict, sha256: dict | None = None) -> Judgement:
-    """An images.ImageVerdict (gates + metrics) as a judgement."""
+    """An images.ImageVerdict (gates + metrics) as a judgement: divergent when a gate fails, identical when
+    the full frames are bit-identical (sha256 of both float images), else within tolerance."""
     from nbparity.images import describe_failures
 
     if not verdict.ok:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbparity.errors import UsageError
-from nbparity.flows.matrix_judge import explained_image, gates_judgement, run_judgement, traces_verdict
+from nbparity.flows.matrix_judge import (explained_image, gates_judgement, image_judgement, run_judgement,
+                                         traces_verdict)
 from nbparity.verdict import Judgement, Verdict
 
 PREPARED = "{prepared}"
@@ -25,6 +26,7 @@ class RunContext:
     work_root: str
     prepared: str | None = None
     strict: bool = False
+    allow_empty: bool = False
     sides: object = None         # (C side, torch side) for the trace compares: fake sides in tests
 
 
@@ -111,7 +113,7 @@ def _run(spec, ctx: RunContext, res: dict) -> None:
     wd.mkdir(parents=True, exist_ok=False)  # a fresh directory per run: no shared Fdump.bin
     pair, gates = _image(spec, ctx, argv, wd)
     res["image_sha256"] = {"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)}
-    raw = gates_judgement(gates, res["image_sha256"])
+    raw = image_judgement(pair, gates, res["image_sha256"], ctx.allow_empty)
     res.update(image={**gates.to_dict(), "verdict": raw.verdict.value, "reason": raw.reason},
                c_line=pair.c_line, torch_quirks=pair.torch_quirks or spec.quirks)
     res["volatile"]["timings"] = dict(pair.timings)
@@ -231,5 +233,6 @@ def _compare_request(spec, ctx: RunContext, argv, pixel):
         pixel=tuple(pixel), case=CaseSpec(args=shlex.join(argv), label=spec.label),
         c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s),
         torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
-        judge=JudgeSpec(rtol=tol.get("trace_rtol"), atol=tol.get("trace_atol"), strict=ctx.strict),
+        judge=JudgeSpec(rtol=tol.get("trace_rtol"), atol=tol.get("trace_atol"), strict=ctx.strict,
+                        allow_empty=ctx.allow_empty),
         output=OutputSpec(out=str(ctx.out_dir)))

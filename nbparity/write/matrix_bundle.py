@@ -61,8 +61,8 @@ def cases_run_argv(request) -> list[str]:
         argv += ["--py-cmd", d["command"]]
         for k, v in d["quirk_flags"].items():
             argv += ["--py-quirk-flag", f"{k}={v}"]
-    if request.judge.strict:
-        argv.append("--strict")
+    argv += [flag for flag, on in (("--strict", request.judge.strict), ("--allow-empty", request.judge.allow_empty))
+             if on]
     return argv + ["--out", "OUT"]
 
 
