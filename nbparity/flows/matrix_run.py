@@ -1,7 +1,8 @@
 """One matrix run, start to finish, in its own folder: the full image (rendered and measured by the image
-flow's halves, nbparity.imagecmp), each listed pixel through the compare flow (a CompareRequest with the run's argv as the case, named after the run),
-the image's worst pixel traced too when a divergence may be explained by C quirks, and one judgement.
-Never raises: anything that goes wrong is an `error` verdict, never a pass."""
+flow's halves, nbparity.imagecmp), each listed pixel through the compare flow (a CompareRequest with the
+run's argv as the case, named after the run), the image's worst pixel traced too when a divergence may be
+explained by C quirks, and one judgement. Never raises: anything that goes wrong is an `error` verdict,
+never a pass."""
 
 from __future__ import annotations
 
