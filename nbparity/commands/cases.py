@@ -9,6 +9,7 @@ import click
 
 from nbparity.commands.portopts import port_options
 from nbparity.options import output_options, output_spec
+from nbparity.request import DEFAULT_QUIRKS
 
 STYLE = {"identical": "green", "within_tolerance": "green", "explained": "yellow", "divergent": "red",
          "incomplete": "red", "error": "magenta"}
@@ -61,7 +62,12 @@ def command():
     """Parity matrices: many cases, each run compared image and trace, every threshold a gate."""
 
 
-@command.command("run")
+RUN_HELP = (f"Run every case of MATRIX.yaml. Exit 0 when every run passes (identical, within tolerance or "
+            f"explained), 1 when any is divergent or incomplete, 3 when any is an error (error beats divergence), "
+            f"2 for a bad matrix. Runs that set no quirks use the default of every command: {DEFAULT_QUIRKS}.")
+
+
+@command.command("run", help=RUN_HELP)
 @click.argument("matrix_file", metavar="MATRIX.yaml")
 @click.option("--only", multiple=True, metavar="ID[/RUN]", help="Run only these case ids (or id/run). Repeatable.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Parallel processes (ignored with --scheduler).")
@@ -77,9 +83,6 @@ def command():
 @port_options
 def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, allow_empty, py_cmd,
         py_quirk_flags, **kw):
-    """Run every case of MATRIX.yaml. Exit 0 when every run passes (identical, within tolerance or
-    explained), 1 when any is divergent or incomplete, 3 when any is an error (error beats divergence),
-    2 for a bad matrix. The quirk mode of runs that set none: nbparity.request.DEFAULT_QUIRKS."""
     from nbparity.cbuild import check_c_options
     from nbparity.commands.portopts import port_from_options
     from nbparity.read.matrix_parse import load_matrix

@@ -45,7 +45,10 @@ def test_good_matrix_expands_runs_and_inherits(tmp_path):
     assert [r.key for r in m.runs] == ["cubic/base", "cubic/n5"]
     base, n5 = m.runs
     assert base.argv[-2:] == ["-detpixels", "32"] and n5.argv[-2:] == ["-N", "5"]
-    assert base.quirks == "c" and base.dtype == "float64" and n5.dtype == "float32"
+    from nbparity.request import DEFAULT_QUIRKS
+
+    assert base.quirks == "c" == DEFAULT_QUIRKS   # the one --quirks default of every command
+    assert base.dtype == "float64" and n5.dtype == "float32"
     assert base.trace_pixels == [[3, 4]] == n5.trace_pixels
     assert base.thresholds["corr_min"] == 0.999999 and base.thresholds["sum_ratio_max"] == 1 + 1e-9
     assert base.options["pixel_ulps"] == 2
