@@ -26,11 +26,15 @@ class CaseSpec:
     name: str | None = None
     args: str | None = None
     data_dir: str | None = None
+    label: str | None = None        # the name reports and bundles give the case (a matrix run's id/run)
 
     def resolve(self):
         from nbparity.cases import resolve_case
 
-        return resolve_case(self.name, self.args, self.data_dir)
+        case = resolve_case(self.name, self.args, self.data_dir)
+        if self.label:
+            case.name = self.label
+        return case
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,23 @@ class ProbeRequest:
         return int(self.pixel[1])
 
 
+@dataclass(frozen=True)
+class MatrixRequest:
+    """`cases run`: a matrix file (its runs carry their own cases and torch settings); the C side, an
+    optional port for every run without its own py_cmd, strictness, and where results go."""
+
+    matrix: str                     # the matrix YAML (absolute path)
+    only: tuple = ()                # --only ID[/RUN] …
+    c: CSpec = field(default_factory=CSpec)
+    torch: TorchSpec = field(default_factory=TorchSpec)   # only `port` is used (--py-cmd)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)   # only `strict` is used: the matrix has its gates
+    output: OutputSpec = field(default_factory=OutputSpec)
+    jobs: int = 1
+    scheduler: str | None = None    # a dask.distributed scheduler address
+    junit_xml: str | None = None
+    kind: str = "matrix"
+
+
 def request_to_dict(request) -> dict:
     """request.json's content: the schema, the kind and every field (a port as its command)."""
     d = {"schema": REQUEST_SCHEMA}
@@ -171,7 +192,7 @@ def with_output(request, **changes):
     return replace(request, output=replace(request.output, **changes))
 
 
-KINDS = {"compare": CompareRequest, "image": ImageRequest, "probe": ProbeRequest}
+KINDS = {"compare": CompareRequest, "image": ImageRequest, "probe": ProbeRequest, "matrix": MatrixRequest}
 _PARTS = {"case": CaseSpec, "c": CSpec, "judge": JudgeSpec, "output": OutputSpec}
 
 

@@ -1,42 +1,60 @@
-"""`nbparity cases run MATRIX.yaml`: the parity matrix (the CI gate on scaling parity)."""
+"""`nbparity cases run MATRIX.yaml`: the parity matrix (the CI gate on scaling parity); `cases check`."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from nbparity.commands.portopts import port_from_options, port_options
+from nbparity.commands.portopts import port_options
+from nbparity.options import output_options, output_spec
+from nbparity.request import DEFAULT_QUIRKS
+
+STYLE = {"identical": "green", "within_tolerance": "green", "explained": "yellow", "divergent": "red",
+         "incomplete": "red", "error": "magenta"}
 
 
 def _print_table(result):
-    from nbparity.console import make_console
     from rich.table import Table
 
-    from nbparity.matrix import row
+    from nbparity.console import make_console
+    from nbparity.flows.matrix_result import c_line_texts
+    from nbparity.write.matrix_bundle import row
 
-    colours = {"PASS": "green", "DIVERGENCE": "red", "ERROR": "magenta"}
     t = Table(title=f"parity matrix {result.name}")
     for col in ("id", "run", "verdict", "corr", "sum ratio", "max |Δ|", "traced pixels", "time (s)"):
         t.add_column(col, justify="right" if col in ("time (s)",) else "left")
     for o in result.outcomes:
         r = row(o)
-        t.add_row(r["id"], r["run"], f"[{colours[r['verdict']]}]{r['verdict']}[/]", r["corr"], r["sum_ratio"],
+        t.add_row(r["id"], r["run"], f"[{STYLE[r['verdict']]}]{r['verdict']}[/]", r["corr"], r["sum_ratio"],
                   r["max_abs_diff"], r["traces"], r["time_s"])
     con = make_console()
     con.print(t)
     for o in result.outcomes:
-        if o["status"] != "pass":
-            con.print(f"[{colours[o['verdict']]}]{o['id']}/{o['run']}[/]: {o['message']}")
-    c = result.counts
-    from nbparity.matrix import c_line_texts
-
+        if o["exit_code"] != 0:
+            con.print(f"[{STYLE[o['verdict']]}]{o['id']}/{o['run']}[/]: {o['verdict']} — {o['reason']}",
+                      highlight=False)
     for text in c_line_texts(result.outcomes):
         con.print(text)
-    con.print(f"{c['pass']} pass, {c['failure']} divergence, {c['error']} error — exit {result.exit_code}")
+    con.print(result.judgement.headline, style=STYLE[result.verdict], markup=False, highlight=False)
     con.print(f"matrix bundle: {result.bundle}")
     if result.junit:
         con.print(f"JUnit XML: {result.junit}")
+
+
+def run_and_show(request) -> int:
+    """Run a MatrixRequest, print the table (or the JSON), return the exit code."""
+    from nbparity.codec import dumps
+    from nbparity.flows.matrix import run_matrix
+
+    result = run_matrix(request, log=lambda msg: click.echo(f"nbparity cases: {msg}", err=True))
+    if request.output.as_json:
+        click.echo(dumps(result.to_metrics()), nl=False)
+    else:
+        _print_table(result)
+    sys.stdout.flush()
+    return result.exit_code
 
 
 @click.group("cases")
@@ -44,52 +62,51 @@ def command():
     """Parity matrices: many cases, each run compared image and trace, every threshold a gate."""
 
 
-@command.command("run")
+RUN_HELP = (f"Run every case of MATRIX.yaml. Exit 0 when every run passes (identical, within tolerance or "
+            f"explained), 1 when any is divergent or incomplete, 3 when any is an error (error beats divergence), "
+            f"2 for a bad matrix. Runs that set no quirks use the default of every command: {DEFAULT_QUIRKS}.")
+
+
+@command.command("run", help=RUN_HELP)
 @click.argument("matrix_file", metavar="MATRIX.yaml")
 @click.option("--only", multiple=True, metavar="ID[/RUN]", help="Run only these case ids (or id/run). Repeatable.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Parallel processes (ignored with --scheduler).")
 @click.option("--junit-xml", default=None, metavar="PATH", help="Write JUnit XML (one testcase per run).")
-@click.option("--json", "as_json", is_flag=True, help="Print the matrix result as JSON on stdout.")
-@click.option("--out", default="reports", show_default=True, help="Directory for the bundles.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Hand the runs to this dask.distributed scheduler (e.g. tcp://host:8786).")
 @click.option("--c-bin", default=None, help="Use this C binary instead of building one.")
 @click.option("--c-source", default=None, help="Build this nanoBragg.c (or directory of .c files).")
+@click.option("--strict", is_flag=True, help="Runs explained by known C quirks fail too (exit 1).")
+@click.option("--allow-empty", is_flag=True,
+              help="Accept all-zero or non-finite images on both sides (otherwise: incomplete).")
+@output_options
 @port_options
-def run(matrix_file, only, jobs, junit_xml, as_json, out, scheduler, c_bin, c_source, py_cmd, py_quirk_flags):
-    """Run every case of MATRIX.yaml. Exit 0 all pass, 1 any divergence, 3 any error (error beats
-    divergence), 2 bad matrix."""
-    import json
-
+def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, allow_empty, py_cmd,
+        py_quirk_flags, **kw):
     from nbparity.cbuild import check_c_options
-    from nbparity.matrix import load_matrix, run_matrix
+    from nbparity.commands.portopts import port_from_options
+    from nbparity.read.matrix_parse import load_matrix
+    from nbparity.request import CSpec, JudgeSpec, MatrixRequest, TorchSpec
 
     check_c_options(c_bin, c_source)
     port = port_from_options(py_cmd, py_quirk_flags)
-    matrix = load_matrix(matrix_file, list(only) or None)
-    if port is not None:
-        from nbparity.matrix import apply_port
+    load_matrix(matrix_file, list(only) or None)   # a bad matrix is exit 2 before anything is built
+    request = MatrixRequest(
+        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only), CSpec(_abs(c_bin), _abs(c_source)),
+        TorchSpec(port=port), JudgeSpec(strict=strict, allow_empty=allow_empty), output_spec(kw), jobs,
+        scheduler, _abs(junit_xml))
+    return run_and_show(request)
 
-        matrix = apply_port(matrix, port)
 
-    def log(msg):
-        click.echo(f"nbparity cases: {msg}", err=True)
-
-    result = run_matrix(matrix, jobs=jobs, out=out, scheduler=scheduler, c_bin=c_bin, c_source=c_source,
-                        junit_xml=junit_xml, log=log)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str))
-    else:
-        _print_table(result)
-    sys.stdout.flush()
-    return result.exit_code
+def _abs(path):
+    return None if path is None else os.path.abspath(os.path.expanduser(path))
 
 
 @command.command("check")
 @click.argument("matrix_file", metavar="MATRIX.yaml")
 def check(matrix_file):
     """Validate MATRIX.yaml without running it (exit 0 valid, 2 with the first problem)."""
-    from nbparity.matrix import load_matrix
+    from nbparity.read.matrix_parse import load_matrix
 
     m = load_matrix(matrix_file)
     click.echo(f"{m.path}: {len(m.runs)} run(s) in {len({r.case_id for r in m.runs})} case(s), "

@@ -28,6 +28,10 @@ def command(request_json, out, as_json):
         from nbparity.commands.image import run_and_show as show_image
 
         return show_image(request)
+    if request.kind == "matrix":   # the JUnit XML stays in the new bundle (junit.xml), not the old path
+        from nbparity.commands.cases import run_and_show as run_matrix_and_show
+
+        return run_matrix_and_show(replace(request, junit_xml=None))
     from nbparity.errors import UsageError
 
     raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")

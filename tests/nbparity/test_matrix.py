@@ -1,5 +1,6 @@
-"""Matrix validation (bad YAML and schema → exit 2 with one located line), exit-code precedence and the
-JUnit XML structure."""
+"""Matrix validation (bad YAML and schema → exit 2 with one located line), exit-code precedence, the
+JUnit XML structure (verdicts: passing ones pass, divergent/incomplete fail, error is an error) and the
+matrix as a flow (run_matrix(MatrixRequest) -> MatrixResult)."""
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -44,7 +45,10 @@ def test_good_matrix_expands_runs_and_inherits(tmp_path):
     assert [r.key for r in m.runs] == ["cubic/base", "cubic/n5"]
     base, n5 = m.runs
     assert base.argv[-2:] == ["-detpixels", "32"] and n5.argv[-2:] == ["-N", "5"]
-    assert base.quirks == "c" and base.dtype == "float64" and n5.dtype == "float32"
+    from nbparity.request import DEFAULT_QUIRKS
+
+    assert base.quirks == "c" == DEFAULT_QUIRKS   # the one --quirks default of every command
+    assert base.dtype == "float64" and n5.dtype == "float32"
     assert base.trace_pixels == [[3, 4]] == n5.trace_pixels
     assert base.thresholds["corr_min"] == 0.999999 and base.thresholds["sum_ratio_max"] == 1 + 1e-9
     assert base.options["pixel_ulps"] == 2
@@ -116,29 +120,45 @@ def test_check_subcommand(tmp_path, capsys):
     assert rc == 0 and "2 run(s) in 1 case(s)" in out
 
 
+def _o(*verdicts):
+    return [{"id": "c", "run": f"r{i}", "verdict": v} for i, v in enumerate(verdicts)]
+
+
 def test_exit_code_precedence():
-    assert matrix_exit_code([{"status": "pass"}]) == 0
-    assert matrix_exit_code([{"status": "pass"}, {"status": "failure"}]) == 1
-    assert matrix_exit_code([{"status": "failure"}, {"status": "error"}, {"status": "pass"}]) == 3
+    assert matrix_exit_code(_o("identical")) == 0
+    assert matrix_exit_code(_o("identical", "within_tolerance", "explained")) == 0
+    assert matrix_exit_code(_o("identical", "explained"), strict=True) == 1
+    assert matrix_exit_code(_o("identical", "divergent")) == 1
+    assert matrix_exit_code(_o("identical", "incomplete")) == 1
+    assert matrix_exit_code(_o("divergent", "error", "identical")) == 3
+    assert matrix_exit_code(_o("incomplete", "error")) == 3
 
 
 def test_junit_structure(tmp_path):
-    cases = [JunitCase("cubic", "base", 1.25, "pass"),
-             JunitCase("cubic", "n5", 2.0, "failure", "image: corr=0.5 (limit >= 1)", "argv: -N 5\ncorr 0.5"),
-             JunitCase("tri", "mosaic", 0.5, "error", "C run failed (exit 9): usage", "C run failed <&>")]
+    cases = [JunitCase("cubic", "base", 1.25, "identical"),
+             JunitCase("cubic", "n5", 2.0, "divergent", "image: corr=0.5 (limit >= 1)", "argv: -N 5\ncorr 0.5"),
+             JunitCase("tri", "mosaic", 0.5, "error", "C run failed (exit 9): usage", "C run failed <&>"),
+             JunitCase("tri", "cut", 0.25, "incomplete", "trace (3, 4): 12 values on one side only"),
+             JunitCase("tri", "quirk", 0.25, "explained", "explained by C-PARITY-001"),
+             JunitCase("tri", "quirk-strict", 0.25, "explained", "explained by C-PARITY-001", strict=True)]
     path = write_junit(tmp_path / "j" / "junit.xml", "nbparity matrix tiny", cases)
     root = ET.parse(path).getroot()
     assert root.tag == "testsuites"
     suite = root.find("testsuite")
-    assert suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("errors") == "1"
-    assert suite.get("time") == "3.750"
+    assert suite.get("tests") == "6" and suite.get("failures") == "3" and suite.get("errors") == "1"
+    assert suite.get("time") == "4.500"
     tcs = suite.findall("testcase")
-    assert [(t.get("classname"), t.get("name")) for t in tcs] == [("cubic", "base"), ("cubic", "n5"), ("tri", "mosaic")]
-    assert list(tcs[0]) == []
+    assert [(t.get("classname"), t.get("name")) for t in tcs] == [
+        ("cubic", "base"), ("cubic", "n5"), ("tri", "mosaic"), ("tri", "cut"), ("tri", "quirk"), ("tri", "quirk-strict")]
+    assert list(tcs[0]) == [] and list(tcs[4]) == []
     fail = tcs[1].find("failure")
     assert fail.get("message") == "image: corr=0.5 (limit >= 1)" and fail.text == "argv: -N 5\ncorr 0.5"
+    assert fail.get("type") == "divergent"
     err = tcs[2].find("error")
     assert err.text == "C run failed <&>" and tcs[2].find("failure") is None
+    cut = tcs[3].find("failure")
+    assert cut.get("type") == "incomplete" and cut.get("message") == "trace (3, 4): 12 values on one side only"
+    assert tcs[5].find("failure").get("type") == "explained"
 
 
 SMALL = """\
@@ -154,11 +174,13 @@ cases:
 
 
 def _stable(result):
-    """Everything but the volatile blocks (times, paths, hosts)."""
+    """Everything but the volatile blocks (times, paths, hosts) and the request (its output folder and
+    scheduler differ by design)."""
     import copy
 
     d = copy.deepcopy(result.to_dict())
     d.pop("volatile")
+    d.pop("request")
     for o in d["runs"]:
         o.pop("volatile")
     return d
@@ -167,14 +189,17 @@ def _stable(result):
 def test_dask_cluster_gives_the_local_results(tmp_path):
     from distributed import LocalCluster
 
-    from nbparity.matrix import load_matrix, run_matrix
+    from nbparity.matrix import run_matrix
+    from nbparity.request import MatrixRequest, OutputSpec
 
-    m = load_matrix(write(tmp_path, SMALL))
-    local = run_matrix(m, jobs=1, out=tmp_path / "local")
+    m = str(write(tmp_path, SMALL))
+    local = run_matrix(MatrixRequest(m, output=OutputSpec(out=str(tmp_path / "local"))))
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        remote = run_matrix(m, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
+        remote = run_matrix(MatrixRequest(m, output=OutputSpec(out=str(tmp_path / "dask")),
+                                          scheduler=cluster.scheduler_address))
     assert _stable(remote) == _stable(local)
-    assert [o["status"] for o in local.outcomes] == ["pass", "failure"]  # corr_min 1.5 can never pass
+    # bit-identical images; corr_min 1.5 can never pass
+    assert [o["verdict"] for o in local.outcomes] == ["identical", "divergent"]
     assert local.exit_code == 1 == remote.exit_code
     assert remote.scheduler == cluster.scheduler_address
     assert all(Path(o["volatile"]["bundle"]).parent == (tmp_path / "dask").resolve() for o in remote.outcomes)

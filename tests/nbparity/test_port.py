@@ -273,8 +273,8 @@ def test_matrix_py_cmd_runs(tmp_path, cbin):
     r = cli(["cases", "run", str(f), "--c-bin", cbin, "--out", str(tmp_path / "out"), "--json"])
     assert r.returncode == 1, r.stderr[-2000:]
     runs = {o["run"]: o for o in json.loads(r.stdout)["runs"]}
-    assert runs["base"]["verdict"] == "PASS" and runs["base"]["traces_verdict"] == "PASS"
-    assert runs["flux"]["verdict"] == "DIVERGENCE" and "first divergence fluence[0]" in runs["flux"]["message"]
+    assert runs["base"]["verdict"] == "identical" and runs["base"]["traces_verdict"] == "identical"
+    assert runs["flux"]["verdict"] == "divergent" and "first divergence fluence[0]" in runs["flux"]["reason"]
     assert runs["flux"]["port"]["command"].endswith("-flux 2e18")
 
 
@@ -285,7 +285,7 @@ def test_cases_run_py_cmd_option(tmp_path, cbin):
              "--py-cmd", f"{SIM} -quirks c"])
     assert r.returncode == 0, r.stderr[-2000:]
     (o,) = json.loads(r.stdout)["runs"]
-    assert o["verdict"] == "PASS" and o["port"]["command"] == f"{SIM} -quirks c"
+    assert o["verdict"] == "identical" and o["port"]["command"] == f"{SIM} -quirks c"
     matrix_bundle = Path(json.loads(r.stdout)["volatile"]["bundle"])
     assert f"--py-cmd {shlex.quote(SIM + ' -quirks c')}" in (matrix_bundle / "commands.txt").read_text()
     f.write_text(f"cases:\n  - id: tiny\n    base_args: \"{TINY}\"\n    quirks: c\n    runs:\n      - name: base\n")
@@ -324,8 +324,8 @@ def test_matrix_port_keys_parse(tmp_path):
 
 
 def test_matrix_attribution_through_port_switches(tmp_path, cbin):
-    """A φ carry-over case: the port's mapped switch explains the image and trace divergences (PASS,
-    ATTRIBUTED); with only an irrelevant switch mapped the run diverges and says why it was not attributed."""
+    """A φ carry-over case: the port's mapped switch explains the image and trace divergences (explained,
+    explained); with only an irrelevant switch mapped the run diverges and says why it was not attributed."""
     f = tmp_path / "m.yaml"
     f.write_text(f"""\
 cases:
@@ -343,9 +343,9 @@ cases:
     assert r.returncode == 1, r.stderr[-2000:]
     runs = {o["run"]: o for o in json.loads(r.stdout)["runs"]}
     mapped, unmapped = runs["mapped"], runs["unmapped"]
-    assert (mapped["verdict"], mapped["traces_verdict"]) == ("PASS", "ATTRIBUTED")
-    assert mapped["image"]["verdict"] == "DIVERGENCE" and mapped["image"]["metrics"]["outside_tolerance"] > 0
+    assert (mapped["verdict"], mapped["traces_verdict"]) == ("explained", "explained")
+    assert mapped["image"]["verdict"] == "divergent" and mapped["image"]["metrics"]["outside_tolerance"] > 0
     assert mapped["attribution"]["quirks"] == ["C-PARITY-001"] and mapped["attribution"]["image_ok"]
-    assert unmapped["verdict"] == "DIVERGENCE"
+    assert unmapped["verdict"] == "divergent"
     assert "attribution not possible: no --py-quirk-flag is given for the triggered quirk(s) C-PARITY-001" \
-        in unmapped["message"]
+        in unmapped["reason"]

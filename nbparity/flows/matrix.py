@@ -1,0 +1,152 @@
+"""`run_matrix(request)`: every run of a parity matrix (a pool of `jobs` processes, or an existing
+dask.distributed cluster), then the matrix bundle and optional JUnit XML. Bad input (the matrix file,
+--only, --jobs) raises UsageError (exit 2) before anything runs."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from nbparity.errors import UsageError
+from nbparity.flows.matrix_judge import matrix_judgement
+from nbparity.flows.matrix_result import MatrixResult
+from nbparity.flows.matrix_run import RunContext, resolve_prepared, run_one, run_prepare
+
+
+def load_request_matrix(request):
+    """The matrix a request names: parsed, its --only selection applied, the --py-cmd port applied."""
+    from nbparity.read.matrix_parse import apply_port, load_matrix
+
+    matrix = load_matrix(request.matrix, list(request.only) or None)
+    if request.torch.port is not None:
+        matrix = apply_port(matrix, request.torch.port)
+    if not matrix.runs:
+        raise UsageError(f"matrix {matrix.path}: no runs selected")
+    return matrix
+
+
+def run_matrix(request, log=None, sides=None) -> MatrixResult:
+    """Run the matrix a MatrixRequest names; one bundle per run plus the matrix bundle. `sides`: a
+    (C side, torch side) pair for the trace compares (fake sides in tests; one process only)."""
+    say = log or (lambda msg: None)
+    t0 = time.perf_counter()
+    if request.jobs < 1:
+        raise UsageError(f"--jobs {request.jobs}: must be at least 1")
+    if sides is not None and (request.jobs > 1 or request.scheduler):
+        raise UsageError("fake sides run in this process only (jobs 1, no scheduler)")
+    matrix = load_request_matrix(request)
+    out_dir = Path(request.output.out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    binary, build = request.c.resolve(say)
+    # work directories live under the output directory, so dask workers sharing the path see them
+    work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
+    try:
+        ctx = RunContext(str(binary), str(out_dir), str(work_root), _prepare(matrix, binary, work_root, say),
+                         request.judge.strict, request.judge.allow_empty, sides)
+        done = _run_all(matrix, ctx, request, say)
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    order = {spec.key: i for i, spec in enumerate(matrix.runs)}
+    done.sort(key=lambda o: order[f"{o['id']}/{o['run']}"])
+    result = MatrixResult(request, matrix, tuple(done), matrix_judgement(done, request.judge.strict),
+                          _identity(binary, build, matrix), wall_s=time.perf_counter() - t0)
+    return _write(result, out_dir, build)
+
+
+def _prepare(matrix, binary, work_root: Path, say) -> str | None:
+    prepared = None
+    if matrix.prepare:
+        prepared = work_root / "prepared"
+        run_prepare(matrix.prepare, binary, prepared, log=say)
+        prepared = str(prepared)
+    for spec in matrix.runs:  # a {prepared} token without prepare steps is bad input, caught early
+        resolve_prepared(spec.argv, prepared)
+    return prepared
+
+
+def _run_all(matrix, ctx: RunContext, request, say) -> list:
+    where = f"dask scheduler {request.scheduler}" if request.scheduler else f"{request.jobs} process(es)"
+    say(f"{len(matrix.runs)} run(s) of {matrix.name} on {where}")
+    if request.scheduler:
+        gen = _execute_dask(matrix.runs, ctx, request.scheduler)
+    else:
+        gen = _execute_local(matrix.runs, ctx, request.jobs)
+    done = []
+    for o in gen:
+        done.append(o)
+        say(f"[{len(done)}/{len(matrix.runs)}] {o['id']}/{o['run']}: {o['verdict']} "
+            f"({o['volatile'].get('time_s', 0):.1f} s) — {o['reason']}")
+    return done
+
+
+def _write(result: MatrixResult, out_dir: Path, build) -> MatrixResult:
+    from nbparity.write.matrix_bundle import write_matrix_bundle
+    from nbparity.write.matrix_junit import write_matrix_junit
+
+    if result.request.junit_xml:
+        result = replace(result, junit=str(write_matrix_junit(result, result.request.junit_xml)))
+    return replace(result, bundle=str(write_matrix_bundle(result, out_dir, build)))
+
+
+def _identity(binary, build, matrix) -> dict:
+    """The C binary (sha256) and the torch side: the --py-cmd port, or the in-repo simulator (each run
+    names its own quirk mode, dtype and device)."""
+    from nbparity.sides import CSide, PortSide, SimulatorSide
+
+    torch = PortSide(matrix.port) if matrix.port is not None else SimulatorSide()
+    ident = torch.identity(None)
+    if matrix.port is None:
+        ident.update(dtype=None, device=None, quirk_mode=None)
+    return {"c": CSide(binary, build).identity(None), "torch": ident}
+
+
+def _worker_init():
+    # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def _execute_local(specs, ctx: RunContext, jobs: int):
+    if jobs <= 1:
+        for spec in specs:
+            yield run_one(spec, ctx)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a fresh interpreter per worker, no inherited torch/OpenMP thread state from the parent
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        futs = [pool.submit(run_one, spec, ctx) for spec in specs]
+        for fut in as_completed(futs):
+            yield fut.result()
+
+
+def _execute_dask(specs, ctx: RunContext, address: str):
+    """The same per-run function, mapped over the runs by an existing dask.distributed cluster."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed (pip install 'nbparity[dask]')") from None
+    from nbparity.errors import RunnerError
+
+    try:
+        client = Client(address, timeout="20s")
+    except Exception as exc:
+        raise RunnerError(f"cannot connect to the dask scheduler at {address}: {exc}") from None
+    try:
+        futs = client.map(run_one, specs, [ctx] * len(specs), pure=False)
+        for fut in as_completed(futs):
+            yield fut.result()
+    finally:
+        client.close()
