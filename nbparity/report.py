@@ -95,8 +95,14 @@ def summary_lines(comparison) -> list[str]:
         out.append(f"Hint: {h['node']}[{h['component']}] torch/C = {fmt(h['ratio'])} ≈ {h['factor']}: {h['meaning']}")
     if comparison.one_sided:
         sides = {"C": "C only", "PY": "torch only"}
-        out.append("One-sided keys (not compared, do not fail the run): " + ", ".join(
-            f"{o['node']} ({sides.get(o['side'], o['side'])})" for o in comparison.one_sided))
+        declared = [o for o in comparison.one_sided if o.get("declared")]
+        undeclared = [o for o in comparison.one_sided if not o.get("declared")]
+        if undeclared:
+            out.append("One-sided keys nobody declared (the verdict is incomplete): " + ", ".join(
+                f"{o['node']} ({sides.get(o['side'], o['side'])})" for o in undeclared))
+        if declared:
+            out.append("One-sided keys declared in traces/one_sided.toml (listed, not deciding): " + ", ".join(
+                f"{o['node']} ({sides.get(o['side'], o['side'])}: {o['declared']})" for o in declared))
     return out
 
 

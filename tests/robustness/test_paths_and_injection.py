@@ -126,8 +126,10 @@ def test_nasty_paths_end_to_end_and_commands_txt_reproduces(nasty_case, tmp_path
     proc = subprocess.run(["bash", "commands.txt", str(work)], cwd=copy, capture_output=True, text=True,
                           timeout=300, env=nbparity_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (rerun,) = bundles_in(work)   # commands.txt re-runs request.json into a new bundle under WORK
+    assert json.loads((rerun / "metrics.json").read_text())["verdict"] == "identical"
     for name in ("c_trace.log", "py_trace.log"):
-        again = _trace_lines((work / name).read_text())
+        again = _trace_lines((rerun / name).read_text())
         orig = _trace_lines((bundle / name).read_text())
         assert again, f"re-run {name} has no trace lines"
         assert again == orig, f"re-run {name} differs from the bundle's"
