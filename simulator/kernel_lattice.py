@@ -118,7 +118,7 @@ def _interpolated(c, state, hkl, hkl0, F_cell, evaluated):
     Fi = c.grid.tricubic(h.reshape(-1)[sel], k.reshape(-1)[sel], l.reshape(-1)[sel])
     shape_c = h.shape
     flat = c_order(F_cell).reshape(-1).clone()
-    flat[sel] = Fi
+    flat[sel] = Fi.to(flat.dtype)   # float32 renders: F_cell is float32, the tricubic of float64 h is not
     return from_c_order(flat.reshape(shape_c))
 
 
