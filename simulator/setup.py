@@ -18,6 +18,7 @@ from .cparse import RTD
 from .geometry import (DBL_MIN, is_tensor, ceil, cross, div, dot, isnan, magnitude, rotate, rotate_axis,
                        scale, unit, value)
 from .model import InputError, Setup, UsageExit
+from .quirks import as_quirks
 from .readers import read_fdump, read_hkl, read_mosflm_matrix, read_smv, read_source_file
 from .readers import write_fdump as write_fdump_file
 from .rng import Ran1, random_rotation, umat2misset
@@ -222,7 +223,7 @@ def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, 
     f, s, o_vec = (rotate_axis(rotate(w, rx, ry, rz), t2axis, tau) for w in (f, s, o_vec))
     if pivot == "BEAM":
         P0 = tuple(((-Fbeam) * f[i] - Sbeam * s[i]) + distance * b[i] for i in range(3))
-    if o.pix0_vector is not None and "C-PIX0-001" not in quirks:
+    if o.pix0_vector is not None and not quirks.pix0_ignored:
         # spec mode: the given P0 is used as given (mm for -pix0_vector_mm)
         P0 = tuple(x / 1000.0 for x in o.pix0_vector) if o.pix0_vector_mm else tuple(o.pix0_vector)
     Fclose = -dot(P0, f)
@@ -244,7 +245,7 @@ def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, 
 def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None, log=None,
            write_fdump: bool = True) -> Setup:
     """Options -> Setup in the order of spec §1.14. Raises UsageExit/InputError (exit 9) like C."""
-    quirks = frozenset(quirks)
+    quirks = as_quirks(quirks)
     say = _Log(log)
     if overrides:
         unknown = set(overrides) - OPTION_FIELDS
@@ -388,7 +389,7 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
         "mosaic": o.mosaic_seed,
         "noise": o.seed if o.seed is not None else -int(time.time()),
     })
-    frandrot = "C-RANDROT-001" in quirks
+    frandrot = quirks.float32_random_rotation
     cell_abc = V = None
     a_star = b_star = c_star = (0.0, 0.0, 0.0)
     if o.user_cell:
@@ -396,7 +397,7 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
                                                         o.cell_alpha, o.cell_beta, o.cell_gamma)
         cell_abc = (ca, cb, cc)
         a_star, b_star, c_star, V = crystal.reciprocal_from_cell(
-            ca, cb, cc, al, be, ga, "C-CELL-001" in quirks, say)
+            ca, cb, cc, al, be, ga, quirks.triclinic_cell_basis, say)
     if o.matfile is not None:
         say(f"reading {o.matfile}")
         ma, mb, mc = read_mosflm_matrix(os.path.join(cwd, o.matfile))
@@ -551,7 +552,7 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
         noisefile=o.noisefile, write_pgm=o.write_pgm, write_noise=o.write_noise, scale=o.scale,
         pgmscale=o.pgmscale, adc=o.adc, seed=rng.seeds["noise"], rng_state=rng.state(),
         printout=o.printout, printout_pixel=o.printout_pixel, progress=o.progress,
-        quirks=quirks, messages=tuple(say.lines),
+        quirks=quirks.ids, messages=tuple(say.lines),
         r_factor=geo["r"], cell_volume=Vcell, misset=misset, source_weights=src_w,
         source_positions=src_pos, mosaic_domains=mosaic_domains, sample_size=xtal,
         trace_pixel=o.trace_pixel, mask_shape=mask_shape, flux=flux, exposure=exposure,

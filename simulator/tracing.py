@@ -1,5 +1,5 @@
 """Trace emission (docs/contracts.md §1): the config echo from the Setup and the per-pixel lines from
-the tensors the kernel kept for the traced pixel (kernel.py `keep`), never recomputed afterwards."""
+the values the kernel's taps recorded for the traced pixel (taps.py), never recomputed afterwards."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 
-RTD = 180.0 * (1.0 / math.pi)
-R_E_SQR = 7.94079248018965e-30
+from .constants import R_E_SQR, RTD
 
 
 def f17(x) -> str:
@@ -68,6 +67,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     omega_eff = np.asarray(k["omega_eff"], np.float64)   # Ω as the loop holds it (trace-format.md)
     surv, F_latt, F_cell = np.asarray(k["surv"]), np.asarray(k["F_latt"], np.float64), np.asarray(k["F_cell"], np.float64)
     evaluated = np.asarray(k["evaluated"])
+    I_term = np.asarray(k["I_term"], np.float64)   # the kernel's F_cell²·F_latt², as it accumulates it
     inc = tuple(float(c[0]) for c in k["inc"])
     lam0 = float(k["lam"][0])
     phi = np.asarray(k["phi"], np.float64)
@@ -115,8 +115,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
                          f"h_frac={f17(hkl[0][i6])}", f"l_frac={f17(hkl[2][i6])}",
                          f"F_latt_a={f17(Fabc[0][i6])}", f"F_latt_c={f17(Fabc[2][i6])}"]
                 if bool(evaluated[i6]):
-                    fc, fl = F_cell[i6], F_latt[i6]
-                    parts += [f"F_cell={f17(fc)}", f"I_term={f17(((fc * fc) * fl) * fl)}"]
+                    parts += [f"F_cell={f17(F_cell[i6])}", f"I_term={f17(I_term[i6])}"]
                 parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
                 # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
                 parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * 1e10)}"

@@ -35,6 +35,21 @@ def _floatimage(argv, name, capsys):
     return np.fromfile(name, dtype="<u4"), out
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_trace_pixel_changes_no_pixel(tmp_path, monkeypatch, capsys, name, dtype):
+    monkeypatch.chdir(tmp_path)
+    _write_hkl(tmp_path)
+    args, (slow, fast) = CASES[name]
+    argv = args.split() + ["-dtype", dtype]
+    plain, _ = _floatimage(argv, "plain.bin", capsys)
+    traced, out = _floatimage(argv + ["-trace_pixel", str(slow), str(fast)], "traced.bin", capsys)
+    assert "TRACE_PY: hkl_frac" in out and "TRACE_PY: I_pixel_final" in out
+    assert plain.view(np.float32).max() > 0
+    differ = int(np.count_nonzero(plain != traced))
+    assert differ == 0, f"{differ} pixels changed by -trace_pixel"
+
+
 def test_float32_interpolation_renders(tmp_path):
     """float32 tricubic interpolation (float64 h) stores into the float32 F_cell (it used to raise)."""
     from simulator.api import run
