@@ -26,7 +26,9 @@ MM_PER_M = 1000.0                   # mm ↔ m (detector lengths, sample sizes)
 MRAD_PER_RAD = 1000.0               # mrad ↔ rad (divergence)
 A_PER_M = 1.0e10                    # Å ↔ m, as the C divides: λ = value / 1e10
 M_PER_A = 1e-10                     # Å → m, as the C multiplies: a0 = a · 1e-10
-UM_PER_M = 1.0e6                    # µm ↔ m (detector thickness, attenuation depth, water size)
+UM_PER_M = 1.0e6                    # m → µm, as the C divides (water size)
+M_PER_UM = 1.0e-6                   # µm → m, as the C multiplies (detector thickness, attenuation depth)
+CM3_PER_M3 = 1e6                    # g/cm³ → g/m³ (-density)
 PERCENT = 100.0                     # -dispersion in percent
 DBL_MIN = sys.float_info.min        # the C's DBL_MIN, for its divide-by-zero guards
 
