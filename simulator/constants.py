@@ -13,6 +13,7 @@ R_E_SQR = 7.94079248018965e-30      # classical electron radius squared, m²
 AVOGADRO = 6.02214179e23            # 1/mol
 WATER_F = 2.57                      # structure factor of one water molecule (forward scattering)
 WATER_MW = 18.0                     # g/mol
+WATER_DENSITY = 1e6                 # g/m³ (1 g/cm³)
 HC_EV_ANGSTROM = 12398.42           # -energy E (eV) → λ = HC_EV_ANGSTROM / E Å
 
 # ---- lattice shape transforms (spec §6.8)

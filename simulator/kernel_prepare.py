@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from .constants import AVOGADRO, R_E_SQR, WATER_F, WATER_MW
+from .constants import AVOGADRO, R_E_SQR, WATER_DENSITY, WATER_F, WATER_MW
 from .kernel_offsets import OffsetLattice
 from .kernel_physics import FGrid
 from .kernel_vec import as_scalar, as_vec, rotate_axis, rotate_umat, unit
@@ -64,7 +64,7 @@ class Prepared:
         self.water_size = _num(setup.water_size)
         self.water = float(setup.water_size) != 0.0
         w = self.water_size
-        self.I_bg = WATER_F * WATER_F * R_E_SQR * _num(setup.fluence) * w * w * w * 1e6 * AVOGADRO / WATER_MW
+        self.I_bg = WATER_F * WATER_F * R_E_SQR * _num(setup.fluence) * w * w * w * WATER_DENSITY * AVOGADRO / WATER_MW
         self.fluence = as_scalar(setup.fluence, dtype, device) if isinstance(setup.fluence, torch.Tensor) \
             else float(setup.fluence)
         self.steps = int(setup.steps)

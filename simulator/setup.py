@@ -24,9 +24,7 @@ from .model import InputError, Setup, UsageExit
 from .options import OPTION_FIELDS, Options
 from .quirks import as_quirks
 from .sanity import check as check_values
-from .setup_detector import place_detector  # noqa: F401  (re-exported: the detector placement of §4.5)
 from .setup_headers import merge_headers
-from .setup_scan import resolve_mosaic, resolve_phi, resolve_steps  # noqa: F401  (re-exported step rules)
 
 BANNER = "nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17"
 

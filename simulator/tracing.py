@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .constants import R_E_SQR, RTD
+from .constants import A_PER_M, R_E_SQR, RTD
 
 
 def f17(x) -> str:
@@ -88,7 +88,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             line("diffracted_vec", *(d[c][t, j] for c in range(3)))
             line("incident_vec", *inc)
             line("lambda_meters", lam0)
-            line("lambda_angstroms", lam0 * 1e10)
+            line("lambda_angstroms", lam0 * A_PER_M)
             line("scattering_vec_A_inv", *(q[c][t, j, 0] for c in range(3)))
             line("omega_subpixel_sr", omega_all[t, j])
             if not bool(surv[t, j, 0]):
@@ -97,7 +97,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             if k.get("first_run") is not None and tuple(k["first_run"]) == (t, j, 0):
                 lat = k["lat_first"]
             for name, vec in zip(("rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"), lat):
-                line(name, *(float(vec[c][0, 0]) * 1e10 for c in range(3)))
+                line(name, *(float(vec[c][0, 0]) * A_PER_M for c in range(3)))
             for name, vec in zip(("rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"),
                                  (setup.a_star, setup.b_star, setup.c_star)):
                 line(name, *vec)
@@ -118,7 +118,7 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
                     parts += [f"F_cell={f17(F_cell[i6])}", f"I_term={f17(I_term[i6])}"]
                 parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
                 # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
-                parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * 1e10)}"
+                parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * A_PER_M)}"
                           for n, vec in zip("abc", lat) for ci, x in enumerate("xyz")]
                 out.append(f"{phi_prefix} " + " ".join(parts))
                 if tic == 0 and bool(evaluated[idx]):
