@@ -43,11 +43,10 @@ def render_chunk(c, state, pix, taps=None):
     I, spec_capture = accumulate(c, it, cap_eff, pol_eff, omega_eff, (c.F, c.M, P) + tuple(surv.shape[1:]), taps)
     val = _final_value(c, I, cap_eff, polar_final, omega_eff, spec_capture)
     if taps:
-        p = taps.p
         # block C prints the loop's variables as it leaves them (trace-format.md), used or not
-        taps.put(I=taps.pixel(I), omega_eff=taps.pixel(omega_eff), capture=taps.pixel(cap_eff[:, -1, -1]), polar=taps.pixel(polar_final),
-                 omega=taps.pixel(omega_eff[:, -1, -1]), loop_end=loop_end_vectors(c, d, pol_calls, p),
-                 val=taps.pixel(val))
+        taps.put(I=taps.pixel(I), omega_eff=taps.pixel(omega_eff), capture=taps.pixel(cap_eff[:, -1, -1]),
+                 polar=taps.pixel(polar_final), omega=taps.pixel(omega_eff[:, -1, -1]),
+                 loop_end=loop_end_vectors(c, d, pol_calls, taps.p), val=taps.pixel(val))
     return val, omega_sum
 
 
