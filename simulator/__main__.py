@@ -50,8 +50,8 @@ def main(argv=None) -> int:
         from .process import import_frozen
         import_frozen("simulator.api")   # torch, frozen out of the collector's way (a faster exit)
         from .api import resolve_device, resolve_dtype
-        from .quirks import resolve
-        resolve(opts["-quirks"])
+        from .quirks import Quirks
+        Quirks.from_mode(opts["-quirks"])   # an unknown or misspelled id: exit 2, one stderr line
         resolve_dtype(opts["-dtype"])
         resolve_device(opts["-device"])
     except ValueError as exc:

@@ -11,7 +11,7 @@ import torch
 
 from . import tracing, writers
 from .kernel import render
-from .quirks import resolve
+from .quirks import Quirks, as_quirks
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
 
@@ -25,7 +25,7 @@ class RunResult:
     stats: dict = field(default_factory=dict)
     stdout_lines: list = field(default_factory=list)
     rendered: Any = None         # (spixels, fpixels) bool mask of rendered pixels
-    quirks: frozenset = frozenset()
+    quirks: frozenset = frozenset()   # the enabled registry ids
 
 
 def resolve_dtype(dtype) -> torch.dtype:
@@ -53,21 +53,21 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     from .argv import parse_argv
     from .setup import derive
 
-    qset = resolve(quirks) if isinstance(quirks, str) else frozenset(quirks)
+    q: Quirks = as_quirks(quirks)   # a mode string, registry ids or a Quirks; unknown ids raise
     dt = resolve_dtype(dtype)
     dev = resolve_device(device)
     if isinstance(argv_or_options, (list, tuple)):  # the C line's option matching is quirk C-ARGV-001
-        opts = parse_argv(list(argv_or_options), r1="C-ARGV-001" in qset)
+        opts = parse_argv(list(argv_or_options), r1=q.r1_option_matching)
     else:
         opts = argv_or_options
     if roi is not None:
         opts = dataclasses.replace(opts, roi=tuple(int(x) for x in roi))
     if trace_pixel is not None:
         opts = dataclasses.replace(opts, trace_pixel=tuple(int(x) for x in trace_pixel))
-    setup = derive(opts, quirks=qset, cwd=str(cwd), overrides=overrides, write_fdump=write_outputs)
+    setup = derive(opts, quirks=q, cwd=str(cwd), overrides=overrides, write_fdump=write_outputs)
     tp = getattr(opts, "trace_pixel", None) or getattr(setup, "trace_pixel", None)
 
-    res = render(setup, device=dev, dtype=dt, quirks=qset, chunk_pixels=chunk_pixels,
+    res = render(setup, device=dev, dtype=dt, quirks=q, chunk_pixels=chunk_pixels,
                  trace_pixel=tp, progress=progress)
     trace_lines: list[str] = []
     if tp is not None:
@@ -86,4 +86,4 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     stats["intfile_scale"] = writers.intfile_scale(setup, stats)
     return RunResult(image=res.image, image_double=res.image_double, setup=setup,
                      trace_lines=trace_lines, stats=stats, stdout_lines=stdout,
-                     rendered=res.rendered, quirks=qset)
+                     rendered=res.rendered, quirks=q.ids)

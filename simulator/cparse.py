@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import re
 
-# RTD = 180*(1/M_PI): a product with the rounded reciprocal, not 180/pi (differs in the last bit).
-RTD = 180.0 * (1.0 / math.pi)
+from .constants import RTD
+
+__all__ = ["RTD", "atof", "atoi"]   # RTD lives in constants.py; the harness imports it from here
 
 _WS = " \t\n\v\f\r"
 # re.ASCII: strtod and atoi know only ASCII digits (Python's \d would also take "５０" or "١٠٠")

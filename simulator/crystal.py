@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from .geometry import (DBL_MIN, cos, cross, div, dot, is_tensor, magnitude, rescale, rotate, scale, sin, sqrt,
+from .constants import DBL_MIN
+from .geometry import (cos, cross, div, dot, is_tensor, magnitude, rescale, rotate, scale, sin, sqrt,
                        value)
 
 

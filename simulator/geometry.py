@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import math
-import sys
-
-DBL_MIN = sys.float_info.min
 
 
 def is_tensor(x) -> bool:

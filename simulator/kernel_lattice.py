@@ -10,12 +10,13 @@ Anything that depends on C order (first true element, flat indices) goes through
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from .kernel_physics import lattice_factor
+from .kernel_physics import lattice_factor, sincg
 
 
 def c_order(x):
@@ -39,10 +40,11 @@ class Iterations:
     evaluated: Callable   # () → bool mask of the iterations the C evaluates (built on demand)
 
 
-def lattice_iterations(c, state, q, surv) -> Iterations:
+def lattice_iterations(c, state, q, surv, taps=None) -> Iterations:
     """h, k, l, F_latt and F_cell of every iteration of a chunk. q: per-pixel (P, T, J, S) components;
     surv: (P, T, J, S) bool, the sources that pass the dmin cut. Updates `state` (C-PARITY-001's
-    first run, C-INTERP-001's kill switch) in C order."""
+    first run, C-INTERP-001's kill switch) in C order; records the traced pixel's h, k, l, h0, k0, l0,
+    per-axis factors and F_latt in `taps`."""
     P, T, J, S = q[0].shape
     F, M = c.F, c.M
     eshape = (F, M, P, T, J, S)
@@ -62,6 +64,11 @@ def lattice_iterations(c, state, q, surv) -> Iterations:
     F_cell = c.grid.nearest(*hkl0, like=h)
     if c.interpolate and state.interp_on:
         F_cell = _interpolated(c, state, hkl, hkl0, F_cell, evaluated())
+    if taps:
+        h_t = taps.iteration(hkl)
+        fabc_t = taps.iteration(tuple(torch.broadcast_to(x, eshape) for x in fabc))
+        taps.put(hkl=h_t, hkl0=taps.iteration(hkl0), F_latt=taps.iteration(F_latt),
+                 F_abc=_axis_factors(c, h_t, fabc_t))
     return Iterations(hkl=tuple(hkl), hkl0=hkl0, F_latt=F_latt, fabc=fabc, F_cell=F_cell,
                       first_idx=first_idx, evaluated=evaluated)
 
@@ -103,7 +110,7 @@ def _interpolated(c, state, hkl, hkl0, F_cell, evaluated):
     h, k, l = (c_order(x) for x in hkl)
     ev = c_order(evaluated)
     oor = c.grid.out_of_range(h, k, l)
-    if "C-INTERP-001" in c.quirks:
+    if c.quirks.interp_kill_switch:
         first_bad = _first_true_flat(ev & oor)
         use = ev.reshape(-1).clone()
         if first_bad is not None:
@@ -118,8 +125,16 @@ def _interpolated(c, state, hkl, hkl0, F_cell, evaluated):
     Fi = c.grid.tricubic(h.reshape(-1)[sel], k.reshape(-1)[sel], l.reshape(-1)[sel])
     shape_c = h.shape
     flat = c_order(F_cell).reshape(-1).clone()
-    flat[sel] = Fi
+    flat[sel] = Fi.to(flat.dtype)   # float32 renders: F_cell is float32, the tricubic of float64 h is not
     return from_c_order(flat.reshape(shape_c))
+
+
+def _axis_factors(c, hkl, fabc):
+    """The traced pixel's per-axis factors: the SQUARE ones the kernel used, or (other shapes, where the
+    C still evaluates them but the image does not use them) sincg of the kernel's own h, k, l."""
+    if c.shape == "SQUARE":
+        return fabc
+    return tuple(sincg(math.pi * x, n) if n > 1 else torch.ones_like(x) for x, n in zip(hkl, c.N))
 
 
 def _first_true_flat(mask):

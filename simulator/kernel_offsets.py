@@ -10,12 +10,18 @@ The float64 h_ref = q·ā splits exactly into an integer n_ref and a fraction f 
 in float32: t = f + q·Δa, n = round(t), δ = t − n; then h0 = n_ref + n and h − h0 = δ. Δa is the
 rotation of a over the φ range and the mosaic spread, so |q·Δa| is small and its float32 rounding
 (a few 2⁻²⁴·|q||Δa|) stays near the general path's own (2⁻²⁵·|δ| from its cast of δ). A chunk where
-|q||Δa| can exceed MAX_SHIFT (|q| <= 2/λ: d and i are unit vectors) takes the general path, as do the
-traced pixel's chunk (its trace shows float64 h, k, l), interpolation and chunks with non-finite h. C-PARITY-001's first run, one pixel
-whose iterations use other lattice vectors, gets its offsets from float64 h, k, l.
+|q||Δa| can exceed MAX_SHIFT (|q| <= 2/λ: d and i are unit vectors) takes the general path, as do
+interpolation and chunks with non-finite h. C-PARITY-001's first run, one pixel whose iterations use
+other lattice vectors, gets its offsets from float64 h, k, l.
 
 F_latt comes out up to its sign for an even N (the sign (−1)^(h0·(N−1)) is skipped): the render only
-uses its square and its zeros."""
+uses its square and its zeros.
+
+Trace (taps): a traced chunk takes this path like any other, so the trace shows what it computes, under
+the general path's key names: hkl_rounded = n_ref + n, hkl_frac = (n_ref + n) + δ (float64 sums of the
+float64 reference and the float32 offsets, not a float64 dot product q·a), F_latt_a/b/c = sin(Nπδ)/sin(πδ)
+(N where δ == 0) and F_latt = the kernel's product, each with the sign (−1)^(h0·(N−1)) restored from
+the traced h0 (exact: a sign flip)."""
 
 from __future__ import annotations
 
@@ -75,10 +81,11 @@ class OffsetLattice:
         return o if all(math.isfinite(r) and qmax * r <= MAX_SHIFT for r in o.reach) else None
 
 
-def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
+def offset_iterations(c, o: OffsetLattice, state, q, surv, taps=None) -> Iterations | None:
     """F_latt and F_cell of every iteration of a chunk (layout (F, M, P, T, J, S), float32) from the
     per-pixel q (float64 (P, T, J, S) components), or None if some h is not finite (the general path
-    handles those). hkl, hkl0 and the per-axis factors are not formed."""
+    handles those). hkl, hkl0 and the per-axis factors are not formed, except the traced pixel's
+    (module doc)."""
     P, T, J, S = q[0].shape
     eshape = (c.F, c.M, P, T, J, S)
     dt = c.dtype
@@ -102,22 +109,31 @@ def offset_iterations(c, o: OffsetLattice, state, q, surv) -> Iterations | None:
             h0 = torch.round(h)
             n[at] = (h0 - n_ref[first_idx]).to(dt)
             f[at] = (h - h0).to(dt)
-    F_latt = _lattice_factor(fracs, c.N)
+    if taps:   # before _lattice_factor and _structure_factor overwrite the offsets in place
+        _tap_indices(taps, nrefs, steps, fracs)
+    F_latt = _lattice_factor(fracs, c.N, taps)
     F_latt = torch.broadcast_to(F_latt, eshape)
+    if taps:
+        _tap_signs(taps, c.N, F_latt)
     F_cell = _structure_factor(o, nrefs, steps, eshape)
 
     return Iterations(hkl=None, hkl0=None, F_latt=F_latt, fabc=None, F_cell=F_cell,
                       first_idx=first_idx, evaluated=evaluated_mask(c, surv, F_latt))
 
 
-def _lattice_factor(fracs, N):
+def _lattice_factor(fracs, N, taps=None):
     """Π sin(N·π·δ)/sin(π·δ) over the axes with N > 1, N where δ == 0 (0/0 otherwise: tested only when
-    the product is not finite). Overwrites each δ with sin(π·δ), which is 0 exactly where δ is."""
+    the product is not finite). Overwrites each δ with sin(π·δ), which is 0 exactly where δ is.
+    `taps`: records the traced pixel's per-axis factors (1 for N <= 1) as F_abc."""
     nums, dens = [], []
     for d, n in zip(fracs, N):
         if n > 1:
             nums.append(torch.mul(d, n * math.pi).sin_())
             dens.append(d.mul_(math.pi).sin_())
+    if taps:
+        axes = iter(zip(nums, dens))
+        taps.put(F_abc=tuple(_axis_factor(taps, *next(axes), n) if n > 1
+                             else torch.ones_like(taps.iteration(fracs[0])) for n in N))
     if not nums:
         return torch.ones_like(fracs[0])
 
@@ -132,6 +148,32 @@ def _lattice_factor(fracs, N):
     if not bool(torch.isfinite(fl.sum())):   # 0/0 left NaN where den == 0
         fl = product([torch.where(den == 0.0, n, r) for r, den, n in zip(ratios, dens, [n for n in N if n > 1])])
     return fl
+
+
+def _axis_factor(taps, num, den, n):
+    """The traced pixel's sin(Nπδ)/sin(πδ) from the kernel's own sines, N where sin(πδ) == 0 (sincg).
+    Runs before the kernel divides num in place."""
+    num_t, den_t = taps.iteration(num), taps.iteration(den)
+    return torch.where(den_t == 0.0, torch.full_like(num_t, n), num_t / den_t)
+
+
+def _tap_indices(taps, nrefs, steps, fracs):
+    """The traced pixel's h0 = n_ref + n and h = h0 + δ, in float64."""
+    hkl0 = tuple(taps.pixel(r)[..., None, None] + taps.iteration(n).double() for r, n in zip(nrefs, steps))
+    taps.put(hkl0=hkl0, hkl=tuple(h0 + taps.iteration(d).double() for h0, d in zip(hkl0, fracs)))
+
+
+def _tap_signs(taps, N, F_latt):
+    """Restore the sign (−1)^(h0·(N−1)) the path skips (even N) on the traced factors and F_latt."""
+    signs = [1.0 - 2.0 * torch.remainder(h0, 2.0) if n > 1 and int(n) % 2 == 0 else None
+             for h0, n in zip(taps.values["hkl0"], N)]
+    fl = taps.iteration(F_latt)
+    fabc = list(taps.values["F_abc"])
+    for i, sg in enumerate(signs):
+        if sg is not None:
+            fabc[i] = fabc[i] * sg.to(fabc[i].dtype)
+            fl = fl * sg.to(fl.dtype)
+    taps.put(F_abc=tuple(fabc), F_latt=fl)
 
 
 def _structure_factor(o: OffsetLattice, nrefs, steps, eshape):

@@ -7,9 +7,9 @@ import math
 
 import torch
 
+from .constants import GAUSS_WIDTH, ROUND_NORM, TOPHAT_RADIUS_SQR
 from .kernel_vec import cross, csqrt, dot, unit
 
-ROUND_NORM = 0.723601254558268  # sqrt of the cube/sphere volume ratio (§6.8)
 
 
 def sincg(x, n: float):
@@ -91,9 +91,9 @@ def lattice_factor(shape: str, hkl, hkl0, N, fudge, stars, dtype=None):
     dz = dh * a_s[2] + dk * b_s[2] + dl * c_s[2]
     rad_star_sqr = (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc
     if shape == "GAUSS":
-        fl = Na * Nb * Nc * torch.exp(-(rad_star_sqr / 0.63 * fudge))
+        fl = Na * Nb * Nc * torch.exp(-(rad_star_sqr / GAUSS_WIDTH * fudge))
     elif shape == "TOPHAT":
-        fl = torch.where(rad_star_sqr * fudge < 0.3969,
+        fl = torch.where(rad_star_sqr * fudge < TOPHAT_RADIUS_SQR,
                          torch.full_like(h, 1.0) * (Na * Nb * Nc), torch.zeros_like(h))
     else:
         raise ValueError(f"unknown crystal shape {shape!r}")

@@ -130,7 +130,7 @@ class Setup:
     printout_pixel: tuple        # (fast, slow), (-1, -1) when unset
     progress: bool
     # ------------------------------------------------------------------- misc
-    quirks: frozenset = frozenset()
+    quirks: frozenset = frozenset()   # the enabled quirk ids (registry spelling)
     messages: tuple = ()         # stdout lines setup would print, in order
     # extras (not in the contract's required list)
     r_factor: Any = 1.0          # b·o_r of §4.5 step 1 (ignores two-theta)

@@ -1,12 +1,16 @@
 """Quirk mode strings (docs/contracts.md §2): `c` | `c-r2` | `spec`, then `,+ID` / `,-ID` toggles.
 `c-r2` is shorthand for `c,-C-ARGV-001` (the R2 C line's option matching).
 
-The ids come from traces/quirks.toml, the registry shared with the harness."""
+The ids come from traces/quirks.toml, the registry shared with the harness. The simulator asks a typed
+`Quirks` (one named boolean per registered quirk), never a set of id strings, so that a misspelled
+quirk is an AttributeError or an unknown-id error, not a silent spec-mode branch."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REGISTRY = Path(__file__).resolve().parent.parent / "traces" / "quirks.toml"
@@ -52,3 +56,88 @@ def resolve(mode: str) -> frozenset:
 def keys_of(qid: str) -> tuple:
     """The trace keys the registry says a quirk can change."""
     return tuple(registry()[qid].get("keys", ()))
+
+
+# registry id -> Quirks field: the one table naming the switches (checked against the registry below)
+FIELDS = {
+    "C-PARITY-001": "phi_carryover",
+    "C-INTERP-001": "interp_kill_switch",
+    "C-OVERSAMPLE-001": "oversample_running_products",
+    "C-CAPTURE-001": "last_layer_capture",
+    "C-WATER-001": "water_scaled_twice",
+    "C-RANDROT-001": "float32_random_rotation",
+    "C-POLAR-001": "polar_renormalizes",
+    "C-CELL-001": "triclinic_cell_basis",
+    "C-PIX0-001": "pix0_ignored",
+    "C-ARGV-001": "r1_option_matching",
+}
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """The enabled quirks of a run: one boolean per registered quirk, plus the ids and the mode."""
+    phi_carryover: bool = False                 # C-PARITY-001
+    interp_kill_switch: bool = False            # C-INTERP-001
+    oversample_running_products: bool = False   # C-OVERSAMPLE-001
+    last_layer_capture: bool = False            # C-CAPTURE-001
+    water_scaled_twice: bool = False            # C-WATER-001
+    float32_random_rotation: bool = False       # C-RANDROT-001
+    polar_renormalizes: bool = False            # C-POLAR-001
+    triclinic_cell_basis: bool = False          # C-CELL-001
+    pix0_ignored: bool = False                  # C-PIX0-001
+    r1_option_matching: bool = False            # C-ARGV-001
+    mode: str = field(default="spec", compare=False)   # the mode string it came from (informational)
+
+    @classmethod
+    def from_mode(cls, mode: str) -> "Quirks":
+        """Quirks of a mode string ('c', 'spec,+C-PARITY-001', …); ValueError on an unknown id."""
+        return cls.from_ids(resolve(mode), mode=mode)
+
+    @classmethod
+    def from_ids(cls, ids, mode: str | None = None) -> "Quirks":
+        """Quirks with exactly these registry ids enabled; ValueError on an unknown id."""
+        ids = frozenset(ids)
+        unknown = ids - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown quirk id(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(sorted(FIELDS))})")
+        spelled = "spec" + "".join(f",+{q}" for q in sorted(ids))
+        return cls(mode=spelled if mode is None else mode, **{FIELDS[q]: True for q in ids})
+
+    @property
+    def ids(self) -> frozenset:
+        """The enabled registry ids."""
+        return frozenset(q for q, name in FIELDS.items() if getattr(self, name))
+
+    def __contains__(self, qid) -> bool:
+        """`"C-PARITY-001" in quirks` for callers holding ids (the harness); an unknown id is an error."""
+        if qid not in FIELDS:
+            raise ValueError(f"unknown quirk id {qid!r}")
+        return bool(getattr(self, FIELDS[qid]))
+
+    def __iter__(self):
+        return iter(sorted(self.ids))
+
+
+def as_quirks(quirks) -> Quirks:
+    """A Quirks from a Quirks, a mode string or an iterable of registry ids."""
+    if isinstance(quirks, Quirks):
+        return quirks
+    if isinstance(quirks, str):
+        return Quirks.from_mode(quirks)
+    return Quirks.from_ids(quirks)
+
+
+def _check_fields() -> None:
+    """Fail at import when the field table and the registry disagree, either way."""
+    switches = {f.name for f in dataclasses.fields(Quirks) if f.type in (bool, "bool")}
+    missing = all_ids() - set(FIELDS)
+    stale = set(FIELDS) - all_ids()
+    unbound = set(FIELDS.values()) ^ switches
+    if missing or stale or unbound:
+        raise ImportError(f"simulator.quirks out of step with {REGISTRY}: ids without a field "
+                          f"{sorted(missing)}, fields without a registry id {sorted(stale)}, "
+                          f"table/dataclass mismatch {sorted(unbound)}")
+
+
+_check_fields()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .constants import MAX_GRID_CELLS
 from .cparse import atof
 from .model import InputError
 
@@ -92,7 +93,6 @@ _PLAIN_HKL = re.compile(
     rb"\s*(?:[+-]?\d+\s+[+-]?\d+\s+[+-]?\d+\s+[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:\s+|\Z))*")
 
 
-MAX_GRID_CELLS = 1e9   # the C exits 9 above this (c_reference/nb_io.c alloc_grid)
 
 
 def _alloc_grid(rh: int, rk: int, rl: int, name: str) -> np.ndarray:

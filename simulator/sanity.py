@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .constants import A_PER_M
 from .model import SimulatorError
 
 
@@ -43,7 +44,7 @@ def check(opts) -> None:
     lam = _num(opts.lambda0)
     if not (math.isfinite(lam) and lam > 0):
         flag = _flag_text(opts, ("-lambda", "-wave", "-energy"), "the image header's wavelength")
-        raise BadValue(f"{flag}: the wavelength must be a positive finite number (got {lam * 1e10:g} Å)")
+        raise BadValue(f"{flag}: the wavelength must be a positive finite number (got {lam * A_PER_M:g} Å)")
     if getattr(opts, "user_cell", False) and _num(opts.cell_a) != 0.0:
         angles = [_num(x) or math.pi / 2 for x in (opts.cell_alpha, opts.cell_beta, opts.cell_gamma)]
         if not all(math.isfinite(x) for x in angles):

@@ -1,5 +1,5 @@
 """Trace emission (docs/contracts.md §1): the config echo from the Setup and the per-pixel lines from
-the tensors the kernel kept for the traced pixel (kernel.py `keep`), never recomputed afterwards."""
+the values the kernel's taps recorded for the traced pixel (taps.py), never recomputed afterwards."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 
-RTD = 180.0 * (1.0 / math.pi)
-R_E_SQR = 7.94079248018965e-30
+from .constants import A_PER_M, R_E_SQR, RTD
 
 
 def f17(x) -> str:
@@ -54,76 +53,93 @@ def config_lines(setup, prefix="TRACE_PY_CONFIG") -> list[str]:
     return [f"{prefix} {ln}" for ln in lines]
 
 
+class _Lines:
+    """The trace lines of one pixel, in order."""
+
+    def __init__(self, prefix):
+        self.prefix, self.out = prefix, []
+
+    def __call__(self, key, *vals, ints=False):
+        self.out.append(f"{self.prefix}: {key} " + " ".join(str(int(v)) if ints else f17(v) for v in vals))
+
+
 def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     """Blocks A/B per (layer, subS, subF), per-φ lines, then block C (contracts §1.2–1.3)."""
-    out: list[str] = []
     k = {n: (tuple(np.asarray(x, dtype=np.float64) for x in v) if isinstance(v, tuple) else v)
          for n, v in keep.items()}
-
-    def line(key, *vals, ints=False):
-        out.append(f"{prefix}: {key} " + " ".join(str(int(v)) if ints else f17(v) for v in vals))
-
-    X, d, q, hkl, hkl0, Fabc = k["X"], k["d"], k["q"], k["hkl"], k["hkl0"], k["F_abc"]
-    R, omega_all = np.asarray(k["R"], np.float64), np.asarray(k["omega_all"], np.float64)
-    omega_eff = np.asarray(k["omega_eff"], np.float64)   # Ω as the loop holds it (trace-format.md)
-    surv, F_latt, F_cell = np.asarray(k["surv"]), np.asarray(k["F_latt"], np.float64), np.asarray(k["F_cell"], np.float64)
-    evaluated = np.asarray(k["evaluated"])
-    inc = tuple(float(c[0]) for c in k["inc"])
-    lam0 = float(k["lam"][0])
-    phi = np.asarray(k["phi"], np.float64)
-    T, J = R.shape
-    close = float(setup.close_distance)
-    phi_prefix = prefix + "_PHI"
+    for n in ("R", "omega_all", "omega_eff", "F_latt", "F_cell", "I_term", "phi"):
+        k[n] = np.asarray(k[n], np.float64)   # omega_eff: Ω as the loop holds it (trace-format.md)
+    k["surv"], k["evaluated"] = np.asarray(k["surv"]), np.asarray(k["evaluated"])
+    line = _Lines(prefix)
+    T, J = k["R"].shape
     for t in range(T):
         for j in range(J):
-            subS, subF = divmod(j, os_)
-            line("pix0_vector_meters", *setup.pix0)
-            line("fdet_vec", *setup.fdet)
-            line("sdet_vec", *setup.sdet)
-            line("pixel_pos_meters", *(X[c][t, j] for c in range(3)))
-            line("R_distance_meters", R[t, j])
-            line("omega_pixel_sr", omega_eff[t, j])
-            line("close_distance_meters", close)
-            line("obliquity_factor", float(close) / float(R[t, j]))   # one IEEE division, as C
-            line("diffracted_vec", *(d[c][t, j] for c in range(3)))
-            line("incident_vec", *inc)
-            line("lambda_meters", lam0)
-            line("lambda_angstroms", lam0 * 1e10)
-            line("scattering_vec_A_inv", *(q[c][t, j, 0] for c in range(3)))
-            line("omega_subpixel_sr", omega_all[t, j])
-            if not bool(surv[t, j, 0]):
-                continue
-            lat = k["lat"]
-            if k.get("first_run") is not None and tuple(k["first_run"]) == (t, j, 0):
-                lat = k["lat_first"]
-            for name, vec in zip(("rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"), lat):
-                line(name, *(float(vec[c][0, 0]) * 1e10 for c in range(3)))
-            for name, vec in zip(("rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"),
-                                 (setup.a_star, setup.b_star, setup.c_star)):
-                line(name, *vec)
-            idx = (t, j, 0, 0, 0)
-            line("hkl_frac", *(hkl[c][idx] for c in range(3)))
-            line("hkl_rounded", *(hkl0[c][idx] for c in range(3)), ints=True)
-            line("F_latt_a", Fabc[0][idx])
-            line("F_latt_b", Fabc[1][idx])
-            line("F_latt_c", Fabc[2][idx])
-            line("F_latt", F_latt[idx])
-            for tic in range(phi.shape[0]):
-                i6 = (t, j, 0, tic, 0)
-                parts = [f"phi_tic={tic}", f"phi_deg={f17(phi[tic] * RTD)}", f"k_frac={f17(hkl[1][i6])}",
-                         f"F_latt_b={f17(Fabc[1][i6])}", f"F_latt={f17(F_latt[i6])}",
-                         f"h_frac={f17(hkl[0][i6])}", f"l_frac={f17(hkl[2][i6])}",
-                         f"F_latt_a={f17(Fabc[0][i6])}", f"F_latt_c={f17(Fabc[2][i6])}"]
-                if bool(evaluated[i6]):
-                    fc, fl = F_cell[i6], F_latt[i6]
-                    parts += [f"F_cell={f17(fc)}", f"I_term={f17(((fc * fc) * fl) * fl)}"]
-                parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
-                # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
-                parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * 1e10)}"
-                          for n, vec in zip("abc", lat) for ci, x in enumerate("xyz")]
-                out.append(f"{phi_prefix} " + " ".join(parts))
-                if tic == 0 and bool(evaluated[idx]):
-                    line("F_cell", F_cell[idx])
+            _block_a(line, setup, k, t, j)
+            if bool(k["surv"][t, j, 0]):
+                _block_b(line, setup, k, t, j, os_)
+    _block_c(line, setup, k)
+    return line.out
+
+
+def _block_a(line, setup, k, t, j):
+    """Block A: the sub-pixel's geometry and scattering vector (first source)."""
+    X, d, q, R = k["X"], k["d"], k["q"], k["R"]
+    close = float(setup.close_distance)
+    lam0 = float(k["lam"][0])
+    line("pix0_vector_meters", *setup.pix0)
+    line("fdet_vec", *setup.fdet)
+    line("sdet_vec", *setup.sdet)
+    line("pixel_pos_meters", *(X[c][t, j] for c in range(3)))
+    line("R_distance_meters", R[t, j])
+    line("omega_pixel_sr", k["omega_eff"][t, j])
+    line("close_distance_meters", close)
+    line("obliquity_factor", float(close) / float(R[t, j]))   # one IEEE division, as C
+    line("diffracted_vec", *(d[c][t, j] for c in range(3)))
+    line("incident_vec", *(float(c[0]) for c in k["inc"]))
+    line("lambda_meters", lam0)
+    line("lambda_angstroms", lam0 * A_PER_M)
+    line("scattering_vec_A_inv", *(q[c][t, j, 0] for c in range(3)))
+    line("omega_subpixel_sr", k["omega_all"][t, j])
+
+
+def _block_b(line, setup, k, t, j, os_):
+    """Block B: the lattice (first source, φ step 0, domain 0), then one line per φ step."""
+    hkl, hkl0, Fabc, F_latt, F_cell = k["hkl"], k["hkl0"], k["F_abc"], k["F_latt"], k["F_cell"]
+    lat = k["lat"]
+    if k.get("first_run") is not None and tuple(k["first_run"]) == (t, j, 0):
+        lat = k["lat_first"]
+    for name, vec in zip(("rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"), lat):
+        line(name, *(float(vec[c][0, 0]) * A_PER_M for c in range(3)))
+    for name, vec in zip(("rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"),
+                         (setup.a_star, setup.b_star, setup.c_star)):
+        line(name, *vec)
+    idx = (t, j, 0, 0, 0)
+    line("hkl_frac", *(hkl[c][idx] for c in range(3)))
+    line("hkl_rounded", *(hkl0[c][idx] for c in range(3)), ints=True)
+    line("F_latt_a", Fabc[0][idx])
+    line("F_latt_b", Fabc[1][idx])
+    line("F_latt_c", Fabc[2][idx])
+    line("F_latt", F_latt[idx])
+    subS, subF = divmod(j, os_)
+    for tic in range(k["phi"].shape[0]):
+        i6 = (t, j, 0, tic, 0)
+        parts = [f"phi_tic={tic}", f"phi_deg={f17(k['phi'][tic] * RTD)}", f"k_frac={f17(hkl[1][i6])}",
+                 f"F_latt_b={f17(Fabc[1][i6])}", f"F_latt={f17(F_latt[i6])}",
+                 f"h_frac={f17(hkl[0][i6])}", f"l_frac={f17(hkl[2][i6])}",
+                 f"F_latt_a={f17(Fabc[0][i6])}", f"F_latt_c={f17(Fabc[2][i6])}"]
+        if bool(k["evaluated"][i6]):   # I_term: the kernel's F_cell²·F_latt², as it accumulates it
+            parts += [f"F_cell={f17(F_cell[i6])}", f"I_term={f17(k['I_term'][i6])}"]
+        parts += [f"layer={t}", f"subS={subS}", f"subF={subF}"]
+        # the step's rotated real basis, mosaic domain 0, in Å (one-sided keys rot_[abc]_[xyz])
+        parts += [f"rot_{n}_{x}={f17(float(vec[ci][tic, 0]) * A_PER_M)}"
+                  for n, vec in zip("abc", lat) for ci, x in enumerate("xyz")]
+        line.out.append(f"{line.prefix}_PHI " + " ".join(parts))
+        if tic == 0 and bool(k["evaluated"][idx]):
+            line("F_cell", F_cell[idx])
+
+
+def _block_c(line, setup, k):
+    """Block C: the accumulation, scale factors and the final value of the pixel."""
     line("I_before_scaling", float(k["I"]))
     line("r_e_meters", math.sqrt(R_E_SQR))
     line("r_e_sqr", R_E_SQR)
@@ -141,4 +157,3 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     val = float(k["val"])
     line("I_pixel_final", val)
     line("floatimage_accumulated", float(np.float32(0.0 + val)))
-    return out

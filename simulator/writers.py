@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-RTD = 180.0 * (1.0 / math.pi)
+from .constants import A_PER_M, MM_PER_M, RTD
 
 
 def g(x) -> str:
@@ -69,14 +69,14 @@ def write_float(path, image: np.ndarray) -> None:
 
 def smv_header(setup) -> bytes:
     s = setup
-    mm = lambda x: float(x) * 1000.0  # noqa: E731
+    mm = lambda x: float(x) * MM_PER_M  # noqa: E731
     order = "little_endian" if sys.byteorder == "little" else "big_endian"
     pixel = float(s.pixel)
     lines = [
         "{", "HEADER_BYTES=512;", "DIM=2;", f"BYTE_ORDER={order};", "TYPE=unsigned_short;",
         f"SIZE1={int(s.fpixels)};", f"SIZE2={int(s.spixels)};",
-        f"PIXEL_SIZE={g(pixel * 1000.0)};", f"DISTANCE={g(mm(s.distance))};",
-        f"WAVELENGTH={g(float(s.lambda0) * 1e10)};",
+        f"PIXEL_SIZE={g(pixel * MM_PER_M)};", f"DISTANCE={g(mm(s.distance))};",
+        f"WAVELENGTH={g(float(s.lambda0) * A_PER_M)};",
         f"BEAM_CENTER_X={g(mm(s.Xbeam))};", f"BEAM_CENTER_Y={g(mm(s.Ybeam))};",
         f"ADXV_CENTER_X={g(mm(s.Fbeam))};", f"ADXV_CENTER_Y={g(mm(float(s.detsize_s) - float(s.Sbeam)))};",
         f"MOSFLM_CENTER_X={g(mm(float(s.Sbeam) - pixel / 2))};",

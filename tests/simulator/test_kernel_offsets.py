@@ -53,7 +53,7 @@ def test_offset_render_matches_general_float32_and_float64(monkeypatch):
     s = _setup()
     calls = []
     real = kernel_offsets.offset_iterations
-    monkeypatch.setattr("simulator.kernel.offset_iterations", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr("simulator.kernel_chunk.offset_iterations", lambda *a: calls.append(1) or real(*a))
     fast = render(s, dtype=torch.float32, quirks=C_MODE, chunk_pixels=200).image_double
     assert len(calls) == -(-32 * 32 // 200)              # every chunk took the offset path
     exact = render(s, dtype=torch.float64, quirks=C_MODE).image_double
@@ -85,12 +85,28 @@ def test_first_run_offsets_use_the_first_run_lattice(monkeypatch):
     assert float(_rel(unpatched[5, 7], exact[5, 7])) < 2e-5
 
 
-def test_traced_chunk_takes_the_general_path():
+def test_traced_chunk_takes_the_offset_path(monkeypatch):
+    """A traced chunk renders like any other (taps, simulator/taps.py): the image is bit-identical to the
+    untraced one, and the trace shows the offset path's h = h0 + δ and its F_latt with the sign of an
+    even N (Nb = 6) restored, close to the float64 trace."""
     s = _setup()
+    calls = []
+    real = kernel_offsets.offset_iterations
+    monkeypatch.setattr("simulator.kernel_chunk.offset_iterations", lambda *a: calls.append(1) or real(*a))
     traced = render(s, dtype=torch.float32, quirks=C_MODE, trace_pixel=(9, 11), chunk_pixels=64)
+    assert len(calls) == 32 * 32 // 64                   # the traced chunk too
     plain = render(s, dtype=torch.float32, quirks=C_MODE, chunk_pixels=64)
-    assert traced.trace is not None and traced.trace["hkl"][0].dtype == torch.float64
-    assert float(_rel(traced.image_double[9, 11], plain.image_double[9, 11])) < 2e-5
+    assert torch.equal(traced.image_double, plain.image_double)
+    exact = render(s, dtype=torch.float64, quirks=C_MODE, trace_pixel=(9, 11)).trace
+    got = traced.trace
+    for n in range(3):
+        assert float((got["hkl"][n] - exact["hkl"][n]).abs().max()) < 1e-4
+        assert torch.equal(got["hkl0"][n], exact["hkl0"][n])
+        assert float(_rel(got["F_abc"][n], exact["F_abc"][n]).max()) < 1e-3
+    lit = exact["F_latt"].abs() > 1e-2 * exact["F_latt"].abs().max()
+    assert bool((exact["F_latt"][lit] < 0).any())        # the sign is tested where it matters
+    assert float(_rel(got["F_latt"], exact["F_latt"])[lit].max()) < 1e-4
+    assert float(_rel(got["I_term"], exact["I_term"])[lit].max()) < 1e-3
 
 
 @pytest.mark.parametrize("x", [0.0, 0.5, 1.5, -0.5, -2.5, 2.4999998, 3.75, -1e-8])
