@@ -55,7 +55,7 @@ def judge_pixel(c_value, torch_value, dtype: str = "float64", rtol: float | None
             return Judgement(Verdict.INCOMPLETE, f"{what}: not finite on both sides, nothing to compare")
         return Judgement(Verdict.DIVERGENT, f"{what}: non-finite values must match exactly")
     if c32.view(np.uint32) == p32.view(np.uint32):
-        return Judgement(Verdict.IDENTICAL, f"{what}: bit-identical")
+        return Judgement(Verdict.IDENTICAL, f"traced pixel bit-identical ({c!r})")
     dist = int(float32_ulp_distance(np.array([c32]), np.array([p32]))[0])
     diff = abs(p - c)
     rel = diff / abs(c) if c != 0 else math.inf

@@ -36,7 +36,7 @@ def pixel_judgement(c_value, torch_value, dtype: str) -> Judgement:
 
 def explained_by(attribution) -> str:
     ids = ", ".join(attribution.explained) or ", ".join(attribution.triggered)
-    return f"{attribution.base_failing} divergent values explained by known C quirks {ids}"
+    return f"{attribution.base_failing} divergent values explained by C quirks {ids}"
 
 
 def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, strict: bool) -> Judgement:
@@ -51,7 +51,7 @@ def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, stric
         trace = combine([("values", Judgement(Verdict.EXPLAINED, explained_by(attribution))), *rest])
         emulated = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float_all_quirks"), dtype)
         if pixel.verdict is Verdict.DIVERGENT and emulated.verdict.passing:
-            pixel = Judgement(Verdict.EXPLAINED, "the pixel agrees with them emulated")
+            pixel = Judgement(Verdict.EXPLAINED, "the pixel too, with them emulated")
     return combine([("trace", trace), ("pixel", pixel)], strict)
 
 

@@ -75,7 +75,7 @@ def test_spec_mode_explained_by_carry_over_and_strict(env, capsys):
     script = subprocess.run(["bash", str(Path(doc["bundle"]) / "commands.txt"), str(env / "replay")],
                             capture_output=True, text=True, timeout=300)
     assert script.returncode == 0, script.stderr[-2000:]
-    assert script.stdout.startswith("EXPLAINED — 131 divergent values explained by known C quirks")
+    assert script.stdout.startswith("EXPLAINED — 131 divergent values explained by C quirks C-PARITY-001, C-PIX0-001; the pixel too")
     (replay,) = (env / "replay").iterdir()
     assert json.loads((replay / "metrics.json").read_text())["verdict"] == "explained"
     again, first = (json.loads((d / "request.json").read_text()) for d in (replay, Path(doc["bundle"])))
