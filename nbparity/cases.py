@@ -149,9 +149,11 @@ def _synthetic(why: str) -> Case:
 def _from_yaml(path: Path) -> Case:
     import yaml
 
+    from nbparity.read.guarded_yaml import YAMLRefused, load_yaml
+
     try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        doc = load_yaml(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YAMLRefused) as exc:
         raise UsageError(f"case file {path}: cannot read: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or "args" not in doc:
         raise UsageError(f"case file {path}: expected a mapping with an 'args:' entry")

@@ -70,7 +70,8 @@ RUN_HELP = (f"Run every case of MATRIX.yaml. Exit 0 when every run passes (ident
 @command.command("run", help=RUN_HELP)
 @click.argument("matrix_file", metavar="MATRIX.yaml")
 @click.option("--only", multiple=True, metavar="ID[/RUN]", help="Run only these case ids (or id/run). Repeatable.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel processes (ignored with --scheduler).")
+@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Parallel processes (ignored with --scheduler).")
 @click.option("--junit-xml", default=None, metavar="PATH", help="Write JUnit XML (one testcase per run).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Hand the runs to this dask.distributed scheduler (e.g. tcp://host:8786).")
@@ -89,6 +90,7 @@ def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, 
     from nbparity.request import CSpec, JudgeSpec, MatrixRequest, TorchSpec
 
     check_c_options(c_bin, c_source)
+    check_file_target(junit_xml, "--junit-xml")
     port = port_from_options(py_cmd, py_quirk_flags)
     load_matrix(matrix_file, list(only) or None)   # a bad matrix is exit 2 before anything is built
     request = MatrixRequest(
@@ -100,6 +102,19 @@ def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, 
 
 def _abs(path):
     return None if path is None else os.path.abspath(os.path.expanduser(path))
+
+
+def check_file_target(path, option: str) -> None:
+    """A file the run will write: not a folder, in a folder that exists (exit 2 before any work)."""
+    from nbparity.errors import UsageError
+
+    if path is None:
+        return
+    p = _abs(path)
+    if os.path.isdir(p):
+        raise UsageError(f"{option} {path}: is a folder, not a file")
+    if not os.path.isdir(os.path.dirname(p)):
+        raise UsageError(f"{option} {path}: the folder {os.path.dirname(p)} does not exist")
 
 
 @command.command("check")

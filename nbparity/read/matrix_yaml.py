@@ -50,8 +50,13 @@ def load_yaml(text: str, path):
     """The document of `text`; malformed YAML is a UsageError naming the line and column."""
     import yaml
 
+    from nbparity.read.guarded_yaml import YAMLRefused
+    from nbparity.read.guarded_yaml import load_yaml as guarded
+
     try:
-        return yaml.load(text, Loader=loader())
+        return guarded(text, loader())
+    except YAMLRefused as exc:
+        raise UsageError(f"matrix {path}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

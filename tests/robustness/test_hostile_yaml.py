@@ -1,0 +1,52 @@
+"""Case files and matrices go through one guarded YAML reader: an alias bomb, a deep nesting or a huge
+document is exit 2 with one line, at once, never unbounded memory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from nbparity.read.guarded_yaml import YAMLRefused, check_yaml
+
+from . import assert_one_line_error, cli
+
+BOMB = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x]"] +
+                 [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]) + "\nargs: '-N 1'\n"
+
+
+def test_guard_refuses_aliases_depth_and_size():
+    with pytest.raises(YAMLRefused, match="aliases"):
+        check_yaml(BOMB)
+    with pytest.raises(YAMLRefused, match="nested deeper than 64"):
+        check_yaml("[" * 70 + "]" * 70)
+    with pytest.raises(YAMLRefused, match="larger than"):
+        check_yaml("a: " + "x" * 100, max_bytes=50)
+    check_yaml("args: -default_F 100 -N 2\nname: fine\n")   # an ordinary case file passes
+
+
+@pytest.mark.parametrize("command", [["compare", "--pixel", "1", "1", "--case"], ["image", "--case"]])
+def test_alias_bomb_case_file_is_exit_2_at_once(tmp_path, command):
+    case = tmp_path / "bomb.yaml"
+    case.write_text(BOMB)
+    t0 = time.monotonic()
+    r = cli([*command, str(case), "--out", str(tmp_path / "out")])
+    assert time.monotonic() - t0 < 30
+    assert_one_line_error(r, 2, "aliases")
+
+
+def test_alias_bomb_matrix_is_exit_2(tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("name: m\nx: &a [1, 2]\ncases:\n  - id: one\n    base_args: *a\n")
+    r = cli(["cases", "check", str(matrix)])
+    assert_one_line_error(r, 2, "aliases")
+
+
+def test_junit_xml_that_is_a_folder_is_exit_2_before_running(tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("name: m\ncases:\n  - id: one\n    base_args: '-default_F 1 -N 1 -detpixels 4'\n"
+                      "    runs:\n      - name: base\n")
+    t0 = time.monotonic()
+    r = cli(["cases", "run", str(matrix), "--junit-xml", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert_one_line_error(r, 2, "is a folder")
+    assert time.monotonic() - t0 < 20 and not (tmp_path / "out").exists()
