@@ -43,10 +43,15 @@ def run_matrix(request, log=None, sides=None) -> MatrixResult:
     binary, build = request.c.resolve(say)
     # work directories live under the output directory, so dask workers sharing the path see them
     work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
+    done: list = []
     try:
         ctx = RunContext(str(binary), str(out_dir), str(work_root), _prepare(matrix, binary, work_root, say),
                          request.judge.strict, request.judge.allow_empty, sides)
-        done = _run_all(matrix, ctx, request, say)
+        _run_all(matrix, ctx, request, say, done)
+    except BaseException as exc:   # Ctrl-C, SIGTERM: keep what finished, marked interrupted, then stop
+        if not isinstance(exc, Exception):
+            _keep_finished(request, matrix, done, say)
+        raise
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     order = {spec.key: i for i, spec in enumerate(matrix.runs)}
@@ -67,14 +72,30 @@ def _prepare(matrix, binary, work_root: Path, say) -> str | None:
     return prepared
 
 
-def _run_all(matrix, ctx: RunContext, request, say) -> list:
+def _keep_finished(request, matrix, done: list, say) -> None:
+    """An interrupted matrix: the JUnit XML of the runs that finished (the suite marked interrupted);
+    no matrix bundle, since nothing partial may verify."""
+    if not request.junit_xml:
+        return
+    from nbparity.write.matrix_junit import write_matrix_junit
+
+    order = {spec.key: i for i, spec in enumerate(matrix.runs)}
+    done.sort(key=lambda o: order[f"{o['id']}/{o['run']}"])
+    partial = MatrixResult(request, matrix, tuple(done), matrix_judgement(done, request.judge.strict), {})
+    try:
+        write_matrix_junit(partial, request.junit_xml, interrupted=len(matrix.runs) - len(done))
+        say(f"interrupted: {len(done)} of {len(matrix.runs)} run(s) finished; JUnit XML: {request.junit_xml}")
+    except OSError:
+        pass
+
+
+def _run_all(matrix, ctx: RunContext, request, say, done: list) -> list:
     where = f"dask scheduler {request.scheduler}" if request.scheduler else f"{request.jobs} process(es)"
     say(f"{len(matrix.runs)} run(s) of {matrix.name} on {where}")
     if request.scheduler:
         gen = _execute_dask(matrix.runs, ctx, request.scheduler)
     else:
         gen = _execute_local(matrix.runs, ctx, request.jobs)
-    done = []
     for o in gen:
         done.append(o)
         say(f"[{len(done)}/{len(matrix.runs)}] {o['id']}/{o['run']}: {o['verdict']} "
@@ -106,7 +127,14 @@ def _identity(binary, build, matrix) -> dict:
 def _worker_init():
     # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
     import os
+    import signal
 
+    from nbparity.cli import Terminated
+
+    def on_term(signum, frame):   # unwind, so the run's C/port process group and work folder go too
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, on_term)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
@@ -125,11 +153,28 @@ def _execute_local(specs, ctx: RunContext, jobs: int):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: a fresh interpreter per worker, no inherited torch/OpenMP thread state from the parent
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                             initializer=_worker_init) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    try:
         futs = [pool.submit(run_one, spec, ctx) for spec in specs]
         for fut in as_completed(futs):
             yield fut.result()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_pool(pool) -> None:
+    """Cancel what has not started and stop the workers now (shutdown would wait for every running run)."""
+    procs = list(getattr(pool, "_processes", {}).values())   # the executor offers no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=1.5)
+        if proc.is_alive():
+            proc.kill()
 
 
 def _execute_dask(specs, ctx: RunContext, address: str):

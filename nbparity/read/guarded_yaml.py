@@ -1,7 +1,7 @@
 """One guarded YAML reader for case files and matrices: a document people hand to a CI job must not be
 able to make the harness grow without bound. Before anything is constructed the event stream is checked:
-size, nesting depth and node count are bounded and aliases are refused (an alias bomb of nine nested
-lists of nine grows to 9⁹ nodes from a few hundred bytes)."""
+size, nesting depth and the node count with aliases expanded are bounded (an alias bomb of nine nested
+lists of nine grows to 9⁹ nodes from a few hundred bytes; a matrix's ordinary `*exact` alias is fine)."""
 
 from __future__ import annotations
 
@@ -16,25 +16,30 @@ class YAMLRefused(ValueError):
 
 def check_yaml(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH,
                max_nodes: int = MAX_NODES) -> None:
-    """Raise YAMLRefused when `text` is too large, too deep, too many nodes, or uses aliases."""
+    """Raise YAMLRefused when `text` is too large, too deep, or has too many nodes once its aliases are
+    expanded (an alias counts as the whole subtree it stands for, so a bomb is refused from its events)."""
     import yaml
 
     if len(text.encode("utf-8", "replace")) > max_bytes:
         raise YAMLRefused(f"larger than {max_bytes} bytes")
-    depth = nodes = 0
+    nodes, open_nodes, size = 0, [], {}   # open_nodes: (anchor, nodes when it started)
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise YAMLRefused(f"aliases (*{event.anchor}) are not accepted")
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > max_depth:
-                raise YAMLRefused(f"nested deeper than {max_depth}")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-        if isinstance(event, yaml.NodeEvent):
+            nodes += size.get(event.anchor, 1)
+        elif isinstance(event, yaml.NodeEvent):
             nodes += 1
-            if nodes > max_nodes:
-                raise YAMLRefused(f"more than {max_nodes} nodes")
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_nodes.append((event.anchor, nodes - 1))
+                if len(open_nodes) > max_depth:
+                    raise YAMLRefused(f"nested deeper than {max_depth}")
+            elif event.anchor is not None:
+                size[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                size[anchor] = nodes - start
+        if nodes > max_nodes:
+            raise YAMLRefused(f"more than {max_nodes} nodes once its aliases are expanded")
 
 
 def load_yaml(text: str, loader=None):

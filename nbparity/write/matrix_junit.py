@@ -3,7 +3,7 @@ run's verdict)."""
 
 from __future__ import annotations
 
-from nbparity.junit import JunitCase, junit_text, write_junit
+from nbparity.junit import JunitCase, interrupted_case, junit_text, write_junit
 
 
 def junit_cases(result) -> list[JunitCase]:
@@ -23,8 +23,10 @@ def suite_name(result) -> str:
     return f"nbparity matrix {result.name}"
 
 
-def write_matrix_junit(result, path):
-    return write_junit(path, suite_name(result), junit_cases(result))
+def write_matrix_junit(result, path, interrupted: int = 0):
+    """`interrupted`: how many runs did not run (Ctrl-C, SIGTERM); they end the suite as one error."""
+    cases = junit_cases(result) + ([interrupted_case(interrupted)] if interrupted else [])
+    return write_junit(path, suite_name(result), cases)
 
 
 def matrix_junit_bytes(result) -> bytes:
