@@ -24,6 +24,10 @@ def command(request_json, out, as_json):
         from nbparity.commands.compare import run_and_show
 
         return run_and_show(request)
+    if request.kind == "probe":
+        from nbparity.commands.probe import run_and_show as run_probe_and_show
+
+        return run_probe_and_show(request)
     from nbparity.errors import UsageError
 
     raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")
