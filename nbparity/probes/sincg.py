@@ -95,7 +95,9 @@ def traced_check(c_frames, py_frames, N: dict, tol: tuple):
             traced = _field(row, f"F_latt_{'abc'[i]}")
             ref = formula([x], N[nkey])[0] if x is not None and math.isfinite(x) else None
             status, d, rel = judge_value(ref, traced, *tol)
-            rows.append({"phi_tic": int(tic), "axis": axis, "x": math.nan if x is None else x, "N": N[nkey],
+            phi = _field(c_pf.loc[tic] if tic in c_pf.index else row, "phi_deg")
+            rows.append({"phi_tic": int(tic), "phi_deg": math.nan if phi is None else phi, "axis": axis,
+                         "x": math.nan if x is None else x, "N": N[nkey],
                          "c_formula": math.nan if ref is None else ref,
                          "torch": math.nan if traced is None else traced, "abs_diff": d, "rel_diff": rel,
                          "status": status})
@@ -126,6 +128,17 @@ def judge_sincg(sweep_table, traced, shape: str, strict: bool):
         if cov is not None:
             parts.append(("coverage", cov))
     return combine(parts, strict)
+
+
+def first_divergent(traced) -> dict | None:
+    """The first traced lattice factor outside tolerance: its φ step and axis (None when none)."""
+    bad = traced[traced["status"] == "divergent"] if len(traced) else traced
+    if not len(bad):
+        return None
+    r = bad.iloc[0]
+    return {"phi_tic": int(r["phi_tic"]), "phi_deg": float(r["phi_deg"]),
+            "first_divergence": f"F_latt_{'abc'['hkl'.index(r['axis'])]} at {r['axis']} = {r['x']!r}: "
+                                f"C formula {r['c_formula']!r}, torch {r['torch']!r}"}
 
 
 def pixel_hkl_of(c_frames, request) -> dict:

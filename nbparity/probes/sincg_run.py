@@ -10,7 +10,7 @@ from nbparity.probes.sincg import AXES
 def probe_sincg(session, log=None):
     from nbparity.probes.common import c_log, csv, identity, run_traced, side_argvs, tolerance, torch_log
     from nbparity.probes.result import ProbeResult
-    from nbparity.probes.sincg import judge_sincg, params_of, pixel_hkl_of, sweep, traced_check
+    from nbparity.probes.sincg import first_divergent, judge_sincg, params_of, pixel_hkl_of, sweep, traced_check
     from nbparity.probes.sincg_plot import png_bytes
     from nbparity.schema import tolerance_for
 
@@ -44,7 +44,7 @@ def probe_sincg(session, log=None):
     files = {"sincg.csv": csv(table), "sincg_traced.csv": csv(traced), "sincg.png": png,
              "sincg.md": f"# sincg sweep ({torch_label} vs C float64)\n\n" + _md(table) + "\n",
              "c_trace.log": c_log(tr.pair.c_run), "py_trace.log": torch_log(tr.pair.t_run)}
-    return ProbeResult(req, judgement, session.case, tr.plan, table, None, details, files, tuple(md),
+    return ProbeResult(req, judgement, session.case, tr.plan, table, first_divergent(traced), details, files, tuple(md),
                        tuple(findings), ("per axis (sweep: simulator vs C formula; traced: torch side vs C formula)",
                                        _axis_rows(hkl, N, table, traced)),
                        identity(session, tr.plan, tr.pair.c_run), tuple(tr.plan.warnings), side_argvs(req, tr.pair))
