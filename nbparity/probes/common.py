@@ -127,15 +127,11 @@ def judge_value(c, other, rtol: float, atol: float) -> tuple[str, float, float]:
 
 def rows_judgement(statuses, what: str) -> Judgement:
     """The judgement of judged rows (not-compared rows excluded; `coverage` judges those)."""
-    st = [s for s in statuses if s != NOT_COMPARED]
-    return _values(len(st), sum(s == Verdict.DIVERGENT.value for s in st),
-                   sum(s == Verdict.IDENTICAL.value for s in st), what)
-
-
-def _values(n, failed, same, what) -> Judgement:
     from nbparity.verdict import judge_values
 
-    return judge_values(n, failed, same, what)
+    st = [s for s in statuses if s != NOT_COMPARED]
+    return judge_values(len(st), sum(s == Verdict.DIVERGENT.value for s in st),
+                        sum(s == Verdict.IDENTICAL.value for s in st), what)
 
 
 def coverage(missing: list, total: int, what: str, why: str) -> Judgement | None:

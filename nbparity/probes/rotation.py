@@ -180,10 +180,11 @@ def probe_rotation(session, log=None):
                "rows": table.to_dict("records")}
     files = {"rotation.csv": csv(table), "rotation_steps.csv": csv(per_step),
              "c_trace.log": c_log(tr.pair.c_run), "py_trace.log": torch_log(tr.pair.t_run)}
-    return ProbeResult(req, judgement, session.case, tr.plan, table, first, details, files, tuple(md),
-                       tuple(findings), ("basis vectors per φ step (mosaic domain 0)", per_step),
-                       identity(session, tr.plan, tr.pair.c_run), tuple(tr.plan.warnings),
-                       side_argvs(req, tr.pair))
+    return ProbeResult(req, judgement, case=session.case, plan=tr.plan, table=table, first_divergent=first,
+                       details=details, files=files, summary=tuple(md), findings=tuple(findings),
+                       text_table=("basis vectors per φ step (mosaic domain 0)", per_step),
+                       identity=identity(session, tr.plan, tr.pair.c_run), warnings=tuple(tr.plan.warnings),
+                       side_commands=side_argvs(req, tr.pair))
 
 
 def judgement_reason(judgement, part: str) -> str:

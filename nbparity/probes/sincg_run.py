@@ -44,10 +44,13 @@ def probe_sincg(session, log=None):
     files = {"sincg.csv": csv(table), "sincg_traced.csv": csv(traced), "sincg.png": png,
              "sincg.md": f"# sincg sweep ({torch_label} vs C float64)\n\n" + _md(table) + "\n",
              "c_trace.log": c_log(tr.pair.c_run), "py_trace.log": torch_log(tr.pair.t_run)}
-    return ProbeResult(req, judgement, session.case, tr.plan, table, first_divergent(traced), details, files, tuple(md),
-                       tuple(findings), ("per axis (sweep: simulator vs C formula; traced: torch side vs C formula)",
-                                       _axis_rows(hkl, N, table, traced)),
-                       identity(session, tr.plan, tr.pair.c_run), tuple(tr.plan.warnings), side_argvs(req, tr.pair))
+    return ProbeResult(req, judgement, case=session.case, plan=tr.plan, table=table,
+                       first_divergent=first_divergent(traced), details=details, files=files, summary=tuple(md),
+                       findings=tuple(findings),
+                       text_table=("per axis (sweep: simulator vs C formula; traced: torch side vs C formula)",
+                                   _axis_rows(hkl, N, table, traced)),
+                       identity=identity(session, tr.plan, tr.pair.c_run), warnings=tuple(tr.plan.warnings),
+                       side_commands=side_argvs(req, tr.pair))
 
 
 def _largest(table) -> dict:

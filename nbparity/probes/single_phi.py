@@ -191,7 +191,7 @@ def probe_single_phi(session, log=None):
     details = {"steps": table.to_dict("records"), "failing_steps": int((table["status"] == "divergent").sum())
                if len(table) else 0, "argv_per_step": argvs}
     ident = identity(session, base, first_run.pair.c_run) if first_run else {}
-    return ProbeResult(req, judgement, session.case, base, table, first, details, files, tuple(md),
-                       (f"first divergent φ step: {where}",),
-                       ("single-φ steps", table[cols] if len(table) else table), ident,
-                       tuple(base.warnings), sides)
+    return ProbeResult(req, judgement, case=session.case, plan=base, table=table, first_divergent=first,
+                       details=details, files=files, summary=tuple(md), findings=(f"first divergent φ step: {where}",),
+                       text_table=("single-φ steps", table[cols] if len(table) else table), identity=ident,
+                       warnings=tuple(base.warnings), side_commands=sides)

@@ -217,7 +217,8 @@ def test_history_ledger_marks_changes_and_lists_unreadable(capsys, tmp_path, mon
     assert list(df["kind"]) == ["compare", "compare", "compare", "probe-rotation"]
     assert list(df["verdict"]) == ["identical", "divergent", "identical", "identical"]
     assert df["change"].iloc[0] == "" and df["change"].iloc[1].startswith("verdict identical→divergent")
-    assert "first divergence none→" in df["change"].iloc[1] and "verdict divergent→identical" in df["change"].iloc[2]
+    assert "first divergence none→" in df["change"].iloc[1]
+    assert "verdict divergent→identical" in df["change"].iloc[2]
     assert df["change"].iloc[3] == ""   # a probe is not an attempt of the compare series
     assert df["rel_I_pixel_final"].iloc[0] == 0.0
     assert math.isclose(df["rel_I_pixel_final"].iloc[1], 0.5, rel_tol=1e-9)   # fluence ×1.5
