@@ -61,8 +61,28 @@ def _wants_torch_worker(args) -> bool:
     return bool(words) and words[0] == "compare" and not ({"-h", "--help"} & set(words))
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so `with` blocks remove their temporary folders."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+# the verdict's exit code, set by a command before it prints its report: a reader that closes stdout
+# early (`nbparity compare … | head -1`) must not change it
+_verdict_code: list = []
+
+
+def remember_exit(code: int) -> int:
+    _verdict_code[:] = [int(code)]
+    return int(code)
+
+
 def main(argv=None):
     """Console entry point: turns NbparityError (and stray exceptions) into one stderr line + exit code."""
+    import signal
+
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
     prestarted = _wants_torch_worker(args)
@@ -70,14 +90,37 @@ def main(argv=None):
         from nbparity import torchworker
 
         torchworker.prestart()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    _verdict_code.clear()
     try:
-        return _main(argv, debug)
+        return _main(argv, debug, "--json" in args)
     finally:
         if prestarted:
             torchworker.discard_prestarted()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def _main(argv, debug):
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _fail(message: str, code: int, as_json: bool) -> int:
+    """One stderr line; with --json also one JSON document on stdout, so a pipeline always gets one."""
+    click.echo(message, err=True)
+    if as_json:
+        from nbparity.codec import dumps
+
+        try:
+            click.echo(dumps({"verdict": "error", "exit_code": code, "error": message}), nl=False)
+        except (BrokenPipeError, OSError):
+            pass
+    return code
+
+
+def _main(argv, debug, as_json=False):
     try:
         rc = cli.main(args=argv, prog_name="nbparity", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -85,23 +128,33 @@ def _main(argv, debug):
     except click.ClickException as exc:
         exc.show()
         return 2
-    except click.exceptions.Abort:
-        click.echo("nbparity: aborted", err=True)
-        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):   # click turns Ctrl-C into Abort
+        return _fail("nbparity: interrupted", 130, as_json)
+    except Terminated:
+        return _fail("nbparity: terminated", 143, as_json)
+    except BrokenPipeError:   # the reader went away: the verdict still decides the exit code
+        _silence_stdout()
+        return _verdict_code[0] if _verdict_code else 0
     except NbparityError as exc:
         if debug:
             raise
-        click.echo(f"nbparity: {exc}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("nbparity: interrupted", err=True)
-        return 130
+        return _fail(f"nbparity: {exc}", exc.exit_code, as_json)
     except Exception as exc:  # an unexpected failure is still one line, exit 3
         if debug:
             raise
-        click.echo(f"nbparity: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
-        return 3
+        return _fail(f"nbparity: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", 3, as_json)
     return rc if isinstance(rc, int) else 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

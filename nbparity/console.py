@@ -9,7 +9,12 @@ LOG_WIDTH = 220
 def make_console(stderr: bool = False):
     from rich.console import Console
 
-    console = Console(stderr=stderr)
+    class QuietPipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; the CLI keeps the verdict's exit code instead (nbparity.cli)
+            raise BrokenPipeError()
+
+    console = QuietPipeConsole(stderr=stderr)
     if not console.is_terminal:
-        console = Console(stderr=stderr, width=LOG_WIDTH)
+        console = QuietPipeConsole(stderr=stderr, width=LOG_WIDTH)
     return console

@@ -14,8 +14,8 @@ import io
 import json
 from html import escape
 
-VERDICT_COLOURS = {"pass": "#1a7f37", "explained": "#b7791f", "fail": "#c62828", "divergence": "#c62828",
-                   "error": "#c62828"}
+VERDICT_COLOURS = {"identical": "#1a7f37", "within_tolerance": "#1a7f37", "explained": "#b7791f",
+                   "divergent": "#c62828", "incomplete": "#c62828", "error": "#c62828"}
 _CSS = """
 body{font-family:sans-serif;margin:1.5em;color:#222;background:#fff}
 h1{font-size:1.3em} h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ccc}
@@ -26,7 +26,8 @@ th{background:#eee} tr.bad td{background:#fde2e2;font-weight:bold}
 .meta td{text-align:left;font-family:sans-serif} img{max-width:100%;border:1px solid #ddd;margin:.4em 0}
 .note{color:#555;font-size:.85em}
 """
-_BAD = {"fail", "FAIL", "diverge", "divergent", "DIVERGENCE", "NO", "False"}
+_BAD = {"fail", "FAIL", "diverge", "divergent", "DIVERGENCE", "NO", "False", "one-sided", "incomplete",
+        "not compared"}
 MAX_ROWS = 2000
 
 
@@ -69,13 +70,24 @@ def _where(d: dict) -> str:
     return f"{d.get('section')}.{d.get('key')}[{d.get('component')}]{occ}{tic}"
 
 
+def _not_compared(comp: dict, section: str, counted: str) -> str | None:
+    """'not compared: …' where a section had nothing on both sides: never 'none' for what was not seen."""
+    why = (comp.get("not_compared") or {}).get(section)
+    if why:
+        return f"<p><b>not compared</b>: {escape(str(why))}</p>"
+    if (comp.get("counts") or {}).get(counted, 1) == 0:
+        return "<p><b>not compared</b>: neither side's values of this section were printed by both sides</p>"
+    return None
+
+
 def _comparison(comp: dict) -> list[str]:
     out = []
     diffs = comp.get("config_diffs") or []
     out.append("<h2>Configuration differences</h2>")
-    out.append(_table(["key", "component", "C", "torch", "rel"],
-                      [(d.get("key"), d.get("component"), d.get("c"), d.get("py"), d.get("rel")) for d in diffs],
-                      set(range(len(diffs)))) if diffs else "<p>none</p>")
+    out.append(_not_compared(comp, "config", "config_compared") or (
+        _table(["key", "component", "C", "torch", "rel"],
+               [(d.get("key"), d.get("component"), d.get("c"), d.get("py"), d.get("rel")) for d in diffs],
+               set(range(len(diffs)))) if diffs else "<p>none</p>"))
     fd = comp.get("first_divergence")
     out.append("<h2>First divergence (C emission order)</h2>")
     out.append(f"<p><b>{escape(_where(fd))}</b>: C {escape(str(fd.get('c')))}, torch {escape(str(fd.get('py')))}, "
@@ -89,10 +101,26 @@ def _comparison(comp: dict) -> list[str]:
 
 
 def _verdict(metrics: dict) -> str:
-    v = str(metrics.get("verdict", "?"))
-    colour = VERDICT_COLOURS.get(v.lower(), "#555")
+    from nbparity.verdict import Verdict
+
+    try:
+        v = Verdict.parse(str(metrics.get("verdict", "?"))).value
+    except ValueError:
+        v = "?"
+    colour = VERDICT_COLOURS.get(v, "#555")
     line = metrics.get("verdict_line") or metrics.get("summary") or v.upper()
     return f'<div class="verdict" style="background:{colour}">{escape(str(line))}</div>'
+
+
+def _parts(metrics: dict) -> list[str]:
+    """What decided the verdict (trace, pixel, image …) and the note of the attempt."""
+    parts = (metrics.get("judgement") or {}).get("parts") or {}
+    rows = [(name, str(p.get("verdict", "")).replace("_", " "), p.get("reason", "")) for name, p in parts.items()]
+    out = [_table(["decided by", "verdict", "reason"], rows,
+                  {i for i, r in enumerate(rows) if r[1] in ("divergent", "incomplete", "error")})] if rows else []
+    if metrics.get("note"):
+        out.append(f'<p class="note">note: {escape(str(metrics["note"]))}</p>')
+    return out
 
 
 def render_page(files: dict) -> str:
@@ -108,7 +136,7 @@ def render_page(files: dict) -> str:
     case = metrics.get("case")
     case = case.get("name") if isinstance(case, dict) else case
     title = f"nbparity {metrics.get('kind', 'compare')} — {case}"
-    body = [f"<h1>{escape(title)}</h1>", _verdict(metrics), _meta(metrics)]
+    body = [f"<h1>{escape(title)}</h1>", _verdict(metrics), _meta(metrics), *_parts(metrics)]
     if isinstance(metrics.get("comparison"), dict):
         body += _comparison(metrics["comparison"])
     if metrics.get("gates"):
@@ -130,7 +158,9 @@ def render_page(files: dict) -> str:
     titles = {"factors.csv": "Factors (C emission order)", "per_phi.csv": "Per-φ steps (source 0, mosaic 0)"}
     for name in order:
         if name in files:
-            body += [f"<h2>{escape(titles.get(name, name))}</h2>", _csv_table(text(name))]
+            empty = name == "per_phi.csv" and not text(name).strip()
+            table = '<p><b>not compared</b>: no per-φ values on both sides</p>' if empty else _csv_table(text(name))
+            body += [f"<h2>{escape(titles.get(name, name))}</h2>", table]
     for name in sorted((n for n in files if n.endswith(".png")), key=lambda n: (n != "comparison.png", n)):
         data = files[name] if isinstance(files[name], bytes) else files[name].encode()
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")

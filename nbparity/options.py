@@ -44,6 +44,8 @@ def c_options(fn):
         click.option("--cflags", default="", help="Extra compiler flags for --c-source (see `nbparity build`)."),
         click.option("--timeout", type=click.FloatRange(0.001, 86400.0), default=600.0, show_default=True,
                      help="Timeout of each side's run in seconds."),
+        click.option("--c-threads", type=click.IntRange(1, 1024), default=1, show_default=True,
+                     help="OMP_NUM_THREADS of the C runs: an OpenMP build's image depends on it (see README)."),
     ])
 
 
@@ -54,7 +56,8 @@ def c_spec(kw) -> CSpec:
 
     binary, source = kw.pop("c_bin"), kw.pop("c_source")
     check_c_options(binary, source)
-    return CSpec(_abs(binary), _abs(source), tuple(shlex.split(kw.pop("cflags"))), kw.pop("timeout"))
+    return CSpec(_abs(binary), _abs(source), tuple(shlex.split(kw.pop("cflags"))), kw.pop("timeout"),
+                 kw.pop("c_threads"))
 
 
 def torch_options(fn):
@@ -118,7 +121,23 @@ def output_options(fn):
 
 
 def output_spec(kw, show_all: bool = False) -> OutputSpec:
-    return OutputSpec(_abs(kw.pop("out")), True, kw.pop("as_json"), show_all, kw.pop("note"))
+    out = _abs(kw.pop("out"))
+    check_out_dir(out, "--out")
+    return OutputSpec(out, True, kw.pop("as_json"), show_all, kw.pop("note"))
+
+
+def check_out_dir(path: str, option: str) -> None:
+    """A folder that exists or can be made, and is writable: checked before any long work (exit 2)."""
+    from nbparity.errors import UsageError
+
+    p = os.path.abspath(path)
+    probe = p
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise UsageError(f"{option} {path}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {probe} is not writable")
 
 
 def say(msg: str) -> None:

@@ -203,10 +203,10 @@ def _kill_group(proc) -> None:
         pass
 
 
-def _run(full: list, cwd: Path, timeout: float):
+def run_in_group(full: list, cwd: Path, timeout: float, env_extra=None):
     """Run in a session of its own, so a timeout kills the port and everything it started (a child
     holding stdout open cannot keep the harness waiting). Returns (returncode, stdout, stderr)."""
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), **(env_extra or {})}
     proc = subprocess.Popen(full, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
@@ -233,7 +233,7 @@ def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk
     full = spec.command_for(argv, quirk_ids)
     t0 = time.perf_counter()
     try:
-        rc, out, err = _run(full, wd, timeout)
+        rc, out, err = run_in_group(full, wd, timeout)
     except subprocess.TimeoutExpired:
         raise RunnerError(f"port run timed out after {timeout:g} s: {shlex.join(spec.prefix)}") from None
     except OSError as exc:
@@ -257,7 +257,7 @@ def _version(prefix: tuple, timeout: float) -> tuple:
 
     with tempfile.TemporaryDirectory(prefix="nbparity-version-") as wd:
         try:
-            rc, out, err = _run([*prefix, "--version"], Path(wd), timeout)
+            rc, out, err = run_in_group([*prefix, "--version"], Path(wd), timeout)
         except subprocess.TimeoutExpired:
             return (None, f"no answer within {timeout:g} s")
         except OSError as exc:

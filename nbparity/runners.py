@@ -155,25 +155,26 @@ def describe_exit(rc: int) -> str:
     return f"signal {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit {rc}"
 
 
-def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
-    """Run the C binary with argv in workdir (argv list, never a shell). RunnerError on timeout/crash."""
+def run_c(binary, argv: list[str], workdir, timeout: float = 600, threads: int = 1) -> CRun:
+    """Run the C binary with argv in workdir (argv list, never a shell) on `threads` OpenMP threads (the
+    harness sets OMP_NUM_THREADS for every C run: an OpenMP build's image depends on it).
+    RunnerError on timeout/crash."""
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     full = [str(binary), *argv]
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(full, cwd=wd, capture_output=True, timeout=timeout,
-                              env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    from nbparity.port import run_in_group
+
+    try:   # in a process group of its own: a timeout or Ctrl-C kills a wrapper and everything it started
+        rc, out, err = run_in_group(full, wd, timeout, {"OMP_NUM_THREADS": str(int(threads))})
     except subprocess.TimeoutExpired:
         raise RunnerError(f"C run timed out after {timeout:g} s") from None
     except OSError as exc:
         raise RunnerError(f"C run could not start {binary}: {exc}") from None
     wall = time.perf_counter() - t0
-    out = proc.stdout.decode("utf-8", "replace")
-    err = proc.stderr.decode("utf-8", "replace")
-    run = CRun(full, wd, proc.returncode, out, err, wall, None)
-    if proc.returncode != 0:
-        exc = RunnerError(f"C run failed ({describe_exit(proc.returncode)}): {last_line(err, out)}")
+    run = CRun(full, wd, rc, out, err, wall, None)
+    if rc != 0:
+        exc = RunnerError(f"C run failed ({describe_exit(rc)}): {last_line(err, out)}")
         exc.run = run  # the captured output still goes into the bundle
         raise exc
     img = Path(float_image_name(argv))

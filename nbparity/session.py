@@ -131,7 +131,7 @@ class Session:
         """The C side, built through the cache on first use."""
         if self._c is None:
             binary, build = self.request.c.resolve(self.log)
-            self._c = CSide(binary, build, self.request.c.timeout)
+            self._c = CSide(binary, build, self.request.c.timeout, self.request.c.threads)
         return self._c
 
     def c_line_before_run(self, argv) -> dict | None:
@@ -186,7 +186,10 @@ class Session:
                                         timeout=self.request.c.timeout, shape=shape)
                 if meanwhile is not None:
                     meanwhile(c_future)
+                t1 = time.perf_counter()
                 t_run = wait()
+                if getattr(self.torch, "worker", None) is not None:   # the forked worker ran it
+                    timings["torch_wait"] = round(time.perf_counter() - t1, 4)
                 timings["torch_run"] = round(getattr(t_run, "wall_s", time.perf_counter() - t0), 4)
             except NbparityError as exc:
                 _attach_c_run(exc, c_future)

@@ -46,6 +46,9 @@ def run_and_show(request) -> int:
     finally:
         if worker is not None:
             worker.close()
+    from nbparity.cli import remember_exit
+
+    remember_exit(result.exit_code)
     if request.output.as_json:
         from nbparity.codec import dumps
 

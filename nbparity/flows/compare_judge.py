@@ -48,7 +48,7 @@ def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, stric
         trace = Judgement(Verdict.EXPLAINED, explained_by(attribution))
         emulated = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float_all_quirks"), dtype)
         if pixel.verdict is Verdict.DIVERGENT and emulated.verdict.passing:
-            pixel = Judgement(Verdict.EXPLAINED, "the pixel value agrees once those quirks are emulated")
+            pixel = Judgement(Verdict.EXPLAINED, "so does the pixel once they are emulated")
     return combine([("trace", trace), ("pixel", pixel)], strict)
 
 

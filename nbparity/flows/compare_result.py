@@ -61,8 +61,6 @@ class CompareResult:
 
     def to_metrics(self) -> dict:
         """metrics.json: the verdict and everything that decided it, in a versioned schema."""
-        from nbparity.request import request_to_dict
-
         req, plan = self.request, self.plan
         torch = req.torch
         m = {
@@ -79,10 +77,13 @@ class CompareResult:
             "tolerance_overrides": {"rtol": req.judge.rtol, "atol": req.judge.atol},
             "warnings": list(self.warnings), "c_line": plan.c_line if plan else None,
             "port": torch.port.to_dict() if torch.external else None,
-            "pixel_values": self.pixel_values, "timings_s": self.timings, "request": request_to_dict(req),
+            "pixel_values": self.pixel_values,
         }
         if self.comparison is not None:
+            from nbparity.config_objects import group_by_object
+
             m["comparison"] = _comparison_summary(self.comparison)
+            m["config_diffs_by_object"] = group_by_object(self.comparison.config_diffs)
             m["per_phi"] = self.comparison.phi_summary
             m["one_sided"] = self.comparison.one_sided
         if self.attribution is not None:

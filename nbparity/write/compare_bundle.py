@@ -49,7 +49,8 @@ def write_compare_bundle(result, session, worker=None):
     metrics = result.to_metrics()
     metrics["volatile"] = {"timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "host": socket.gethostname(), "workdir": str(session.work),
-                           "argv": {"c": sides["C"], "torch": sides["torch"]}, "case_argv": session.case_argv}
+                           "argv": {"c": sides["C"], "torch": sides["torch"]}, "case_argv": session.case_argv,
+                           "timings_s": result.timings, "test_perturbation": getattr(t_run, "perturbed", None)}
     files = common_files(result.request, metrics, sides,
                          build=getattr(session.c_resolved, 'build', None), torch_env=_torch_env(worker))
     files.update({

@@ -144,6 +144,10 @@ def report_lines(result, show_all: bool = False) -> list[tuple[str, str]]:
     c = result.comparison
     if c is not None:
         out.append((_cut(_scope(c)), ""))
+        if c.config_diffs:
+            from nbparity.config_objects import describe
+
+            out.append((_cut(f"configuration differs: {describe(c.config_diffs)}"), "red"))
         out += [(line, "") for line in _root_rows(c)]
         out += [(line, "") for line in _failing_rows(c, show_all)]
         out += [(line, "") for line in _phi_line(c)]

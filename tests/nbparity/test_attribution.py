@@ -7,7 +7,7 @@ import pytest
 from nbparity import cases
 from nbparity.attribution import describe, failing_ids, load_registry, triggered_quirks
 
-simulator_setup = pytest.importorskip("simulator.setup", reason="simulator.setup not available yet")
+import simulator.setup as simulator_setup
 
 
 @pytest.fixture(autouse=True)

@@ -56,9 +56,6 @@ def test_build_command_prints_path(tmp_path, capsys, monkeypatch):
 
 
 def test_c_reference_builds(tmp_path):
-    if not (cbuild.repo_root() / "c_reference" / "nanoBragg.c").is_file() and not any(
-            "int main" in p.read_text() for p in cbuild.default_sources()):
-        pytest.skip("c_reference has no main program yet (C reference helper's work in progress)")
     b = cbuild.build(cache=tmp_path / "cache")
     assert b.binary.is_file() and len(b.sources) >= 1
 

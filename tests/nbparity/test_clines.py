@@ -26,10 +26,8 @@ PIXEL = (6, 4)
 
 
 @pytest.fixture(scope="module")
-def c_bin():
-    r = subprocess.run(["make", "-s", "-C", str(REPO / "c_reference")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return CREF
+def c_bin(c_reference_binary):
+    return c_reference_binary
 
 
 def test_modes_select_the_line():

@@ -18,21 +18,6 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "supervisor" 
 PIXEL = (685, 1039)
 
 
-def _missing() -> str | None:
-    if not any("main(" in p.read_text(errors="replace") for p in cbuild.default_sources()):
-        return "c_reference has no main program yet"
-    try:
-        import simulator
-
-        simulator.run  # noqa: B018
-    except (ImportError, AttributeError):
-        return "simulator.run not available yet"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=f"pieces missing: {_missing()}")
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """One C build cache for the module; reports in a temporary directory."""

@@ -1,22 +1,17 @@
 """report.html: self-contained, and it renders in a real headless Chromium (skipped without one)."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from nbparity import cbuild
 from nbparity.cli import main
 from nbparity.htmlreport import VERDICT_COLOURS, render_page
 
 CHROMIUM = "/usr/bin/chromium"
 PIXEL = ("685", "1039")
-needs_c = pytest.mark.skipif(not any("main(" in p.read_text(errors="replace") for p in cbuild.default_sources()),
-                             reason="c_reference has no main program yet")
 
 
 def _rgb(hexcolour):
@@ -51,13 +46,12 @@ def test_page_is_self_contained():
              "sincg.csv": "axis,x,status\nh,1.5,pass\nk,2.5,fail\n", "sincg.png": png}
     page = render_page(files)
     assert page.startswith("<!DOCTYPE html>") and "FAIL — x &lt; y &amp; z" in page and "c&lt;1&gt;" in page
-    assert VERDICT_COLOURS["fail"] in page and 'class="bad"' in page   # the failing row is highlighted
+    assert VERDICT_COLOURS["divergent"] in page and 'class="bad"' in page   # the failing row is highlighted
     assert 'src="data:image/png;base64,' in page
     # no external resource of any kind: no URL scheme, no link/script elements
     assert not re.search(r"(?i)(https?:|//[a-z]|<link|<script|@import|url\()", page)
 
 
-@needs_c
 @pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="no headless Chromium (Debian package chromium)")
 def test_compare_and_image_reports_render_in_chromium(tmp_path, capsys, monkeypatch):
     import numpy as np
@@ -76,13 +70,28 @@ def test_compare_and_image_reports_render_in_chromium(tmp_path, capsys, monkeypa
 
     img = _screenshot(passed / "report.html", tmp_path)
     assert img.std() > 10                                     # not a blank page
-    assert _has_colour(img, _rgb(VERDICT_COLOURS["pass"]))    # the green verdict bar is drawn
-    assert not _has_colour(img, _rgb(VERDICT_COLOURS["fail"]), min_pixels=200)
+    assert _has_colour(img, _rgb(VERDICT_COLOURS["identical"]))    # the green verdict bar is drawn
+    assert not _has_colour(img, _rgb(VERDICT_COLOURS["divergent"]), min_pixels=200)
     img = _screenshot(failed / "report.html", tmp_path)
-    assert _has_colour(img, _rgb(VERDICT_COLOURS["fail"]))    # red verdict bar
+    assert _has_colour(img, _rgb(VERDICT_COLOURS["divergent"]))    # red verdict bar
     assert "config.fluence" in (failed / "report.html").read_text()
     page = (image / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4      # comparison + C + torch + diff
     img = _screenshot(image / "report.html", tmp_path)
     # below the verdict the inline PNGs draw viridis images: many distinct colours, not just text
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 500
+
+
+def test_page_says_not_compared_where_nothing_was():
+    """No configuration echo on both sides and no per-φ rows: the page says 'not compared', never 'none'."""
+    from nbparity.htmlreport import render_page
+
+    comp = {"config_diffs": [], "counts": {"config_compared": 0, "compared": 5}, "first_divergence": None,
+            "root_causes": []}
+    metrics = {"verdict": "incomplete", "verdict_line": "INCOMPLETE — x", "comparison": comp,
+               "judgement": {"parts": {"trace": {"verdict": "incomplete", "reason": "I_pixel_final one-sided"}}}}
+    page = render_page({"metrics.json": json.dumps(metrics), "per_phi.csv": ""})
+    config = page.split("<h2>Configuration differences</h2>")[1].split("<h2>")[0]
+    assert "not compared" in config and "none" not in config
+    assert "<b>not compared</b>: no per-φ values on both sides" in page
+    assert "I_pixel_final one-sided" in page and "#c62828" in page   # red bar for incomplete

@@ -132,11 +132,11 @@ def assert_one_line_error(proc, code: int, contains: str | None = None) -> str:
 
 
 def c_binary() -> Path:
-    """The C reference built by `make -C c_reference` (built once if missing)."""
-    binary = REPO / "c_reference" / "nanoBragg"
-    # make is incremental: a no-op when the binary is newer than every source
-    subprocess.run(["make", "-C", str(REPO / "c_reference")], check=True, capture_output=True, timeout=600)
-    return binary
+    """The C reference through nbparity's build cache (the same build the tests' c_reference_binary
+    session fixture returns: built once, keyed by sources + flags + compiler)."""
+    from nbparity.cbuild import build
+
+    return build().binary
 
 
 def asan_binary() -> Path:

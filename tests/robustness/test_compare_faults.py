@@ -280,12 +280,24 @@ def test_c_binary_hangs_past_timeout(tmp_path, cbin):
     t0 = time.monotonic()
     try:
         r = compare(out, "--timeout", "2", c_bin=fake)
+        # the wrapper and the child it started are gone with the timeout: nothing outlives the harness
+        alive = [pid for pid in pidfile.read_text().split() if _alive(int(pid))]
     finally:
         _kill_pidfile(pidfile)
     assert time.monotonic() - t0 < 60
+    assert alive == []
     line = assert_one_line_error(r, 3)
     assert "timed out" in line or "timeout" in line
     assert_error_bundle(out)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.is_file() and status.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def test_c_binary_prints_no_trace(tmp_path, cbin):
@@ -490,3 +502,14 @@ def test_two_concurrent_runs_get_distinct_bundles(tmp_path, cbin):
     assert len(found) == 2, found
     for b in found:
         assert cli(["bundle", "verify", str(b)]).returncode == 0
+
+
+def test_out_that_is_a_file_is_refused_before_running(tmp_path):
+    """--out naming an existing file: exit 2 at once, never 3 after the whole run."""
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    t0 = time.monotonic()
+    r = compare(target, "--json")
+    line = assert_one_line_error(r, 2, "is not a folder")
+    assert time.monotonic() - t0 < 20 and str(target) in line
+    assert json.loads(r.stdout) == {"verdict": "error", "exit_code": 2, "error": line}

@@ -25,10 +25,9 @@ def test_simulator_cli_refuses(extra, message, tmp_path):
     assert "Traceback" not in proc.stderr and not list(tmp_path.iterdir())   # nothing written
 
 
-def test_c_prints_nan_for_lambda_0(tmp_path):
+def test_c_prints_nan_for_lambda_0(tmp_path, c_reference_binary):
     """Why refusing is right: the C runs and prints NaN statistics."""
-    subprocess.run(["make", "-s", "-C", str(REPO / "c_reference")], check=True)
-    out = subprocess.run([str(REPO / "c_reference" / "nanoBragg"), *BASE, "-lambda", "0"], cwd=tmp_path,
+    out = subprocess.run([str(c_reference_binary), *BASE, "-lambda", "0"], cwd=tmp_path,
                          capture_output=True, text=True).stdout
     assert "mean= -nan" in out or "mean= nan" in out
 

@@ -95,13 +95,8 @@ def _write_inputs(d: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def cref():
-    if not (ROOT / "c_reference" / "Makefile").exists():
-        pytest.skip("c_reference sources not present yet")
-    r = subprocess.run(["make", "-s", "-C", str(ROOT / "c_reference")], capture_output=True, text=True)
-    if r.returncode != 0 or not CBIN.exists():
-        pytest.fail(f"building c_reference failed: {r.stderr[-500:]}")
-    return CBIN
+def cref(c_reference_binary):
+    return c_reference_binary
 
 
 @pytest.fixture(scope="session")
