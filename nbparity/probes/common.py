@@ -134,12 +134,11 @@ def rows_judgement(statuses, what: str) -> Judgement:
                         sum(s == Verdict.IDENTICAL.value for s in st), what)
 
 
-def coverage(missing: list, total: int, what: str, why: str) -> Judgement | None:
+def coverage(missing: list, total: int, why: str) -> Judgement | None:
     """Incomplete when some of `total` steps were not compared (None when every one was)."""
     if not missing:
         return None
-    return Judgement(Verdict.INCOMPLETE, f"{len(missing)} of {total} {what} not compared "
-                                         f"({span(missing)}): {why}")
+    return Judgement(Verdict.INCOMPLETE, f"{span(missing)} ({len(missing)} of {total}) not compared: {why}")
 
 
 def span(tics) -> str:

@@ -109,9 +109,7 @@ def judge_rotation(table, c_vecs, py_vecs, strict: bool = False):
     parts = [("vectors", rows_judgement(table["status"], "vector components"))]
     lacking = [side for side, vecs in (("the C", c_vecs), ("the torch side", py_vecs))
                if any(t not in vecs for t in missing)]
-    cov = coverage(missing, len(steps), "φ steps",
-                   f"{' and '.join(lacking) or 'a side'} printed no rotated vectors for them "
-                   "(only per-φ rot_[abc]_[xyz] fields give every step; the pixel block gives step 0)"
+    cov = coverage(missing, len(steps), f"{' and '.join(lacking)} printed no rotated vectors there"
                    if lacking else "a vector component is not finite on a side")
     if cov is not None:
         parts.append(("coverage", cov))
@@ -169,7 +167,8 @@ def probe_rotation(session, log=None):
              f"C {first['c']!r} torch {first['torch']!r}")
     findings = [f"first diverging step: {where}"]
     if missing:
-        findings.append(f"not compared: {judgement_reason(judgement, 'coverage')}")
+        findings.append(f"not compared: {judgement_reason(judgement, 'coverage')}; per-φ rot_[abc]_[xyz] fields "
+                        "give every step, the pixel block's rot_[abc]_angstroms step 0 only")
     findings += notes
     md = [f"source of the vectors: C {source['C']}; torch {source['torch']}. Mosaic domain 0; a*, b*, c* "
           f"derived per step from that step's traced a, b, c. The C's own a*, b*, c* are never rotated "

@@ -123,8 +123,7 @@ def judge_sincg(sweep_table, traced, shape: str, strict: bool):
         parts.append(("traced", rows_judgement(traced["status"], "traced lattice factors")))
         missing = sorted(set(traced.loc[traced["status"] == NOT_COMPARED, "phi_tic"])) if len(traced) else []
         total = len(set(traced["phi_tic"])) if len(traced) else 0
-        cov = coverage(missing, total, "φ steps", "the torch side traced no finite h_frac/k_frac/l_frac and "
-                                                   "F_latt_a/b/c there")
+        cov = coverage(missing, total, "the torch side traced no finite lattice factors there")
         if cov is not None:
             parts.append(("coverage", cov))
     return combine(parts, strict)

@@ -144,8 +144,8 @@ def judge_steps(table, parts, strict: bool):
         v, reason = Verdict.DIVERGENT, (f"{len(bad)} of {n} φ steps diverge; first at φ_tic {first['phi_tic']} "
                                         f"(φ = {first['phi_deg']:.17g}°): {first['first_divergence']}")
     elif len(lacking):
-        v, reason = Verdict.INCOMPLETE, (f"{len(lacking)} of {n} φ steps not compared "
-                                         f"({span(lacking['phi_tic'])}): {lacking.iloc[0]['reason']}")
+        v, reason = Verdict.INCOMPLETE, (f"{span(lacking['phi_tic'])} ({len(lacking)} of {n}) not compared: "
+                                         f"{lacking.iloc[0]['reason']}")
     elif n == 0:
         v, reason = Verdict.INCOMPLETE, "the case has no φ step"
     elif (table["status"] == Verdict.IDENTICAL.value).all():

@@ -15,7 +15,7 @@ def _cut(text: str) -> str:
 
 def _cell(v) -> str:
     if isinstance(v, float):
-        return f"{v:.12g}"
+        return "-" if v != v else f"{v:.12g}"   # NaN: not compared
     return str(v)
 
 
