@@ -81,6 +81,8 @@ def _rule(kind: str, metrics: dict) -> list:
         rules = list(REQUIRED_FILES[kind])
     if kind == "image" and metrics.get("images_in_bundle") is True:
         rules += IMAGE_FLOATS
+    if kind == "image" and is_v2(metrics) and metrics.get("verdict") == "incomplete" and "gates" not in metrics:
+        rules.remove("comparison.png")   # an image was missing: nothing was measured or drawn
     if is_v2(metrics):
         rules += _V2_EXTRA
         if kind == "image":   # schema 2 names the C output c_trace.log

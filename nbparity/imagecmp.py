@@ -1,25 +1,23 @@
-"""The plain full-image comparison: run both sides on the identical argv (full frame or a ROI), measure,
-judge against explicit gates, and write the evidence bundle `<ts>_<case>_image`.
-
-`render_pair` (run both sides, load both float images) and `judge_images` (metrics + gates) are the
-reusable halves; `compare_image` adds the bundle and the result object carrying the exit code.
+"""The matrix's image path (nbparity.matrix `_run_one_inner`), kept until the matrix runs its images
+through `nbparity.flows.image.run_image(request)`: `render_pair` runs both sides on one argv and loads both
+float images, `judge_images` measures them (nbparity.flows.image_judge.measure) and `write_image_bundle`
+writes the matrix run's bundle. `nbparity image` itself is nbparity.flows.image.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbparity.errors import EXIT_DIVERGENCE, EXIT_FAILURE, EXIT_OK, NbparityError, RunnerError, UsageError
-from nbparity.images import ImageVerdict, MetricOptions, Thresholds, describe_failures, evaluate
-
-MAX_IMAGE_BYTES_IN_BUNDLE = 8 << 20  # larger images are recorded by sha256 only (commands.txt remakes them)
+from nbparity.errors import RunnerError
+from nbparity.flows.image_judge import measure, sha256_array  # noqa: F401  (sha256_array: the matrix's)
+from nbparity.flows.image_plan import effective_crop as _effective_crop
+from nbparity.images import ImageVerdict, MetricOptions, Thresholds, describe_failures
+from nbparity.write.image_bundle import MAX_IMAGE_BYTES_IN_BUNDLE, image_bundle_name
 
 
 @dataclass
@@ -33,34 +31,6 @@ class ImagePair:
     timings: dict = field(default_factory=dict)
     c_line: dict = field(default_factory=dict)   # nbparity.cline.report_line of the C run
     torch_quirks: str = ""                       # the mode torch ran (the C line emulated)
-
-
-def place_roi(argv: list[str], roi):
-    """A nbparity.placement.Placement of `-roi xmin xmax ymin ymax` that provably leaves the rest of
-    argv's parse alone under both C lines (the full frame, with the reason, where none exists)."""
-    from nbparity.placement import place
-
-    if roi is None:
-        return place(argv)
-    xmin, xmax, ymin, ymax = (int(v) for v in roi)
-    if xmin > xmax or ymin > ymax or min(roi) < 0:
-        raise UsageError(f"--roi {xmin} {xmax} {ymin} {ymax}: need 0 <= xmin <= xmax and 0 <= ymin <= ymax")
-    return place(argv, roi=(xmin, xmax, ymin, ymax))
-
-
-def roi_argv(argv: list[str], roi) -> list[str]:
-    """argv with the harness ROI placed (see place_roi)."""
-    return place_roi(argv, roi).argv
-
-
-def _effective_crop(setup, shape) -> tuple:
-    s, f = shape
-    xmin, xmax, ymin, ymax = (int(v) for v in setup.roi)
-    y0, y1 = max(0, ymin), min(s - 1, ymax)
-    x0, x1 = max(0, xmin), min(f - 1, xmax)
-    if y0 > y1 or x0 > x1:
-        raise UsageError(f"the ROI {xmin} {xmax} {ymin} {ymax} lies outside the {f}x{s} detector")
-    return (y0, y1, x0, x1)
 
 
 def _port_image(argv, wd: Path, port, quirks, timeout, say):
@@ -81,19 +51,8 @@ def _port_image(argv, wd: Path, port, quirks, timeout, say):
     return t_run, t_run.image, setup
 
 
-def _check_values(argv) -> None:
-    """A meaningless option value (-lambda 0, …) is bad input before either side runs."""
-    from simulator.argv import parse_argv
-    from simulator.sanity import BadValue, check
-
-    try:
-        check(parse_argv(list(argv)))
-    except BadValue as exc:
-        raise UsageError(str(exc)) from None
-
-
 def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float64", quirks="c",
-                timeout=600, log=None, port=None) -> ImagePair:
+                timeout=600, port=None) -> ImagePair:
     """Run C (workdir/c) and torch (workdir/torch) on the identical argv; separate directories so no
     Fdump.bin or output file of one side is seen by the other. RunnerError if either image is missing.
     `port` (nbparity.port.PortSpec): the torch side is that external command (quirks: only its `+ID`
@@ -105,8 +64,7 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
     from simulator.argv import line_sensitive
 
     wd = Path(workdir)
-    say = log or (lambda msg: None)
-    say("running C reference…")
+    say = lambda msg: None  # noqa: E731  (the matrix logs per run, not per side)
     c_run = run_c(binary, argv, wd / "c", timeout=timeout)
     # the C runs first, so its own output says which line it is; torch follows it where that matters
     line = cline.detect_line(c_run.stdout)
@@ -139,30 +97,8 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
 
 
 def judge_images(pair: ImagePair, thresholds: Thresholds, options: MetricOptions) -> ImageVerdict:
-    """Metrics over the rendered region; pixels outside it must be bit-identical on both sides (a side
-    that renders outside the ROI is a divergence, not something a crop may hide)."""
-    import numpy as np
-
-    y0, y1, x0, x1 = pair.crop
-    v = evaluate(pair.c[y0:y1 + 1, x0:x1 + 1], pair.torch[y0:y1 + 1, x0:x1 + 1], thresholds, options,
-                 origin=(y0, x0))
-    outside = np.ones(pair.c.shape, dtype=bool)
-    outside[y0:y1 + 1, x0:x1 + 1] = False
-    a, b = pair.c[outside], pair.torch[outside]
-    mism = int(np.count_nonzero(~((a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b)))))
-    v.metrics["outside_roi_mismatch"] = mism
-    v.metrics["frame"] = [int(pair.c.shape[0]), int(pair.c.shape[1])]
-    v.metrics["roi_measured"] = {"xmin": x0, "xmax": x1, "ymin": y0, "ymax": y1}
-    if mism:
-        v.metrics["outside_tolerance"] += mism
-        v.gates = thresholds.judge(v.metrics)
-    return v
-
-
-def sha256_array(a) -> str:
-    import numpy as np
-
-    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f4").tobytes()).hexdigest()
+    """Metrics over the rendered region; pixels outside it must be bit-identical on both sides."""
+    return measure(pair.c, pair.torch, pair.crop, thresholds, options)
 
 
 @dataclass
@@ -234,13 +170,12 @@ def _summary_md(r: ImageResult) -> str:
     return "\n".join(lines)
 
 
-def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Thresholds, options: MetricOptions) -> str:
+def _commands(r: ImageResult, binary, thresholds: Thresholds, options: MetricOptions) -> str:
     from nbparity.cbuild import repo_root
 
     root = repo_root()
     py = shlex.quote(sys.executable)
     argv = shlex.join(r.argv)
-    src = repr(str(c_source)) if c_source else ""
     user_argv = r.case_argv if r.case_argv is not None else r.argv
     flags = [f"--args {shlex.quote(shlex.join(user_argv))}"]
     if r.port is not None:
@@ -251,8 +186,6 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
         torch_cmd = (f"{py} -m simulator {argv} -device {r.device} -dtype {r.dtype} "
                      f"-quirks {shlex.quote(r.quirks)}")
     flags.append("--c-bin \"$BIN\"")
-    if roi is not None:
-        flags.append("--roi " + " ".join(str(int(v)) for v in roi))
     defaults_t, defaults_o = Thresholds().to_dict(), MetricOptions().to_dict()
     for k, v in thresholds.to_dict().items():
         if v != defaults_t[k]:
@@ -265,9 +198,7 @@ def _commands(r: ImageResult, binary, c_source, c_bin, roi, thresholds: Threshol
         "# Reproduces this bundle: C build, C run, torch run, image comparison.",
         "set -euo pipefail",
         f"cd {shlex.quote(str(root))}",
-        f"# builds (or reuses) the C binary; this bundle used {binary}",
-        f"BIN=$({py} -c {shlex.quote(f'from nbparity.cbuild import build; print(build({src}).binary)')})"
-        if c_bin is None else f"BIN={shlex.quote(str(binary))}",
+        f"BIN={shlex.quote(str(binary))}",
         'WORK=$(mktemp -d)',
         'mkdir -p "$WORK/c" "$WORK/torch"',
         f'(cd "$WORK/c" && OMP_NUM_THREADS=1 "$BIN" {argv})',
@@ -295,18 +226,18 @@ def _env_json(build, port=None) -> str:
     return json.dumps(env, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, build, roi, thresholds,
-                       options, log_scale: bool, extra_metrics: dict | None = None, c_source=None,
-                       c_bin=None, separate_pngs: bool = True, port=None) -> Path:
+def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, thresholds, options,
+                       extra_metrics: dict | None = None, port=None, **_matrix_constants) -> Path:
+    """The matrix run's bundle. `_matrix_constants`: what the matrix passes and this always does (build=None,
+    roi=None, log_scale=False, c_bin=binary, separate_pngs=False: one combined picture keeps the gate fast)."""
     from nbparity.bundle import write_bundle
-    from nbparity.imageplots import write_pngs
+    from nbparity.imageplots import plot_tag, write_pngs
 
     files: dict[str, str | bytes] = {}
     y0, y1, x0, x1 = pair.crop
     with tempfile.TemporaryDirectory(prefix="nbparity-png-") as tmp:
         pngs = write_pngs(pair.c[y0:y1 + 1, x0:x1 + 1], pair.torch[y0:y1 + 1, x0:x1 + 1], r.image.metrics,
-                          tmp, case=r.case, dtype=r.dtype, quirks=r.quirks, log=log_scale,
-                          separate=separate_pngs)
+                          tmp, tag=plot_tag(r.case, r.dtype, r.quirks), separate=False)
         for name, path in pngs.items():
             files[f"{name}.png"] = Path(path).read_bytes()
     included = pair.c.nbytes <= MAX_IMAGE_BYTES_IN_BUNDLE
@@ -317,98 +248,16 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, buil
     # what differs between two identical runs lives in one block, as in compare's metrics.json
     metrics["volatile"] = {"timings_s": metrics.pop("timings"), "bundle": metrics.pop("bundle")}
     metrics["images_in_bundle"] = included
-    metrics["png_scale"] = "log" if log_scale else "linear"
+    metrics["png_scale"] = "linear"
     metrics["kind"] = "image"
     if extra_metrics:
         metrics.update(extra_metrics)
     files["metrics.json"] = json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"
     files["summary.md"] = _summary_md(r)
-    files["commands.txt"] = _commands(r, binary, c_source, c_bin, roi, thresholds, options)
-    files["env.json"] = _env_json(build, port)
-    files["c_stdout.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
-    files["py_stdout.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
+    files["commands.txt"] = _commands(r, binary, thresholds, options)
+    files["env.json"] = _env_json(None, port)
+    files["c_trace.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
+    files["py_trace.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
     from nbparity.htmlreport import add_report
 
-    return write_bundle(out_dir, _image_bundle_name(r.case), add_report(files))
-
-
-def write_error_bundle(case, argv, out_dir, *, build, device, dtype, quirks, message, seconds, port=None,
-                       port_run=None) -> Path:
-    """A bundle for a run whose C or torch side failed: verdict "error", the message, the argv; it can
-    never be mistaken for a pass."""
-    from nbparity.bundle import write_bundle
-
-    metrics = {"kind": "image", "verdict": "error", "exit_code": EXIT_FAILURE, "error": message,
-               "case": case.name, "case_why": getattr(case, "why", ""), "argv": list(argv), "device": device,
-               "dtype": dtype, "quirks": quirks, "volatile": {"timings_s": {"total_s": round(seconds, 4)}}}
-    if port is not None:
-        metrics["port"] = port.to_dict()
-    files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n",
-             "summary.md": f"# nbparity image — ERROR\n\n{message}\n\ncase {case.name}; argv: `{' '.join(argv)}`\n",
-             "env.json": _env_json(build, port)}
-    if port_run is not None:   # what the failed port printed is the evidence
-        files["py_stdout.log"] = port_run.log_text
-    from nbparity.htmlreport import add_report
-
-    return write_bundle(out_dir, _image_bundle_name(case.name), add_report(files))
-
-
-def _image_bundle_name(case: str) -> str:
-    from nbparity.cases import safe_name
-
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}_{safe_name(case)}_image"
-
-
-def compare_image(case, *, roi=None, device="cpu", dtype="float64", quirks="c", c_bin=None,
-                  c_source=None, out="reports", thresholds: Thresholds = Thresholds(),
-                  options: MetricOptions = MetricOptions(), log_scale=False, timeout=600,
-                  bundle=True, workdir=None, log=None, build=None, port=None) -> ImageResult:
-    """Full-image parity for one case (a nbparity.cases.Case). Exit code 0 when every gate passes,
-    1 otherwise; UsageError / RunnerError propagate (exit 2 / 3). `port`: an external torch side
-    (nbparity.port.PortSpec); device, dtype and quirks are then not used."""
-    from nbparity.cbuild import resolve_binary
-
-    if build is not None and c_bin is None:
-        binary = build.binary   # the caller already built it (matrix runs)
-    else:
-        binary, build = resolve_binary(c_bin, c_source, log=log)
-    case_argv = list(case.argv)
-    _check_values(case_argv)
-    if port is not None:
-        from nbparity.port import check_floatfile, ensure_floatfile
-
-        check_floatfile(case_argv)
-        case_argv = ensure_floatfile(case_argv)
-        device, dtype, quirks = "external", "port", "the port's own"
-    placed = place_roi(case_argv, roi)
-    argv = placed.argv
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="nbparity-image-", dir=workdir) as wd:
-        if hasattr(case, "prepare_workdir"):
-            case.prepare_workdir(Path(wd) / "c")
-            case.prepare_workdir(Path(wd) / "torch")
-        try:
-            pair = render_pair(argv, wd, binary, device=device, dtype=dtype, quirks=quirks, timeout=timeout,
-                               log=log, port=port)
-        except NbparityError as exc:
-            if bundle and exc.exit_code == EXIT_FAILURE:   # a side failed: leave evidence marked as an error
-                write_error_bundle(case, argv, out, build=build, device=device, dtype=dtype, quirks=quirks,
-                                   message=str(exc), seconds=time.perf_counter() - t0, port=port,
-                                   port_run=getattr(exc, "port_run", None))
-            raise
-        if log:
-            log("measuring…")
-        verdict = judge_images(pair, thresholds, options)
-        r = ImageResult(EXIT_OK if verdict.ok else EXIT_DIVERGENCE, "PASS" if verdict.ok else "DIVERGENCE",
-                        case.name, argv, device, dtype, pair.torch_quirks or quirks, verdict, dict(pair.timings),
-                        sha256={"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)},
-                        why=getattr(case, "why", ""), case_argv=list(case.argv), c_line=pair.c_line,
-                        placement=placed.to_dict() if roi is not None else {},
-                        port=port.to_dict() if port is not None else None)
-        r.timings["total_s"] = round(time.perf_counter() - t0, 4)
-        if bundle:
-            path = write_image_bundle(r, pair, out, binary=binary, build=build, roi=roi,
-                                      thresholds=thresholds, options=options, log_scale=log_scale,
-                                      c_source=c_source, c_bin=c_bin, port=port)
-            r.bundle = str(path)
-    return r
+    return write_bundle(out_dir, image_bundle_name(r.case), add_report(files))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 UNITS = "photons / pixel"
+DPI = 110
 
 
 def _mpl():
@@ -67,10 +68,14 @@ def _mark(ax, worst):
                     xytext=(6, -8), textcoords="offset points", color="magenta", fontsize=8)
 
 
-def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: str = "", log=False,
-               dpi: int = 110, separate: bool = True) -> dict[str, str]:
+def plot_tag(case: str, dtype: str, quirks: str = "") -> str:
+    """The pictures' title: 'case · dtype · quirks=…'."""
+    return f"{case} · {dtype}" + (f" · quirks={quirks}" if quirks else "")
+
+
+def write_pngs(c, p, metrics: dict, out_dir, *, tag: str, log=False, separate: bool = True) -> dict[str, str]:
     """Write comparison.png (C, torch, torch − C side by side) and, when `separate`, also c_image.png,
-    torch_image.png and diff_image.png. Returns {name: path}."""
+    torch_image.png and diff_image.png. `tag`: the title (plot_tag). Returns {name: path}."""
     plt, colors = _mpl()
     out_dir = Path(out_dir)
     c64 = np.asarray(c, dtype=np.float64)
@@ -82,7 +87,6 @@ def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: s
     dnorm = _diff_norm(colors, d, log, metrics.get("one_ulp_of_max", 0.0))
     worst = metrics.get("worst_pixels", [])
     scale = "log" if log else "linear"
-    tag = f"{case} · {dtype}" + (f" · quirks={quirks}" if quirks else "")
 
     cmap = plt.get_cmap("viridis").with_extremes(bad="black")  # zeros on a log scale, NaNs
     panels = [
@@ -108,7 +112,7 @@ def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: s
         fig.suptitle(tag, fontsize=10)
         fig.tight_layout()
         path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=DPI)
         plt.close(fig)
         paths[name] = str(path)
 
@@ -120,7 +124,7 @@ def write_pngs(c, p, metrics: dict, out_dir, *, case: str, dtype: str, quirks: s
                  f"pixels outside tolerance {metrics.get('outside_tolerance', '?')}", fontsize=10)
     fig.tight_layout()
     path = out_dir / "comparison.png"
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
     paths["comparison"] = str(path)
     return paths

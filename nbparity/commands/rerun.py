@@ -24,10 +24,14 @@ def command(request_json, out, as_json):
         from nbparity.commands.compare import run_and_show
 
         return run_and_show(request)
-    if request.kind == "probe":
-        from nbparity.commands.probe import run_and_show as run_probe_and_show
+    if request.kind == "image":
+        from nbparity.commands.image import run_and_show as show_image
 
-        return run_probe_and_show(request)
+        return show_image(request)
+    if request.kind == "probe":
+        from nbparity.commands.probe import run_and_show as show_probe
+
+        return show_probe(request)
     from nbparity.errors import UsageError
 
     raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")

@@ -112,15 +112,19 @@ def test_attribution_names_c_argv_001(c_bin, tmp_path):
 
 
 def test_image_follows_the_c_line(c_bin, tmp_path):
-    from nbparity.cases import Case
-    from nbparity.imagecmp import compare_image
+    from nbparity.flows.image import run_image
+    from nbparity.request import CaseSpec, CSpec, ImageRequest, OutputSpec
 
-    case = Case("sensitive", SENSITIVE, "test", "--args", {})
-    r = compare_image(case, c_bin=str(FAKE_R2), out=str(tmp_path), roi=(0, 5, 0, 5))
-    assert r.exit_code == 0 and r.verdict == "PASS"
-    assert r.c_line["line"] == "R2" and r.quirks == "c,-C-ARGV-001"
-    assert r.placement["where"] == "appended" and r.placement["roi"] == [0, 5, 0, 5]
-    assert r.to_dict()["c_line"]["line"] == "R2"
+    r = run_image(ImageRequest(case=CaseSpec(args=" ".join(SENSITIVE)), c=CSpec(binary=str(FAKE_R2)),
+                               output=OutputSpec(out=str(tmp_path)), roi=(0, 5, 0, 5)))
+    assert r.exit_code == 0 and r.verdict == "identical"
+    # probed before the run, as compare does: the torch side parses the argv as R2 does
+    assert r.c_line["line"] == "R2" and r.c_line["source"] == "a probe run of the binary"
+    assert r.plan.mode == "c,-C-ARGV-001"
+    assert r.plan.placement["where"] == "appended" and r.plan.placement["roi"] == [0, 5, 0, 5]
+    m = r.to_metrics()
+    assert m["c_line"]["line"] == "R2" and m["quirk_mode"] == "c,-C-ARGV-001"
+    assert m["identity"]["c"]["line"] == "R2"
 
 
 def test_compare_runs_the_full_frame_where_no_region_can_be_placed(c_bin, tmp_path):

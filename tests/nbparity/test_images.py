@@ -128,3 +128,42 @@ def test_max_abs_default_is_one_ulp_of_max():
     assert gate["limit"] == float(np.spacing(np.float32(c.max())))
     assert gate["value"] == 2 * gate["limit"] and not gate["ok"]
     assert v.metrics["outside_tolerance"] == 1
+
+
+# ----------------------------------------------------------------------------- the five-state judgement
+
+
+def _judge(c, p, allow_empty=False):
+    from nbparity.flows.image_judge import image_judgement, measure
+
+    full = (0, c.shape[0] - 1, 0, c.shape[1] - 1)
+    return image_judgement(measure(c, p, full, Thresholds(), MetricOptions()), c, p, allow_empty)
+
+
+def test_image_judgement_states():
+    c = gaussian_spot()
+    assert _judge(c, c.copy()).verdict.value == "identical"
+    p = c.copy()
+    p[3, 4] = np.nextafter(c[3, 4], np.float32(np.inf))              # one pixel one ulp away (not the max)
+    j = _judge(c, p)
+    assert j.verdict.value == "within_tolerance" and j.exit_code == 0
+    assert j.reason == "every gate passes; 1023 of 1024 pixels bit-identical, max 1 float32 ulps apart"
+    p[10, 20] *= np.float32(1.5)                                       # the spot's peak
+    j = _judge(c, p)
+    assert j.verdict.value == "divergent" and j.exit_code == 1 and "max_abs_diff" in j.reason
+
+
+def test_image_judgement_empty_and_missing_images():
+    zero = np.zeros((4, 4), np.float32)
+    j = _judge(zero, zero.copy())
+    assert j.verdict.value == "incomplete" and j.exit_code == 1
+    assert j.reason == "both images are empty (all 16 compared pixels zero or not finite)"
+    assert _judge(zero, zero.copy(), allow_empty=True).verdict.value == "identical"
+    nan = np.full((4, 4), np.nan, np.float32)
+    assert _judge(nan, nan.copy()).verdict.value == "incomplete"        # nothing finite on either side
+    assert _judge(gaussian_spot(), np.zeros((32, 32), np.float32)).verdict.value == "divergent"
+
+    from nbparity.flows.image_judge import image_judgement
+
+    j = image_judgement(None, zero, None, False)
+    assert j.verdict.value == "incomplete" and "the torch side wrote no float image" in j.reason

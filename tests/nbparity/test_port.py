@@ -232,20 +232,22 @@ def test_image_external_port(tmp_path, cbin):
 
     rc_in, inproc, _ = image("--quirks", "c")
     rc_ext, ext, _ = image("--py-cmd", f"{SIM} -quirks c")
-    assert (rc_in, rc_ext) == (0, 0) and inproc["verdict"] == ext["verdict"] == "PASS"
+    assert (rc_in, rc_ext) == (0, 0) and inproc["verdict"] == ext["verdict"] == "identical"
     assert ext["image_sha256"] == inproc["image_sha256"]
     assert ext["image_sha256"]["c"] == ext["image_sha256"]["torch"]
     b = Path(ext["bundle"])
-    assert "-quirks c" in (b / "commands.txt").read_text() and "--py-cmd" in (b / "commands.txt").read_text()
+    # commands.txt re-runs request.json, which names the port; the port's own command line is listed too
+    assert json.loads((b / "request.json").read_text())["torch"]["port"]["given"] == f"{SIM} -quirks c"
+    assert "nbparity rerun" in (b / "commands.txt").read_text() and "-quirks c" in (b / "commands.txt").read_text()
     assert json.loads((b / "env.json").read_text())["port"]["command"] == f"{SIM} -quirks c"
 
     rc, flux, _ = image("--py-cmd", f"{SIM} -quirks c -flux 2e18")
-    assert rc == 1 and flux["verdict"] == "DIVERGENCE" and flux["metrics"]["sum_ratio"] < 0.01
+    assert rc == 1 and flux["verdict"] == "divergent" and flux["metrics"]["sum_ratio"] < 0.01
 
     rc, _, r = image("--py-cmd", f"{PY} {PORTS / 'bad_port.py'} crash {{argv}}")
     assert_one_line_error(r, 3, "signal SIGSEGV")
     errs = [b for b in bundles_in(tmp_path / "out") if json.loads((b / "metrics.json").read_text())["verdict"] == "error"]
-    assert len(errs) == 1 and "bad_port: starting" in (errs[0] / "py_stdout.log").read_text()
+    assert len(errs) == 1 and "bad_port: starting" in (errs[0] / "py_trace.log").read_text()
 
 
 # ----------------------------------------------------------------------------- matrix

@@ -34,15 +34,15 @@ def test_c_prints_nan_for_lambda_0(tmp_path, c_reference_binary):
 
 @pytest.mark.parametrize("extra,message", BAD[:2])
 def test_harness_refuses_before_running(extra, message, tmp_path):
-    from nbparity.cases import Case
-    from nbparity.imagecmp import compare_image
+    from nbparity.flows.image import run_image
     from nbparity.pipeline import compare_pixel
+    from nbparity.request import CaseSpec, ImageRequest, OutputSpec
 
     with pytest.raises(UsageError, match=message) as exc:
         compare_pixel(3, 3, args=" ".join(BASE + extra), quirks="c", out=str(tmp_path))
     assert exc.value.exit_code == 2
     with pytest.raises(UsageError, match=message):
-        compare_image(Case("bad", BASE + extra, "test", "--args"), out=str(tmp_path))
+        run_image(ImageRequest(case=CaseSpec(args=" ".join(BASE + extra)), output=OutputSpec(out=str(tmp_path))))
     assert not list(tmp_path.iterdir())   # no bundle
 
 
