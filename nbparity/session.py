@@ -143,14 +143,16 @@ class Session:
             return None
         return cline.report_line(cline.probe_line(self.c_side().binary), "a probe run of the binary")
 
-    def plan_pixel(self, slow: int, fast: int, full_frame: bool = False) -> PixelPlan:
-        """Validate the pixel, follow the C line, narrow the region and place -roi/-trace_pixel."""
+    def plan_pixel(self, slow: int, fast: int, full_frame: bool = False, argv=None) -> PixelPlan:
+        """Validate the pixel, follow the C line, narrow the region and place -roi/-trace_pixel.
+        `argv`: a variant of the case's argv to plan instead (a probe's per-step argv)."""
+        case_argv = self.case_argv if argv is None else list(argv)
         mode = self.base_mode
-        setup, enabled = derive(self.case_argv, mode, self.py_dir)
+        setup, enabled = derive(case_argv, mode, self.py_dir)
         ok, why = setup.rendered(slow, fast)
         if not ok:
             raise PixelNotRendered(slow, fast, why)
-        c_line = self.c_line_before_run(self.case_argv)
+        c_line = self.c_line_before_run(case_argv)
         warnings = _narrowing_warnings(setup, full_frame)
         if c_line is not None:
             if self.torch.external:
@@ -158,10 +160,10 @@ class Session:
                                 f"{c_line['text']}; the port must match options as that line does")
             elif cline.torch_mode(mode, c_line["line"]) != mode:
                 mode = cline.torch_mode(mode, c_line["line"])
-                setup, enabled = derive(self.case_argv, mode, self.py_dir)
+                setup, enabled = derive(case_argv, mode, self.py_dir)
         roi = None if full_frame else _pixel_roi(setup, slow, fast)
         lines = placement.LINES if c_line is None else tuple(sorted({c_line["line"], cline.line_of_mode(mode)}))
-        placed = placement.place(self.case_argv, roi=roi, trace_pixel=(slow, fast), lines=lines)
+        placed = placement.place(case_argv, roi=roi, trace_pixel=(slow, fast), lines=lines)
         if placed.trace_pixel is None:
             raise UsageError(f"cannot trace pixel ({slow}, {fast}): {placed.reason}")
         if placed.reason:

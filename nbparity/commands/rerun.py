@@ -32,6 +32,10 @@ def command(request_json, out, as_json):
         from nbparity.commands.cases import run_and_show as run_matrix_and_show
 
         return run_matrix_and_show(replace(request, junit_xml=None))
+    if request.kind == "probe":
+        from nbparity.commands.probe import run_and_show as show_probe
+
+        return show_probe(request)
     from nbparity.errors import UsageError
 
-    raise UsageError(f"rerun: requests of kind {request.kind!r} are not supported yet")
+    raise UsageError(f"rerun: unknown request kind {request.kind!r}")

@@ -1,16 +1,18 @@
-"""`probe sincg`: sincg(π·x, N) of each axis swept over a window around the pixel's fractional h, k, l.
+"""`probe sincg`: sincg(π·x, N) of each axis, the C's formula against the torch side.
 
 The reference is the C's formula (§7) written here in float64 with the C library's sin (math.sin, the
-same libm the C links): N when π·x == 0.0 exactly, else sin((π·x)·N)/sin(π·x). The other curve is the
-simulator's own lattice_factor in the dtype under test (in float32 runs it takes the reduced-phase path
-from float64 indices, as the kernel does). The pixel's h, k, l come from its C trace (pixel block, φ
-step 0, and every per-φ step), so the sweep is centred where the pixel actually sits.
+same libm the C links): N when π·x == 0.0 exactly, else sin((π·x)·N)/sin(π·x). Two checks:
+* the sweep (in-repo simulator only): the simulator's own lattice_factor in the dtype under test (in
+  float32 runs it takes the reduced-phase path from float64 indices, as the kernel does) over a window
+  around the pixel's fractional h, k, l (from its C trace, so the sweep is centred where the pixel sits);
+* the traced values (simulator or port): the torch side's traced F_latt_a/b/c at its own traced h, k, l,
+  every φ step, against the formula. A port's lattice factor cannot be called, so with --py-cmd only
+  this check runs; a φ step the torch side did not trace is "not compared" and the verdict incomplete.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 AXES = (("h", "Na", 0), ("k", "Nb", 1), ("l", "Nc", 2))
 
@@ -39,143 +41,124 @@ def simulator_sincg(hs, ks, ls, N, dtype: str, device: str = "cpu"):
     return [[float(v) for v in f.to(device="cpu", dtype=torch.float64)] for f in fabc]
 
 
-@dataclass
-class SincgResult:
-    table: object                 # DataFrame: axis, x, N, c_float64, simulator, abs_diff, rel_diff
-    pixel: dict                   # axis -> {"x": pixel-block value, "per_phi": [...]}
-    N: dict
-    largest: dict = field(default_factory=dict)   # axis -> {x, c, simulator, abs_diff}
-    bundle: object = None
 
-    def to_dict(self) -> dict:
-        return {"pixel_hkl": self.pixel, "N": self.N, "largest_difference": self.largest,
-                "points": int(len(self.table)), "bundle": str(self.bundle) if self.bundle else None}
+def formula(xs, n: float) -> list[float]:
+    """The C's lattice factor of one axis: sincg(π·x, N), or exactly 1 where the C skips the axis (N ≤ 1)."""
+    return [1.0] * len(xs) if n <= 1 else c_sincg(xs, n)
 
 
-def sweep(pixel_hkl: dict, N: dict, dtype: str, window: float, points: int, device: str = "cpu") -> SincgResult:
-    """The table of both curves for each axis over [x − window, x + window] (`points` samples, the
-    pixel's own value and its per-φ values included exactly)."""
+def sweep(pixel_hkl: dict, N: dict, tol: tuple, window: float, points: int, simulator=None):
+    """The table of the C formula over [x − window, x + window] per axis (`points` samples, the pixel's
+    own value and its per-φ values included exactly) and, with `simulator` = (dtype, device), the
+    simulator's curve judged against it (status per point); without it, status "not run"."""
     import numpy as np
     import pandas as pd
 
+    from nbparity.probes.common import judge_value
+
     grids = {}
-    for axis, nkey, _ in AXES:
+    for axis, _, _ in AXES:
         x0 = pixel_hkl[axis]["x"]
         g = np.linspace(x0 - window, x0 + window, points)
-        g = np.unique(np.concatenate([g, [x0], pixel_hkl[axis]["per_phi"]]))
-        grids[axis] = g
-    n = max(len(g) for g in grids.values())
-    padded = {a: np.pad(g, (0, n - len(g)), mode="edge") for a, g in grids.items()}   # one call, equal lengths
-    sim = simulator_sincg(padded["h"], padded["k"], padded["l"], [N[k] for _, k, _ in AXES], dtype, device)
-    rows, largest = [], {}
-    for (axis, nkey, i) in AXES:
+        grids[axis] = np.unique(np.concatenate([g, [x0], pixel_hkl[axis]["per_phi"]]))
+    sim = None
+    if simulator is not None:
+        n = max(len(g) for g in grids.values())
+        padded = {a: np.pad(g, (0, n - len(g)), mode="edge") for a, g in grids.items()}   # one call
+        sim = simulator_sincg(padded["h"], padded["k"], padded["l"], [N[k] for _, k, _ in AXES], *simulator)
+    rows = []
+    for axis, nkey, i in AXES:
         g = grids[axis]
-        ref = c_sincg(g, N[nkey])
-        s = sim[i][:len(g)]
-        if N[nkey] <= 1:   # the C skips the axis: factor exactly 1 on both sides
-            ref = [1.0] * len(g)
         marks = {float(pixel_hkl[axis]["x"])} | {float(v) for v in pixel_hkl[axis]["per_phi"]}
-        best = None
-        for x, c, p in zip(g, ref, s):
-            d = abs(p - c)
-            rel = d / abs(c) if c != 0 else (0.0 if d == 0 else math.inf)
-            rows.append({"axis": axis, "x": float(x), "N": N[nkey], "c_float64": c, "simulator": p,
-                         "abs_diff": d, "rel_diff": rel, "pixel": float(x) in marks})
-            if best is None or d > best["abs_diff"]:
-                best = {"x": float(x), "c": c, "simulator": p, "abs_diff": d, "rel_diff": rel}
-        largest[axis] = best
-    return SincgResult(pd.DataFrame(rows), pixel_hkl, N, largest)
+        for j, (x, c) in enumerate(zip(g, formula(g, N[nkey]))):
+            p = sim[i][j] if sim is not None else None
+            status, d, rel = judge_value(c, p, *tol) if p is not None else ("not run", math.nan, math.nan)
+            rows.append({"axis": axis, "x": float(x), "N": N[nkey], "c_float64": c,
+                         "simulator": math.nan if p is None else p, "abs_diff": d, "rel_diff": rel,
+                         "status": status, "pixel": float(x) in marks})
+    return pd.DataFrame(rows)
 
 
-def plot(result: SincgResult, path, dtype: str, title: str) -> None:
-    import matplotlib
+def traced_check(c_frames, py_frames, N: dict, tol: tuple):
+    """The torch side's traced F_latt_a/b/c at its own traced h, k, l, per φ step the C traced, against
+    the C formula; a step or field the torch side lacks is "not compared"."""
+    import pandas as pd
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from nbparity.probes.common import judge_value, phi_frame
 
-    fig, axes = plt.subplots(2, 3, figsize=(15, 7), sharex="col", gridspec_kw={"height_ratios": [3, 1.4]})
-    t = result.table
-    for col, (axis, nkey, _) in enumerate(AXES):
-        d = t[t["axis"] == axis]
-        ax, dx = axes[0][col], axes[1][col]
-        ax.plot(d["x"], d["c_float64"], color="tab:blue", linewidth=2.2, label="C formula (float64)")
-        ax.plot(d["x"], d["simulator"], color="tab:orange", linewidth=1.0, linestyle="--",
-                label=f"simulator ({dtype})")
-        px = d[d["pixel"]]
-        ax.plot(px["x"], px["c_float64"], "o", color="tab:red", markersize=5, label="pixel's values (per φ)")
-        x0 = result.pixel[axis]["x"]
-        ax.axvline(x0, color="tab:red", alpha=0.4)
-        ax.set_title(f"sincg(π·{axis}, {nkey}={result.N[nkey]:g}); pixel {axis} = {x0:.10g}", fontsize=9)
-        ax.set_ylabel("F_latt factor")
-        ax.legend(fontsize=7)
-        diff = (d["simulator"] - d["c_float64"]).abs()
-        dx.semilogy(d["x"], diff.where(diff > 0, 1e-18), color="tab:purple", linewidth=0.8)
-        dx.set_ylabel("|sim − C| (0 at 1e-18)")
-        dx.set_xlabel(f"fractional {axis}")
-        lg = result.largest[axis]
-        dx.set_title(f"largest |Δ| {lg['abs_diff']:.3g} at {axis} = {lg['x']:.10g}", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    c_pf, py_pf = phi_frame(c_frames), phi_frame(py_frames)
+    rows = []
+    for tic in sorted(set(c_pf.index) | set(py_pf.index)):
+        row = py_pf.loc[tic] if tic in py_pf.index else None
+        for axis, nkey, i in AXES:
+            x = _field(row, f"{axis}_frac")
+            traced = _field(row, f"F_latt_{'abc'[i]}")
+            ref = formula([x], N[nkey])[0] if x is not None and math.isfinite(x) else None
+            status, d, rel = judge_value(ref, traced, *tol)
+            phi = _field(c_pf.loc[tic] if tic in c_pf.index else row, "phi_deg")
+            rows.append({"phi_tic": int(tic), "phi_deg": math.nan if phi is None else phi, "axis": axis,
+                         "x": math.nan if x is None else x, "N": N[nkey],
+                         "c_formula": math.nan if ref is None else ref,
+                         "torch": math.nan if traced is None else traced, "abs_diff": d, "rel_diff": rel,
+                         "status": status})
+    return pd.DataFrame(rows)
 
 
-def probe_sincg(ro, window: float = 0.5, points: int = 1001) -> SincgResult:
-    """Run the pixel's trace (both sides), sweep, write the bundle."""
-    import tempfile
-    from pathlib import Path
+def _field(row, key):
+    if row is None or key not in row.index or row[key] != row[key]:
+        return None
+    return float(row[key])
 
+
+def judge_sincg(sweep_table, traced, shape: str, strict: bool):
+    """The sweep's points (when run) and the traced values (for a SQUARE crystal), five states; φ steps
+    the torch side did not trace make it incomplete."""
+    from nbparity.probes.common import NOT_COMPARED, coverage, rows_judgement
+    from nbparity.verdict import combine
+
+    parts = []
+    if (sweep_table["status"] != "not run").any():
+        parts.append(("sweep", rows_judgement(sweep_table["status"], "swept points")))
+    if shape == "SQUARE":
+        parts.append(("traced", rows_judgement(traced["status"], "traced lattice factors")))
+        missing = sorted(set(traced.loc[traced["status"] == NOT_COMPARED, "phi_tic"])) if len(traced) else []
+        total = len(set(traced["phi_tic"])) if len(traced) else 0
+        cov = coverage(missing, total, "the torch side traced no finite lattice factors there")
+        if cov is not None:
+            parts.append(("coverage", cov))
+    return combine(parts, strict)
+
+
+def first_divergent(traced) -> dict | None:
+    """The first traced lattice factor outside tolerance: its φ step and axis (None when none)."""
+    bad = traced[traced["status"] == "divergent"] if len(traced) else traced
+    if not len(bad):
+        return None
+    r = bad.iloc[0]
+    return {"phi_tic": int(r["phi_tic"]), "phi_deg": float(r["phi_deg"]),
+            "first_divergence": f"F_latt_{'abc'['hkl'.index(r['axis'])]} at {r['axis']} = {r['x']!r}: "
+                                f"C formula {r['c_formula']!r}, torch {r['torch']!r}"}
+
+
+def pixel_hkl_of(c_frames, request) -> dict:
+    """The pixel's h, k, l (pixel block) and their per-φ values, from the C trace (UsageError when absent)."""
     from nbparity.errors import UsageError
-    from nbparity.probes.common import md_table, phi_frame, pixel_values, run_traced, write_probe_bundle
+    from nbparity.probes.common import phi_frame, pixel_values
 
-    if not (window > 0 and points >= 3):
-        raise UsageError("--window must be > 0 and --points >= 3")
-    tr = run_traced(ro, list(ro.case.argv))
-    hkl = pixel_values(tr.c_frames, "hkl_frac")
+    hkl = pixel_values(c_frames, "hkl_frac")
     if len(hkl) != 3:
-        raise UsageError(f"the C trace of pixel ({ro.slow}, {ro.fast}) has no hkl_frac (is its source cut by dmin?)")
-    per_phi = phi_frame(tr.c_frames)
-    pixel_hkl = {a: {"x": hkl[i], "per_phi": [float(v) for v in per_phi.get(f"{a}_frac", [])]}
-                 for a, _, i in AXES}
-    N = {k: float(tr.c_frames.config_value(k) or getattr(tr.setup, k)) for _, k, _ in AXES}
-    shape = str(tr.c_frames.config_value("xtal_shape") or "SQUARE").upper()
-    res = sweep(pixel_hkl, N, ro.dtype, window, points, ro.device)
-    title = (f"{ro.case.name} pixel ({ro.slow}, {ro.fast}) · simulator {ro.dtype} vs C formula float64"
-             + ("" if shape == "SQUARE" else f" · NOTE: crystal shape {shape} does not use sincg"))
-    with tempfile.TemporaryDirectory(prefix="nbparity-sincg-") as tmp:
-        png = Path(tmp) / "sincg.png"
-        plot(res, png, ro.dtype, title)
-        png_bytes = png.read_bytes()
-    lg = res.largest
-    findings = [f"largest |Δ| along {a}: {lg[a]['abs_diff']:.6g} at {a} = {lg[a]['x']:.17g} "
-                f"(C {lg[a]['c']:.17g}, simulator {lg[a]['simulator']:.17g})" for a, _, _ in AXES]
-    at_pixel = res.table[res.table["pixel"]]
-    findings.append(f"at the pixel's own h, k, l values ({len(at_pixel)} points, every φ step): largest |Δ| "
-                    f"{float(at_pixel['abs_diff'].max()):.6g}")
-    md = [f"# nbparity probe sincg — {ro.case.name}, pixel ({ro.slow}, {ro.fast})", "",
-          f"simulator dtype `{ro.dtype}` vs the C formula in float64; window ±{window:g}, {points} points "
-          f"per axis; crystal shape {shape}; pixel h, k, l (C trace, φ step 0) = {hkl}", ""]
-    md += [f"* {f}" for f in findings]
-    md += ["", "![both curves](sincg.png)", "", "## At the pixel's own values (per φ step)", "",
-           md_table(res.table[res.table["pixel"]].drop(columns=["pixel"])), ""]
-    from nbparity.schema import tolerance_for
+        raise UsageError(f"the C trace of pixel ({request.slow}, {request.fast}) has no hkl_frac "
+                         "(is its source cut by dmin?)")
+    per_phi = phi_frame(c_frames)
+    return {a: {"x": hkl[i], "per_phi": [float(v) for v in per_phi.get(f"{a}_frac", [])]} for a, _, i in AXES}
 
-    worst = max(lg.values(), key=lambda b: b["abs_diff"])
-    rtol, atol = tolerance_for("F_latt_a", ro.dtype, "phi")   # the tolerance the comparator gives F_latt_a
-    t = res.table
-    outside = int((t["abs_diff"] > atol + rtol * t["c_float64"].abs()).sum())
-    verdict = "pass" if outside == 0 else "fail"
-    metrics = {"verdict": verdict,
-               "verdict_line": f"sincg {verdict.upper()}: largest |simulator − C| {worst['abs_diff']:.6g} "
-                               f"({ro.dtype}); {outside} of {len(t)} points outside the lattice tolerance "
-                               f"(rtol {rtol!r}, atol {atol!r})",
-               "tolerance": {"rtol": rtol, "atol": atol}, "points_outside_tolerance": outside,
-               "window": window, "points": points, "xtal_shape": shape, **res.to_dict(),
-               "max_abs_diff_at_pixel": float(at_pixel["abs_diff"].max()), "html_findings": findings}
-    res.bundle = write_probe_bundle("sincg", ro, metrics,
-                                    {"sincg.csv": res.table.to_csv(index=False, float_format="%.17g"),
-                                     "sincg.md": f"# sincg sweep ({ro.dtype} vs C float64)\n\n"
-                                                 + md_table(res.table) + "\n",
-                                     "sincg.png": png_bytes}, "\n".join(md),
-                                    f" --window {window!r} --points {points}")
-    return res
+
+def params_of(request) -> tuple[float, int]:
+    """(window, points) of the request (UsageError, exit 2, when unusable)."""
+    from nbparity.errors import UsageError
+
+    p = dict(request.params)
+    window, points = float(p.get("window", 0.5)), int(p.get("points", 1001))
+    if not (window > 0 and math.isfinite(window) and points >= 3):
+        raise UsageError("--window must be a finite number > 0 and --points >= 3")
+    return window, points

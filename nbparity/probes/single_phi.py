@@ -1,5 +1,7 @@
 """`probe single-phi`: both sides at one φ step each (`-phisteps 1 -osc 0 -phi φ_i`, at every φ angle of
-the case), compared step by step, so a divergence is pinned to the angle where it starts.
+the case), compared step by step, so a divergence is pinned to the angle where it starts. Each step runs
+through the Session (placement, the C line), so a port (--py-cmd) works as the torch side; a step whose
+trace lacks a side's per-φ line or final intensity is "incomplete", never a pass.
 
 The φ tokens must not change the rest of the parse (an appended token can be eaten by a preceding
 option, spec §12): candidate placements are tried and each is checked with the simulator's own parser;
@@ -8,9 +10,7 @@ a placement is used only if the options differ from the case's in phi0, osc and 
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
 
 PHI_FIELDS = frozenset({"phi0", "osc", "phisteps", "given"})
 
@@ -69,19 +69,6 @@ def single_phi_argv(argv: list, phi_deg: float) -> list:
     raise UsageError(f"no placement of {' '.join(tokens)} leaves the rest of the case's parse unchanged")
 
 
-@dataclass
-class SinglePhiResult:
-    exit_code: int
-    table: object           # DataFrame, one row per φ step
-    first_divergent: dict | None
-    bundle: object = None
-    argvs: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"exit_code": self.exit_code, "first_divergent_step": self.first_divergent,
-                "steps": self.table.to_dict("records"), "bundle": str(self.bundle) if self.bundle else None}
-
-
 def _value(frames, key):
     from nbparity.probes.common import pixel_values
 
@@ -89,61 +76,122 @@ def _value(frames, key):
     return v[0] if v else math.nan
 
 
-def probe_single_phi(ro, log=None) -> SinglePhiResult:
-    import pandas as pd
-
-    from nbparity.compare import compare_traces
-    from nbparity.errors import EXIT_DIVERGENCE, EXIT_OK
-    from nbparity.session import derive as _derive
-    from nbparity.flows.compare_judge import short_divergence as _short
-    from nbparity.probes.common import md_table, run_traced, write_probe_bundle
-
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="nbparity-phi-") as tmp:
-        setup, _ = _derive(ro.case.argv, ro.quirks, ro.case.prepare_workdir(tmp))
-    angles = case_phi_angles(setup)
-    rows, argvs, logs = [], [], {}
-    for tic, phi in enumerate(angles):
-        argv = single_phi_argv(ro.case.argv, phi)
-        if log:
-            log(f"φ step {tic}: -phi {phi!r}")
-        tr = run_traced(ro, argv)
-        cmp = compare_traces(tr.c_frames, tr.py_frames, dtype=ro.dtype)
-        argvs.append(tr.argv)
-        logs[f"c_phi{tic}.log"] = tr.c_run.stdout
-        logs[f"py_phi{tic}.log"] = tr.torch_run.trace_text
-        c_i, p_i = _value(tr.c_frames, "I_pixel_final"), _value(tr.py_frames, "I_pixel_final")
-        rel = abs(p_i - c_i) / abs(c_i) if c_i not in (0.0,) and c_i == c_i else (0.0 if p_i == c_i else math.inf)
-        rows.append({"phi_tic": tic, "phi_deg": phi, "status": "pass" if cmp.exit_code == EXIT_OK else "fail",
-                     "failed_values": int(cmp.counts.get("failed", 0)) + int(cmp.counts.get("config_failed", 0)),
-                     "compared_values": int(cmp.counts.get("compared", 0)),
-                     "first_divergence": _short(cmp.first_divergence) if cmp.first_divergence else "",
-                     "root_causes": " ".join(r["node"] for r in cmp.root_causes),
-                     "k_frac_c": _phi0(tr.c_frames, "k_frac"),
-                     "F_latt_c": _value(tr.c_frames, "F_latt"), "F_latt_py": _value(tr.py_frames, "F_latt"),
-                     "I_pixel_final_c": c_i, "I_pixel_final_py": p_i, "rel_I_pixel_final": rel})
-    table = pd.DataFrame(rows)
-    bad = table[table["status"] == "fail"]
-    first = None if bad.empty else {"phi_tic": int(bad.iloc[0]["phi_tic"]), "phi_deg": float(bad.iloc[0]["phi_deg"]),
-                                    "first_divergence": bad.iloc[0]["first_divergence"]}
-    code = EXIT_OK if first is None else EXIT_DIVERGENCE
-    line = (f"single-φ PASS: all {len(table)} steps agree ({ro.dtype})" if first is None else
-            f"single-φ FAIL: {len(bad)} of {len(table)} steps diverge; first at φ_tic {first['phi_tic']} "
-            f"(φ = {first['phi_deg']:.17g}°): {first['first_divergence']}")
-    md = [f"# nbparity probe single-phi — {ro.case.name}, pixel ({ro.slow}, {ro.fast})", "", f"**{line}**", "",
-          "Each step ran `-phisteps 1 -osc 0 -phi φ` on both sides (placement verified with the simulator's "
-          "parser: only phi0, osc and phisteps differ from the case).", "", md_table(table), ""]
-    metrics = {"verdict": "pass" if first is None else "fail", "exit_code": code, "verdict_line": line,
-               "first_divergent_step": first, "steps": len(table), "failing_steps": int(len(bad)),
-               "argv_per_step": argvs}
-    files = {"single_phi.csv": table.to_csv(index=False, float_format="%.17g"), **logs}
-    bundle = write_probe_bundle("single-phi", ro, metrics, files, "\n".join(md))
-    return SinglePhiResult(code, table, first, bundle, argvs)
-
-
 def _phi0(frames, key):
     from nbparity.probes.common import phi_frame
 
     pf = phi_frame(frames)
     return float(pf[key].iloc[0]) if key in pf.columns and len(pf) else math.nan
+
+
+def _missing(tr) -> list[str]:
+    """What one step's traces lack for the step to be compared (empty when nothing)."""
+    from nbparity.probes.common import has_pixel_lines, phi_frame
+
+    out = []
+    for side, frames in (("C", tr.c_frames), ("torch side", tr.py_frames)):
+        if not has_pixel_lines(frames):
+            out.append(f"the {side} printed no trace lines for the pixel")
+            continue
+        if not len(phi_frame(frames)):
+            out.append(f"the {side} printed no per-φ line")
+        if not math.isfinite(_value(frames, "I_pixel_final")):
+            out.append(f"the {side} printed no finite I_pixel_final")
+    return out
+
+
+def judge_step(tic: int, phi: float, tr, request):
+    """(row, Judgement) of one single-φ step."""
+    from nbparity.compare import compare_traces
+    from nbparity.flows.compare_judge import short_divergence, trace_judgement
+    from nbparity.probes.common import judge_value
+    from nbparity.verdict import Judgement, Verdict
+
+    j = request.judge
+    cmp = compare_traces(tr.c_frames, tr.py_frames, rtol=j.rtol, atol=j.atol, dtype=request.torch.dtype)
+    lacking = _missing(tr)
+    judgement = trace_judgement(cmp)
+    if lacking and judgement.verdict is not Verdict.DIVERGENT:   # a divergence stands; else not compared
+        judgement = Judgement(Verdict.INCOMPLETE, "; ".join(lacking))
+    c_i, p_i = _value(tr.c_frames, "I_pixel_final"), _value(tr.py_frames, "I_pixel_final")
+    _, d, rel = judge_value(c_i, p_i, 0.0, 0.0)
+    k = cmp.counts
+    row = {"phi_tic": tic, "phi_deg": phi, "status": judgement.verdict.value,
+           "failed_values": int(k.get("failed", 0)) + int(k.get("config_failed", 0)),
+           "compared_values": int(k.get("compared", 0)) + int(k.get("config_compared", 0)),
+           "first_divergence": short_divergence(cmp.first_divergence) if cmp.first_divergence else "",
+           "root_causes": " ".join(r["node"] for r in cmp.root_causes),
+           "k_frac_c": _phi0(tr.c_frames, "k_frac"),
+           "F_latt_c": _value(tr.c_frames, "F_latt"), "F_latt_py": _value(tr.py_frames, "F_latt"),
+           "I_pixel_final_c": c_i, "I_pixel_final_py": p_i, "rel_I_pixel_final": rel,
+           "reason": judgement.reason}
+    return row, judgement
+
+
+def judge_steps(table, parts, strict: bool):
+    """The probe's judgement from its steps: divergent when one diverges (the first named), incomplete
+    when one was not compared, else identical / within tolerance."""
+    from nbparity.probes.common import span
+    from nbparity.verdict import Judgement, Verdict
+
+    n = len(table)
+    bad = table[table["status"] == Verdict.DIVERGENT.value]
+    lacking = table[table["status"] == Verdict.INCOMPLETE.value]
+    first = None
+    if len(bad):
+        r = bad.iloc[0]
+        first = {"phi_tic": int(r["phi_tic"]), "phi_deg": float(r["phi_deg"]),
+                 "first_divergence": r["first_divergence"]}
+        v, reason = Verdict.DIVERGENT, (f"{len(bad)} of {n} φ steps diverge; first at φ_tic {first['phi_tic']} "
+                                        f"(φ = {first['phi_deg']:.17g}°): {first['first_divergence']}")
+    elif len(lacking):
+        v, reason = Verdict.INCOMPLETE, (f"{span(lacking['phi_tic'])} ({len(lacking)} of {n}) not compared: "
+                                         f"{lacking.iloc[0]['reason']}")
+    elif n == 0:
+        v, reason = Verdict.INCOMPLETE, "the case has no φ step"
+    elif (table["status"] == Verdict.IDENTICAL.value).all():
+        v, reason = Verdict.IDENTICAL, f"all {n} φ steps bit-identical"
+    else:
+        worst = Verdict.EXPLAINED if (table["status"] == Verdict.EXPLAINED.value).any() else Verdict.WITHIN_TOLERANCE
+        v, reason = worst, f"all {n} φ steps agree ({worst.label.lower()})"
+    return Judgement(v, reason, tuple(parts), strict), first
+
+
+def probe_single_phi(session, log=None):
+    import pandas as pd
+
+    from nbparity.probes.common import c_log, csv, identity, md_table, run_traced, side_argvs, torch_log
+    from nbparity.probes.result import ProbeResult
+
+    req = session.request
+    base = session.plan_pixel(req.slow, req.fast)
+    angles = case_phi_angles(base.setup)
+    rows, parts, files, sides, argvs, first_run = [], [], {}, {}, [], None
+    for tic, phi in enumerate(angles):
+        argv = single_phi_argv(session.case_argv, phi)
+        if log:
+            log(f"φ step {tic}: -phi {phi!r}")
+        tr = run_traced(session, argv)
+        first_run = first_run or tr
+        argvs.append(tr.argv)
+        row, judgement = judge_step(tic, phi, tr, req)
+        rows.append(row)
+        parts.append((f"φ step {tic}", judgement))
+        files[f"c_phi{tic}.log"] = c_log(tr.pair.c_run)
+        files[f"py_phi{tic}.log"] = torch_log(tr.pair.t_run)
+        sides.update(side_argvs(req, tr.pair, f" φ{tic}"))
+    table = pd.DataFrame(rows)
+    judgement, first = judge_steps(table, parts, req.judge.strict)
+    files["single_phi.csv"] = csv(table)
+    md = ["Each step ran `-phisteps 1 -osc 0 -phi φ` on both sides (placement verified with the simulator's "
+          "parser: only phi0, osc and phisteps differ from the case).", "", md_table(table), ""]
+    cols = ["phi_tic", "phi_deg", "status", "failed_values", "I_pixel_final_c", "I_pixel_final_py",
+            "rel_I_pixel_final"]
+    where = "none" if first is None else (f"{first['phi_tic']} (φ = {first['phi_deg']!r}°): "
+                                          f"{first['first_divergence']}")
+    details = {"steps": table.to_dict("records"), "failing_steps": int((table["status"] == "divergent").sum())
+               if len(table) else 0, "argv_per_step": argvs}
+    ident = identity(session, base, first_run.pair.c_run) if first_run else {}
+    return ProbeResult(req, judgement, case=session.case, plan=base, table=table, first_divergent=first,
+                       details=details, files=files, summary=tuple(md), findings=(f"first divergent φ step: {where}",),
+                       text_table=("single-φ steps", table[cols] if len(table) else table), identity=ident,
+                       warnings=tuple(base.warnings), side_commands=sides)

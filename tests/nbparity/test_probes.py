@@ -74,11 +74,14 @@ def test_sincg_c_formula_reproduces_the_traced_c_factors(capsys, tmp_path, case)
         for axis, n, f in (("h", "Na", "F_latt_a"), ("k", "Nb", "F_latt_b"), ("l", "Nc", "F_latt_c")):
             assert c_sincg([float(s[f"{axis}_frac"])], sweep_c[n])[0] == float(s[f])
     # float64: the simulator's torch.sin is within the lattice tolerance of libm everywhere swept
-    assert (rc, doc["verdict"]) == (0, "pass")
+    assert rc == 0 and doc["verdict"] in ("identical", "within_tolerance")
     worst = max(v["abs_diff"] for v in doc["largest_difference"].values())
     assert worst < 1e-12
-    assert doc["points"] >= 3 * 201 and set(doc["pixel_hkl"]) == {"h", "k", "l"}
+    assert len((b / "sincg.csv").read_text().splitlines()) - 1 >= 3 * 201 and set(doc["pixel_hkl"]) == {"h", "k", "l"}
     assert len(doc["pixel_hkl"]["k"]["per_phi"]) == 10
+    # the torch side's traced lattice factors, every φ step of every axis, against the C formula
+    assert len(doc["traced"]) == 30 and all(r["status"] == "identical" for r in doc["traced"])
+    assert m["kind"] == "probe" and m["probe"] == "sincg" and m["schema"] == "nbparity.metrics/2"
 
 
 def test_sincg_float32_differs_by_float32_rounding(capsys, tmp_path):
@@ -113,9 +116,9 @@ def test_single_phi_placement_changes_only_phi(tmp_path):
 
 def test_single_phi_default_case_and_one_sided_spindle(capsys, tmp_path, monkeypatch):
     rc, doc = _probe(capsys, tmp_path, "single-phi")
-    assert rc == 0 and doc["first_divergent_step"] is None
+    assert rc == 0 and doc["first_divergent_step"] is None and doc["verdict"] == "identical"
     assert [s["phi_tic"] for s in doc["steps"]] == list(range(10))
-    assert all(s["status"] == "pass" and s["I_pixel_final_c"] == s["I_pixel_final_py"] for s in doc["steps"])
+    assert all(s["status"] == "identical" and s["I_pixel_final_c"] == s["I_pixel_final_py"] for s in doc["steps"])
     b = Path(doc["bundle"])
     assert verify_bundle(b).ok and (b / "single_phi.csv").is_file() and (b / "report.html").is_file()
     argvs = json.loads((b / "metrics.json").read_text())["argv_per_step"]
@@ -126,8 +129,8 @@ def test_single_phi_default_case_and_one_sided_spindle(capsys, tmp_path, monkeyp
     assert [round(float(rows[0]["phi_deg"]), 12) for rows in logs] == [round(0.01 * i, 12) for i in range(10)]
     monkeypatch.setenv("NBPARITY_TEST_PERTURB", "spindle_axis:-1")
     rc, doc = _probe(capsys, tmp_path, "single-phi")
-    assert rc == 1 and doc["first_divergent_step"]["phi_tic"] == 0
-    assert all(s["status"] == "fail" for s in doc["steps"])
+    assert rc == 1 and doc["first_divergent_step"]["phi_tic"] == 0 and doc["verdict"] == "divergent"
+    assert all(s["status"] == "divergent" for s in doc["steps"])
     assert "spindle" in doc["steps"][1]["root_causes"] or "spindle" in doc["steps"][1]["first_divergence"]
 
 
@@ -147,8 +150,8 @@ def test_single_phi_supervisor(capsys, tmp_path):
 def test_rotation_side_by_side(capsys, tmp_path, case):
     extra = ["--case", case, "--data-dir", str(SHARED)] if case else []
     rc, doc = _probe(capsys, tmp_path, "rotation", *extra)
-    assert rc == 0 and doc["first_divergent_step"] is None
-    assert doc["source"].startswith("per-φ fields")
+    assert rc == 0 and doc["first_divergent_step"] is None and doc["verdict"] == "identical"
+    assert doc["source"]["C"].startswith("per-φ fields") and doc["source"]["torch"].startswith("per-φ fields")
     rows = doc["rows"]
     assert len(rows) == 10 * 6 * 3 and all(r["abs_diff"] == 0.0 for r in rows)
     # the derived reciprocal basis is the inverse transpose of the real one: a·a* = 1, a·b* = 0
@@ -166,12 +169,12 @@ def test_rotation_finds_first_rotated_step(capsys, tmp_path, monkeypatch):
     exactly the amount step 9 does."""
     monkeypatch.setenv("NBPARITY_TEST_PERTURB", "spindle_axis:-1")
     rc, doc = _probe(capsys, tmp_path, "rotation")
-    assert rc == 1
+    assert rc == 1 and doc["verdict"] == "divergent"
     fd = doc["first_divergent_step"]
     assert fd["phi_tic"] == 0 and fd["vector"] == "a" and fd["component"] == "y"
     by = {(r["phi_tic"], r["vector"], r["component"]): r for r in doc["rows"]}
     for v in ("a", "b", "c"):
-        assert by[(0, v, "x")]["status"] == "pass"          # the spindle is along x: x is never rotated
+        assert by[(0, v, "x")]["status"] == "identical"     # the spindle is along x: x is never rotated
         for x in "xyz":
             assert by[(0, v, x)]["c"] == by[(9, v, x)]["c"] and by[(0, v, x)]["torch"] == by[(9, v, x)]["torch"]
     assert by[(1, "a", "y")]["abs_diff"] < by[(0, "a", "y")]["abs_diff"]   # φ = 0.01° is closer than 0.09°
@@ -216,11 +219,10 @@ def test_history_ledger_marks_changes_and_lists_unreadable(capsys, tmp_path, mon
     assert list(junk["verdict"]) == ["unreadable"] and not junk["intact"].iloc[0]
     df = all_rows[all_rows["bundle"] != "junk"].reset_index(drop=True)
     assert list(df["kind"]) == ["compare", "compare", "compare", "probe-rotation"]
-    # old verdict words in the five-state vocabulary: pass → within_tolerance, fail → divergent
-    assert list(df["verdict"]) == ["within_tolerance", "divergent", "within_tolerance", "within_tolerance"]
-    assert df["change"].iloc[0] == "" and df["change"].iloc[1].startswith("verdict within_tolerance→divergent")
+    assert list(df["verdict"]) == ["identical", "divergent", "identical", "identical"]
+    assert df["change"].iloc[0] == "" and df["change"].iloc[1].startswith("verdict identical→divergent")
     assert "first divergence none→" in df["change"].iloc[1]
-    assert "verdict divergent→within_tolerance" in df["change"].iloc[2]
+    assert "verdict divergent→identical" in df["change"].iloc[2]
     assert df["change"].iloc[3] == ""   # a probe is not an attempt of the compare series
     assert df["rel_I_pixel_final"].iloc[0] == 0.0
     assert math.isclose(df["rel_I_pixel_final"].iloc[1], 0.5, rel_tol=1e-9)   # fluence ×1.5
