@@ -40,3 +40,86 @@ def is_template(text: str) -> bool:
     """`<val>` / `<idx>`: a line printed as instructions, not a value."""
     t = text.strip()
     return t.startswith("<") and t.endswith(">")
+
+
+# --- printed precision ----------------------------------------------------------------------------------
+# A value printed with n significant digits cannot be checked beyond them. `%g` strips trailing zeros, so a
+# token's own digits are only a lower bound: the precision of a printf format is read from ALL the tokens
+# it printed (a key's components and occurrences), never from one short token ("0.02" under %.17g).
+_GENERAL_FLOOR = 6   # printf's %g default: no format prints fewer significant digits than this in practice
+FULL_DIGITS = 17     # %.17g, repr: the double itself
+
+
+def _mantissa(token: str) -> tuple[str, int] | None:
+    """('digits after the point', decimal exponent) of a plain or exponent token; None for inf/nan/hex."""
+    t = token.rsplit(":", 1)[-1].strip().lstrip("+-")
+    mant, _, exp = t.lower().partition("e")
+    if not mant or not all(ch.isdigit() or ch == "." for ch in mant) or mant.count(".") > 1:
+        return None
+    try:
+        return mant, int(exp) if exp else 0
+    except ValueError:
+        return None
+
+
+def sig_digits(token: str) -> int:
+    """Significant digits as printed (`0.011111` -> 5, `-3.069002e-01` -> 7, `0` -> 0)."""
+    m = _mantissa(token)
+    if m is None:
+        return 0
+    digits = m[0].replace(".", "").lstrip("0")
+    return len(digits)
+
+
+def decimals(token: str) -> int | None:
+    """Digits after the point of a fixed-point token; None for exponent, integer or non-numeric tokens."""
+    m = _mantissa(token)
+    if m is None or "e" in token.lower() or "." not in m[0]:
+        return None
+    return len(m[0].split(".", 1)[1])
+
+
+def fixed_point(tokens: list[str]) -> int | None:
+    """d when the tokens are evidently `%.<d>f` output: every one has d >= 2 decimals and either one shows a
+    trailing zero (which %g never prints) or their significant-digit counts differ (which %g's fixed
+    width would not)."""
+    dec = [decimals(t) for t in tokens]
+    if not dec or None in dec or len(set(dec)) != 1 or dec[0] < 2:
+        return None
+    mants = [_mantissa(t)[0] for t in tokens]
+    if any(m.endswith("0") for m in mants) or (len(tokens) >= 2 and len({sig_digits(t) for t in tokens}) > 1):
+        return dec[0]
+    return None
+
+
+def precision(tokens: list[str]) -> tuple[str, int]:
+    """How a group of tokens (one printf format) was printed: ('fixed', decimals) or ('general', digits)."""
+    d = fixed_point(tokens)
+    if d is not None:
+        return "fixed", d
+    return "general", max([sig_digits(t) for t in tokens] + [_GENERAL_FLOOR])
+
+
+def half_unit(value: float, mode: str, n: int) -> float:
+    """Half a unit of the last printed digit of `value` printed as (mode, n); 0 for an exactly printed zero
+    under %g and for non-finite values."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return 0.0
+    if mode == "fixed":
+        return 0.5 * 10.0 ** (-n)
+    if value == 0:
+        return 0.0
+    import math
+
+    return 0.5 * 10.0 ** (math.floor(math.log10(abs(value))) - n + 1)
+
+
+def printed_digits(value: float, mode: str, n: int) -> int:
+    """Significant digits a value carries under (mode, n): n for %g; for %.<n>f those left of 10^-n."""
+    if mode == "general":
+        return n
+    if value == 0 or value != value or value in (float("inf"), float("-inf")):
+        return 0
+    import math
+
+    return max(math.floor(math.log10(abs(value))) + n + 1, 0)
