@@ -2,13 +2,14 @@
 compare (issue 22 item 6)? Over ../shared/data/conformance, ours = the simulator on the R2 line, float64,
 run as tests/conformance runs it.
 
-    python bench/trace_coverage.py [--cache DIR] [--keys]
+    python bench/trace_coverage.py [--cache DIR] [--keys] [--self]
 
 Denominator: every number token of the recording's trace lines (`TRACE_C…`, `TRACE:`, `DETECTOR_*`; the
 `TRACE_CONFIG:` banner is not a trace value), counted by a tokenizer independent of the readers (split on
 blanks, brackets, commas, `;`, `=`, `label:`). Numerator: the C values of the comparison that both sides
 printed (per-pixel, per-φ, setup, extra sections and the config echo). One-sided: C values the torch side
-lacks. --keys lists the one-sided C keys (what the simulator would have to print). The simulator's logs
+lacks. --keys lists the one-sided C keys (what the simulator would have to print). --self diffs each
+recording against itself: the most the readers allow once the torch side prints what the C prints. The simulator's logs
 are cached under --cache (default /tmp/nbparity-coverage-cache), keyed by the case and pixel.
 """
 
@@ -92,7 +93,7 @@ def main() -> int:
     for case in cases:
         for pixel in case.pixels:
             rec = case.recorded_trace(*pixel)
-            ours = simulator_log(case, pixel, cache)
+            ours = rec if "--self" in args else simulator_log(case, pixel, cache)
             result = diff_logs(str(rec), str(ours), dtype="float64")
             b, o, m = counted(result)
             total, both, one = total + printed_numbers(rec), both + b, one + o

@@ -160,12 +160,12 @@ class Outcome:
     why: str = ""
 
 
-def _diff(path: Path, text: str, workdir: Path):
-    from nbparity.commands.diff import diff_logs
+def _diff(original, path: Path, text: str):
+    """The diff function in-process: the original file (C side, parsed once) against the mutated copy."""
+    from nbparity.compare import compare_traces
+    from nbparity.trace import parse_trace
 
-    copy = workdir / path.name
-    copy.write_text(text)
-    return diff_logs(str(path), str(copy), dtype="float64")
+    return compare_traces(original, parse_trace(text, source=f"{path.name} (mutated)"), dtype="float64")
 
 
 def _named(result, new: str) -> tuple[bool, str]:
@@ -182,35 +182,35 @@ def _named(result, new: str) -> tuple[bool, str]:
     return True, str(row["key"])
 
 
-def run_file(path: Path, workdir: Path) -> list[Outcome]:
+def run_file(path: Path) -> list[Outcome]:
+    from nbparity.trace import load_trace
+
+    original = load_trace(path, "C")
     tok, tok_c = chosen(path)
     out = []
     if tok is not None:
         for case, new in (("a", other_notation(tok.text)), ("b", scaled(tok.text, 1 + 1e-15))):
-            res = _diff(path, mutate(path, tok, new), workdir)
+            res = _diff(original, path, mutate(path, tok, new))
             out.append(Outcome(path.name, case, tok.text, new, res.exit_code, res.exit_code == 0,
                                "" if res.exit_code == 0 else res.verdict[:200]))
     if tok_c is not None:
         new = scaled(tok_c.text, 1 + 1e-3)
-        res = _diff(path, mutate(path, tok_c, new), workdir)
+        res = _diff(original, path, mutate(path, tok_c, new))
         named, why = _named(res, new) if res.exit_code == 1 else (False, res.verdict[:200])
         out.append(Outcome(path.name, "c", tok_c.text, new, res.exit_code, res.exit_code == 1 and named, why))
     return out
 
 
-def run_all(workdir: Path) -> tuple[list[Outcome], float]:
+def run_all() -> tuple[list[Outcome], float]:
     t0 = time.perf_counter()
     out = []
     for path in sorted(LEGACY.iterdir()):
-        out += run_file(path, workdir)
+        out += run_file(path)
     return out, time.perf_counter() - t0
 
 
 def main() -> int:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        outcomes, seconds = run_all(Path(tmp))
+    outcomes, seconds = run_all()
     for case in "abc":
         mine = [o for o in outcomes if o.case == case]
         print(f"({case}) {sum(o.ok for o in mine)}/{len(mine)}")
