@@ -123,7 +123,34 @@ def read_body(text: str) -> list[Item]:
         pieces = _assignments("_ = " + body)
         if pieces is not None and pieces[0].name == "_" and not pieces[0].text:
             return [Item(None, pieces[0].parts, pieces[0].unit)] + pieces[1:]
-    return [Item(None, [(body, float("nan"))], text=True)]
+    return _text_with_values(body)
+
+
+def _top_level_split(text: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch in "[(" and 1 or (-1 if ch in "])" else 0)
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return out + [cur]
+
+
+def _text_with_values(body: str) -> list[Item]:
+    """`Fbeam←Ybeam_mm(+0.5px),Sbeam←Xbeam_mm(+0.5px),beam_vec=[1 0 0]`: the words stay one text value, a
+    comma-separated `name=numbers` piece among them is a value of its own (`beam_vec`)."""
+    words, values = [], []
+    for piece in _top_level_split(body):
+        name, eq, val = piece.partition("=")
+        got = leading_value(val) if eq and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", name) else None
+        if got is not None and not got[2]:
+            values.append(Item(name.strip(), got[0], got[1]))
+        else:
+            words.append(piece)
+    text = ",".join(words) if values else body
+    return [Item(None, [(text, float("nan"))], text=True)] + values
 
 
 def share_unit(items: list[Item]) -> list[Item]:

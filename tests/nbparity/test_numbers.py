@@ -152,3 +152,29 @@ def test_precision_is_read_from_the_whole_family():
     assert rows(f, "rot_a_star_A_inv")["digits"].iloc[0] == 17
     assert rows(f, "a_star", "setup")["digits"].iloc[0] == 6
     assert rows(f, "a_star", "setup")["half_unit"].iloc[0] == pytest.approx(5e-8)
+
+
+def test_floors_scale_with_the_keys_own_magnitude():
+    from nbparity.trace.tolerance import floors
+
+    keys = ["scattering_vec_A_inv"] * 3 + ["q_other"] * 2 + ["F_latt"] + ["scattering_vec_A_inv"]
+    sections = ["pixel"] * 6 + ["tap5"]
+    classes = ["scattering"] * 3 + ["default"] * 2 + ["lattice", "scattering"]
+    c = [-5e-9, 9.999999975004450e-05, -9.99e-05, 2e-4, -1e-4, 1e-5, 1.5e9]
+    r = [1e-12] * 7
+    a = [1e-6, 1e-6, 1e-6, 0.0, 0.0, 1e-10, 1e-6]
+    got = floors(keys, sections, classes, c, r, a)
+    # a 0.1 % change of 9.99e-05 (1e-7) is no longer inside a fixed 1e-6 floor
+    assert got[:3] == pytest.approx([1e-12 * 9.999999975004450e-05] * 3, rel=1e-12)
+    assert got[3:5] == pytest.approx([2e-16, 2e-16], rel=1e-12)         # unknown: rtol x its largest |C value|
+    assert got[5] == 1e-10 and got[6] == 1e-6                          # a sensitivity floor; the class's own unit
+    assert list(floors(keys, sections, classes, c, r, a, atol_override=1e-3)) == a
+
+
+def test_printed_precision_limit():
+    from nbparity.trace.tolerance import printed_limit
+
+    limit, printed = printed_limit(c=[0.011111, 0.5, 3.0], hu_c=[5e-7, 0.0, 5e-6], hu_py=[0.0, 0.0, 0.0],
+                                   r=[1e-12] * 3, a=[1e-13, 1e-13, 0.0], exact=[False, False, True])
+    assert list(printed) == [True, False, False]
+    assert limit[0] == 5e-7 and limit[1] == pytest.approx(1e-13 + 0.5e-12)
