@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+LABELS = ("IDENTICAL", "WITHIN TOLERANCE", "EXPLAINED", "DIVERGENT", "INCOMPLETE")
 
 
 def run_diff(a: Path, b: Path, *extra: str) -> tuple[int, str, bool]:
@@ -33,7 +34,8 @@ def run_diff(a: Path, b: Path, *extra: str) -> tuple[int, str, bool]:
             err.write(f"{type(exc).__name__}: {exc}")
     text = err.getvalue().strip().splitlines()
     traceback = traceback or "internal error" in err.getvalue() or "Traceback" in err.getvalue()
-    if rc in (0, 1) and "--json" in extra:  # the verdict's first word: PARITY / DIVERGENCE / NOTHING IN COMMON
+    # the verdict's label: IDENTICAL / WITHIN TOLERANCE / DIVERGENT / INCOMPLETE
+    if rc in (0, 1) and "--json" in extra:
         return rc, json.loads(out.getvalue())["verdict"].split(":")[0].split(" (")[0], traceback
     return rc, (text[-1] if text else ""), traceback
 
@@ -71,7 +73,7 @@ def main() -> int:
                          ("legacy pairs.txt", pairs),
                          ("conformance recordings vs themselves", [(f, f) for f in conformance])):
         c = census(items, verbose)
-        kinds = ", ".join(f"{k} {c[k]}" for k in ("PARITY", "DIVERGENCE", "NOTHING IN COMMON") if c[k])
+        kinds = ", ".join(f"{k} {c[k]}" for k in LABELS if c[k])
         print(f"{title}: {len(items)} runs: exit0={c[0]} exit1={c[1]} exit2={c[2]} exit3={c[3]} "
               f"tracebacks={c['traceback']}" + (f" ({kinds})" if kinds else ""))
     return 0

@@ -105,9 +105,17 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
 
     if (nb->trace) nb_trace_config(nb);
 
-    i = 0;
+    /* Under OpenMP (an -fopenmp build) the rows are split as the original nanoBragg splits them:
+     * schedule(static) is what libgomp does for its schedule(auto), one contiguous block of rows per
+     * thread, and each thread starts from a firstprivate copy of the pre-loop crystal state, so the
+     * φ = 0 carry-over (C-PARITY-001) restarts at the first pixel of every thread's block. The serial
+     * build is the one-thread case of the same loop. */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) private(fpixel, i) firstprivate(ap, bp, cp, a, b, c) \
+    reduction(+ : sum, sumsqr, sumn, omega_sum)
+#endif
     for (spixel = 0; spixel < nb->spixels; spixel++) {
-        for (fpixel = 0; fpixel < nb->fpixels; fpixel++, i++) {
+        for (fpixel = 0, i = (long)spixel * nb->fpixels; fpixel < nb->fpixels; fpixel++, i++) {
             double I, polar, omega_pixel, capture_fraction = 0.0, test;
             double Fdet = 0.0, Sdet = 0.0, Odet;
             int thick_tic, subS, subF;
@@ -381,6 +389,9 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                 t1("floatimage_accumulated", (double)floatimage[i]);
             }
 
+#ifdef _OPENMP
+#pragma omp critical(nb_max_I)
+#endif
             if (floatimage[i] > max_I) {
                 max_I = floatimage[i];
                 max_I_x = Fdet;
@@ -410,12 +421,19 @@ int nb_render(nb_t *nb, float *floatimage, double *max_I_out, double *rmsd_out)
                     printf("Z: %11.8f %11.8f %11.8f\n", a[3] * 1e10, b[3] * 1e10, c[3] * 1e10);
                 }
             } else if (nb->progress_meter && nb->progress_pixels / 100 > 0) {
-                long pp = progress_pixel, tot = nb->progress_pixels;
+                long pp, tot = nb->progress_pixels;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+                pp = progress_pixel;
                 if (pp % (tot / 20 > 0 ? tot / 20 : 1) == 0 || ((10 * pp < tot || 10 * pp > 9 * tot) && (pp % (tot / 100) == 0))) {
                     printf("%ld%% done\n", pp * 100 / tot);
                     fflush(stdout);
                 }
             }
+#ifdef _OPENMP
+#pragma omp atomic update
+#endif
             ++progress_pixel;
         }
     }

@@ -3,15 +3,21 @@
 Layout: reports/<YYYYmmddTHHMMSSZ>_<case>_<slow>-<fast>/ with metrics.json, summary.md, commands.txt,
 env.json, c_trace.log, py_trace.log, factors.csv, per_phi.csv and sha256.txt (written last, in
 `sha256sum -c` format over every other file).
+
+`verify_bundle` fails closed: intact only when the manifest is non-empty and lists every file the
+bundle's kind requires (nbparity/bundle_kinds.py), every listed file is a regular file inside the bundle
+(no symlink on the way), metrics.json is readable (nbparity/safejson.py) and the folder is not a
+writer's temporary one.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
+import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,30 +82,49 @@ class Verification:
     changed: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     extra: list = field(default_factory=list)
+    problems: list = field(default_factory=list)   # one line each: why the bundle cannot be trusted
+    kind: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.extra)
+        return not (self.changed or self.missing or self.extra or self.problems)
 
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
     def lines(self) -> list[str]:
+        """One line per reason (a control character in a file name is escaped, never a line break)."""
         if self.ok:
-            return [f"bundle intact: {self.path}"]
-        return ([f"changed: {f}" for f in self.changed] + [f"missing: {f}" for f in self.missing]
-                + [f"extra: {f}" for f in self.extra])
+            return [_printable(f"bundle intact: {self.path}")]
+        return [_printable(ln) for ln in (list(self.problems) + [f"changed: {f}" for f in self.changed]
+                                          + [f"missing: {f}" for f in self.missing]
+                                          + [f"extra: {f}" for f in self.extra])]
+
+    def reason(self) -> str:
+        """All the failure lines as one line (for a ledger cell)."""
+        return "; ".join(self.lines()) if not self.ok else ""
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "ok": self.ok, "changed": self.changed, "missing": self.missing,
-                "extra": self.extra, "exit_code": self.exit_code}
+        return {"path": str(self.path), "ok": self.ok, "kind": self.kind, "problems": self.problems,
+                "changed": self.changed, "missing": self.missing, "extra": self.extra,
+                "exit_code": self.exit_code}
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_TEMP_NAME = re.compile(r"^\..*\.tmp-\d+-\d+$")
 
 
 def _read_manifest(d: Path) -> dict:
     m = d / MANIFEST
     if not d.is_dir() or not m.is_file():
         raise UsageError(f"{d} is not a bundle (no {MANIFEST})")
+    if m.stat().st_size > MAX_MANIFEST_BYTES:
+        raise UsageError(f"{d} is not a bundle ({MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes)")
     entries = {}
     for ln in m.read_text(errors="replace").splitlines():
         if not ln.strip():
@@ -111,23 +136,97 @@ def _read_manifest(d: Path) -> dict:
         # a manifest may only name files inside the bundle: never hash (and so trust) anything else
         if not fname or Path(fname).is_absolute() or ".." in Path(fname).parts:
             raise UsageError(f"{d} is not a valid bundle ({MANIFEST} names a path outside it: {fname[:60]!r})")
+        if entries.get(fname, digest) != digest:
+            raise UsageError(f"{d} is not a valid bundle ({MANIFEST} names {fname[:60]!r} twice)")
         entries[fname] = digest
     return entries
 
 
+def _folder_problem(d: Path) -> str | None:
+    """Why `d` is the temporary or partial folder of a bundle writer, or None."""
+    for name in {Path(os.path.abspath(d)).name, d.resolve().name}:
+        if _TEMP_NAME.match(name):
+            return f"temporary folder of an unfinished bundle write ({name}): the writer died before the rename"
+        if name.startswith("."):
+            return f"hidden folder ({name}): not a finished bundle (writers rename into a visible name)"
+    return None
+
+
+def _entry_problem(d: Path, fname: str) -> str | None:
+    """Why the manifest entry `fname` is not a regular file inside the bundle (None when it is, or
+    when it does not exist: that is reported as missing)."""
+    p = d
+    for part in Path(fname).parts:
+        p = p / part
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"{fname}: cannot be read ({exc.strerror})"
+        if stat.S_ISLNK(st.st_mode):
+            return (f"{fname}: reached through a symlink ({p.relative_to(d)} -> {os.readlink(p)[:80]}); "
+                    f"a bundle holds regular files only")
+    if not stat.S_ISREG(st.st_mode):
+        return f"{fname}: not a regular file"
+    return None
+
+
+def _present(d: Path) -> set:
+    """Every non-directory entry under d (symlinks included, never followed), relative names."""
+    out = set()
+    for top, dirs, files in os.walk(d, followlinks=False):
+        rel = Path(top).relative_to(d)
+        out |= {str(rel / f) for f in files}
+        out |= {str(rel / x) for x in dirs if os.path.islink(os.path.join(top, x))}
+    return out
+
+
+def _kind_problems(d: Path, entries: dict, v: Verification) -> None:
+    """metrics.json readable, the kind known, and every file the kind requires in the manifest."""
+    from nbparity.bundle_kinds import kind_of, missing_required
+    from nbparity.safejson import JSONRefused, load_object
+
+    metrics: dict = {}
+    if "metrics.json" in entries and not _entry_problem(d, "metrics.json") and (d / "metrics.json").is_file():
+        try:
+            metrics = load_object(d / "metrics.json")
+        except JSONRefused as exc:
+            v.problems.append(f"metrics.json unreadable: {exc}")
+            return
+    v.kind, how = kind_of(metrics, entries)
+    if v.kind is None:
+        v.problems.append(f"kind unknown: {how}")
+        return
+    for name in missing_required(v.kind, metrics, entries):
+        v.problems.append(f"required file not in {MANIFEST} ({v.kind} bundle): {name}")
+
+
 def verify_bundle(path) -> Verification:
-    """Re-hash every file: report changed, missing and extra files (UsageError if not a bundle)."""
+    """Re-hash every file and check the bundle is complete for its kind: changed, missing and extra
+    files plus one-line problems (empty manifest, required file unlisted, symlink, temporary folder,
+    unreadable metrics.json). UsageError when `path` is not a bundle at all."""
     d = Path(path)
     entries = _read_manifest(d)
     v = Verification(d)
+    problem = _folder_problem(d)
+    if problem:
+        v.problems.append(problem)
+    if (d / MANIFEST).is_symlink():
+        v.problems.append(f"{MANIFEST} is a symlink; a bundle holds regular files only")
+    if not entries:
+        v.problems.append(f"{MANIFEST} lists no files")
     for fname, digest in sorted(entries.items()):
-        p = d / fname
-        if not p.is_file():
+        bad = _entry_problem(d, fname)
+        if bad:
+            v.problems.append(bad)
+        elif not (d / fname).is_file():
             v.missing.append(fname)
-        elif _sha256(p) != digest:
+        elif _sha256(d / fname) != digest:
             v.changed.append(fname)
-    present = {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()}
-    v.extra = sorted(present - set(entries) - {MANIFEST})
+    v.extra = sorted(_present(d) - set(entries) - {MANIFEST})
+    if entries:
+        _kind_problems(d, entries, v)
     return v
 
 
@@ -170,7 +269,10 @@ def load_bundle(path) -> Bundle:
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
 
-    metrics = json.loads(text("metrics.json") or "{}")
-    env = json.loads(text("env.json") or "{}")
+    from nbparity.safejson import load_json
+
+    # guarded: a hostile metrics.json raises ValueError (JSONRefused) with a one-line reason
+    metrics = load_json(text("metrics.json") or "{}")
+    env = load_json(text("env.json") or "{}")
     return Bundle(d, metrics, frame("factors.csv"), frame("per_phi.csv"), text("c_trace.log"),
                   text("py_trace.log"), text("summary.md"), text("commands.txt"), env)

@@ -1,8 +1,10 @@
 """A case is a nanoBragg argv plus the input files it names; both sides receive the identical argv.
 
-Built-ins: `supervisor` (spec §11, real A.mat + scaled.hkl found via --data-dir, $NBPARITY_DATA or the
+Built-ins: `supervisor` (spec §11, real A.mat + scaled.hkl from --data-dir, else $NBPARITY_DATA, else the
 current directory) and `supervisor-synthetic` (the same command over generated inputs, see
-nbparity.synthetic). A case file is YAML with `args:` (a string or a list) and optional `name:` and
+nbparity.synthetic). Inputs named are inputs used: a --data-dir or $NBPARITY_DATA that lacks the files is
+bad input (UsageError naming the missing file, exit 2); the synthetic stand-in runs by default only when
+nothing was named and the current directory lacks them. A case file is YAML with `args:` (a string or a list) and optional `name:` and
 `files:` (extra files copied into each run's work directory, e.g. an Fdump.bin). Input paths in the argv
 are made absolute, so every run can work in its own temporary directory.
 """
@@ -84,32 +86,51 @@ def absolutize_inputs(argv: list[str], base: Path) -> tuple[list[str], dict[str,
     return out, files
 
 
-def _search_dirs(data_dir: str | None, cwd: Path) -> list[tuple[str, Path]]:
-    dirs = []
+def _named_dirs(data_dir: str | None) -> list[tuple[str, Path]]:
+    """The data folders the user named: --data-dir, else $NBPARITY_DATA (inputs named are inputs used)."""
     if data_dir:
-        dirs.append(("--data-dir", Path(data_dir).expanduser()))
+        return [("--data-dir", Path(data_dir).expanduser())]
     if os.environ.get("NBPARITY_DATA"):
-        dirs.append(("NBPARITY_DATA", Path(os.environ["NBPARITY_DATA"]).expanduser()))
-    dirs.append(("cwd", cwd))
-    found = []
-    for label, d in dirs:  # accept the directory itself or its supervisor/ subdirectory
-        found += [(label, d), (label, d / "supervisor")]
-    return found
+        return [("NBPARITY_DATA", Path(os.environ["NBPARITY_DATA"]).expanduser())]
+    return []
+
+
+def _holds_inputs(d: Path) -> Path | None:
+    """`d` itself or its supervisor/ subdirectory, whichever holds every supervisor input."""
+    for cand in (d, d / "supervisor"):
+        if all((cand / f).is_file() for f in SUPERVISOR_FILES):
+            return cand.resolve()
+    return None
+
+
+def _missing_in(label: str, d: Path) -> UsageError:
+    """The named folder lacks an input: name the first missing file (one line, exit 2)."""
+    sub = d / "supervisor"
+    where = sub if sub.is_dir() and not any((d / f).is_file() for f in SUPERVISOR_FILES) else d
+    missing = next(f for f in SUPERVISOR_FILES if not (where / f).is_file())
+    return UsageError(f"{label} {d}: input file {where / missing} not found (the supervisor case needs "
+                      f"{' and '.join(SUPERVISOR_FILES)} there or in its supervisor/ folder)")
 
 
 def find_supervisor_inputs(data_dir: str | None, cwd: Path) -> Path | None:
-    for _, d in _search_dirs(data_dir, cwd):
-        if all((d / f).is_file() for f in SUPERVISOR_FILES):
-            return d.resolve()
-    return None
+    """The folder of the supervisor inputs: the named one (--data-dir, else $NBPARITY_DATA; UsageError
+    naming the missing file when it lacks them), else the current directory (None when absent)."""
+    named = _named_dirs(data_dir)
+    if named:
+        label, d = named[0]
+        found = _holds_inputs(d)
+        if found is None:
+            raise _missing_in(label, d)
+        return found
+    return _holds_inputs(cwd)
 
 
 def _supervisor(data_dir, cwd, required: bool) -> Case | None:
     d = find_supervisor_inputs(data_dir, cwd)
     if d is None:
         if required:
-            raise UsageError("supervisor inputs A.mat and scaled.hkl not found in --data-dir/NBPARITY_DATA/"
-                             "cwd; pass --data-dir DIR or use --case supervisor-synthetic")
+            raise UsageError("supervisor inputs A.mat and scaled.hkl not found in the current directory; "
+                             "pass --data-dir DIR (or set NBPARITY_DATA) or use --case supervisor-synthetic")
         return None
     argv, files = absolutize_inputs(shlex.split(SUPERVISOR_ARGS), d)
     return Case("supervisor", argv, f"supervisor inputs found in {d}", "builtin", files)
@@ -182,12 +203,12 @@ def resolve_case(case: str | None = None, args: str | None = None, data_dir: str
         found = _supervisor(data_dir, cwd, required=False)
         if found is not None:
             return found
-        return _synthetic("supervisor inputs not found in --data-dir/NBPARITY_DATA/cwd; "
-                          "using supervisor-synthetic")
+        return _synthetic("synthetic inputs: A.mat/scaled.hkl not found in the current directory and no "
+                          "--data-dir or NBPARITY_DATA named; using supervisor-synthetic")
     if case == "supervisor":
         return _supervisor(data_dir, cwd, required=True)
     if case == "supervisor-synthetic":
-        return _synthetic("requested with --case supervisor-synthetic")
+        return _synthetic("synthetic inputs, requested with --case supervisor-synthetic")
     p = Path(case).expanduser()
     if p.is_file():
         return _from_yaml(p.resolve())

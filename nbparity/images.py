@@ -1,7 +1,13 @@
 """Full-image metrics between the C float image (the reference) and the torch float image.
 
 Pure numpy, no I/O: `image_metrics` measures, `Thresholds.judge` turns the measurements into gate
-results. Every number is computed in float64 from the float32 images both sides stored.
+results, `judge_image` turns an ImageVerdict into the five-state Judgement (nbparity.verdict). Every number
+is computed in float64 from the float32 images both sides stored.
+
+    judge_image(verdict, allow_empty=False) -> Judgement   # identical / within_tolerance / divergent /
+                                                           # incomplete (both images empty)
+    judge_image_pair(c, p, thresholds=Thresholds(), options=MetricOptions(), allow_empty=False, origin=(0, 0))
+        -> (Judgement, ImageVerdict | None)                # a missing image (None) is incomplete
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
+
+from nbparity.verdict import Judgement, Verdict
+
 
 def float32_ulp_distance(a, b) -> np.ndarray:
     """Number of representable float32 values between a and b (int64 array; -1 where either is NaN).
@@ -182,6 +191,9 @@ def image_metrics(c, p, options: MetricOptions = MetricOptions(), origin=(0, 0))
         "outside_tolerance": int(np.count_nonzero(~within)),
         "nonfinite_c": int(np.count_nonzero(~np.isfinite(c64))),
         "nonfinite_torch": int(np.count_nonzero(~np.isfinite(p64))),
+        "nonzero_c": int(np.count_nonzero(np.isfinite(c64) & (c64 != 0))),       # finite, non-zero pixels
+        "nonzero_torch": int(np.count_nonzero(np.isfinite(p64) & (p64 != 0))),
+        "bits_differ": int(np.count_nonzero(c32.view(np.uint32) != p32.view(np.uint32))),
         "ulp_histogram": ulp_histogram(ulps),
         "max_ulps": int(ulps.max()) if ulps.size else 0,
         "worst_pixels": worst,
@@ -266,6 +278,10 @@ class ImageVerdict:
     def failed_gates(self) -> list[dict]:
         return [g for g in self.gates if not g["ok"]]
 
+    def judgement(self, allow_empty: bool = False) -> Judgement:
+        """The five-state verdict (judge_image)."""
+        return judge_image(self, allow_empty)
+
     def to_dict(self):
         return {"verdict": "PASS" if self.ok else "DIVERGENCE", "metrics": self.metrics,
                 "gates": self.gates, "thresholds": self.thresholds, "metric_options": self.options}
@@ -288,3 +304,44 @@ def _fmt(x):
     if isinstance(x, float):
         return f"{x:.6g}" if abs(x - 1.0) > 1e-6 or x == 1.0 else f"1{x - 1.0:+.3e}"
     return str(x)
+
+
+def _empty(m: dict, side: str) -> bool:
+    """No finite non-zero pixel: the image is all zero, all non-finite, or a mix of both."""
+    return m[f"nonzero_{side}"] == 0
+
+
+def judge_image(v: ImageVerdict, allow_empty: bool = False) -> Judgement:
+    """The five-state verdict of one image pair: identical when the two float images are bit-identical,
+    within tolerance when every gate passes, divergent otherwise; two images with no finite non-zero pixel
+    (all zero or all non-finite) prove nothing and are incomplete unless `allow_empty`; a float image that
+    is empty on one side only is divergent, whatever the gates say."""
+    m = v.metrics
+    n = m["pixels"]
+    empty_c, empty_t = _empty(m, "c"), _empty(m, "torch")
+    if n == 0:
+        return Judgement(Verdict.INCOMPLETE, "the image region holds no pixel: nothing was compared")
+    if empty_c and empty_t and not allow_empty:
+        return Judgement(Verdict.INCOMPLETE, f"both images hold no finite non-zero pixel ({n} pixels, "
+                                             f"{m['nonfinite_c']} / {m['nonfinite_torch']} non-finite): nothing "
+                                             "was compared (--allow-empty accepts it)")
+    if empty_c != empty_t:
+        which, other = ("torch", "C") if empty_t else ("C", "torch")
+        return Judgement(Verdict.DIVERGENT, f"the {which} image holds no finite non-zero pixel, the {other} "
+                                            f"image has {m['nonzero_' + ('c' if empty_t else 'torch')]}")
+    if m.get("bits_differ") == 0:
+        return Judgement(Verdict.IDENTICAL, f"all {n} pixels bit-identical")
+    if v.ok:
+        return Judgement(Verdict.WITHIN_TOLERANCE, f"all gates pass ({m.get('bits_differ')} of {n} pixels "
+                                                   f"differ, at most {m['max_ulps']} float32 ulps)")
+    return Judgement(Verdict.DIVERGENT, describe_failures(v))
+
+
+def judge_image_pair(c, p, thresholds: Thresholds = Thresholds(), options: MetricOptions = MetricOptions(),
+                     allow_empty: bool = False, origin=(0, 0)):
+    """(Judgement, ImageVerdict or None): a missing image (None) is incomplete, the rest as judge_image."""
+    missing = [name for name, img in (("C", c), ("torch", p)) if img is None]
+    if missing:
+        return Judgement(Verdict.INCOMPLETE, f"{' and '.join(missing)} float image missing: not compared"), None
+    v = evaluate(c, p, thresholds, options, origin=origin)
+    return judge_image(v, allow_empty), v

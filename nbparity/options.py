@@ -44,6 +44,8 @@ def c_options(fn):
         click.option("--cflags", default="", help="Extra compiler flags for --c-source (see `nbparity build`)."),
         click.option("--timeout", type=click.FloatRange(0.001, 86400.0), default=600.0, show_default=True,
                      help="Timeout of each side's run in seconds."),
+        click.option("--c-threads", type=click.IntRange(1, 1024), default=1, show_default=True,
+                     help="OMP_NUM_THREADS of the C runs: an OpenMP build's image depends on it (see README)."),
     ])
 
 
@@ -54,7 +56,8 @@ def c_spec(kw) -> CSpec:
 
     binary, source = kw.pop("c_bin"), kw.pop("c_source")
     check_c_options(binary, source)
-    return CSpec(_abs(binary), _abs(source), tuple(shlex.split(kw.pop("cflags"))), kw.pop("timeout"))
+    return CSpec(_abs(binary), _abs(source), tuple(shlex.split(kw.pop("cflags"))), kw.pop("timeout"),
+                 kw.pop("c_threads"))
 
 
 def torch_options(fn):

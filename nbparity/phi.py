@@ -112,10 +112,50 @@ def _delta(c, py) -> float:
     return py - c if (c == c and py == py) else math.nan
 
 
+def _compared(r, cv, pv) -> bool:
+    side = r.get("side")
+    if side is not None:
+        return side == "both"
+    return _norm(cv) is not None and _norm(pv) is not None
+
+
+def _add_field(g: dict, r: dict, bad: bool, ccol, pcol) -> None:
+    key = str(r.get("key"))
+    cv = r.get(ccol) if ccol else None
+    pv = r.get(pcol) if pcol else None
+    g[f"{key}_c"], g[f"{key}_py"] = cv, pv
+    g[f"{key}_delta"] = _delta(cv, pv)
+    if not _compared(r, cv, pv):
+        g["one_sided_fields"].append(key)
+        if bad:
+            g["failing"].append(key)
+        return
+    g["compared"] += 1
+    rel = _rel(cv, pv)
+    if str(r.get("status", "")) == "non-finite" or not math.isfinite(g[f"{key}_delta"]):
+        g["non_finite"].append(key)
+    elif rel == rel:
+        g["max_rel_delta"] = max(g["max_rel_delta"], rel)
+    if bad:
+        g["failing"].append(key)
+
+
+def _step_status(g: dict) -> str:
+    """'one-sided' (no field printed by both sides: never pass), 'fail', 'non-finite' (a compared field
+    with a NaN/inf Δ: not pass), or 'pass'."""
+    if g["compared"] == 0:
+        return "one-sided"
+    if g["failing"]:
+        return "fail"
+    return "non-finite" if g["non_finite"] else "pass"
+
+
 def per_phi_table(table):
     """DataFrame, one row per (occurrence, phi_tic): C and torch values of each φ field and their Δ
-    (`{field}_delta` = torch − C), the largest relative Δ, the failing fields and a status; sorted in C
-    emission order."""
+    (`{field}_delta` = torch − C; NaN for a field one side lacks, listed in `one_sided_fields`), the
+    largest relative Δ over the compared fields, the failing and non-finite fields, `compared` (how many
+    fields both sides printed) and a status ('pass', 'fail', 'non-finite', 'one-sided'); sorted in C
+    emission order. A pass row has a finite Δ in every compared field."""
     import pandas as pd
 
     if table is None or len(table) == 0:
@@ -132,26 +172,16 @@ def per_phi_table(table):
         tic = None if tic is None else int(tic)
         g = groups.get((occ, tic))
         if g is None:
-            g = groups[(occ, tic)] = {"occurrence": occ, "phi_tic": tic,
-                                      "max_rel_delta": 0.0, "failing": [], "present": []}
+            g = groups[(occ, tic)] = {"occurrence": occ, "phi_tic": tic, "max_rel_delta": 0.0, "failing": [],
+                                      "non_finite": [], "one_sided_fields": [], "compared": 0}
             order.append((occ, tic))
-        key = str(r.get("key"))
-        cv = r.get(ccol) if ccol else None
-        pv = r.get(pcol) if pcol else None
-        g[f"{key}_c"], g[f"{key}_py"] = cv, pv
-        g[f"{key}_delta"] = _delta(cv, pv)
-        g["present"].append(key)
-        rel = _rel(cv, pv)
-        if rel == rel and (cv is not None and pv is not None):
-            g["max_rel_delta"] = max(g["max_rel_delta"], rel)
-        if bad:
-            g["failing"].append(key)
+        _add_field(g, r, bad, ccol, pcol)
     out = []
     for k in order:
         g = groups[k]
-        g["status"] = "fail" if g["failing"] else "pass"
-        g["failing"] = " ".join(g["failing"])
-        g.pop("present")
+        g["status"] = _step_status(g)
+        for name in ("failing", "non_finite", "one_sided_fields"):
+            g[name] = " ".join(g[name])
         out.append(g)
     df = pd.DataFrame(out)
     lead = ["occurrence", "phi_tic"]
@@ -161,14 +191,19 @@ def per_phi_table(table):
 
 
 def summary(per_phi) -> dict:
-    """Steps, failing steps and the first divergent step (in C emission order)."""
+    """Steps, how many were compared (both sides printed them) and how many were one-sided, failing and
+    non-finite steps, and the first divergent step (in C emission order)."""
     if per_phi is None or len(per_phi) == 0:
-        return {"steps": 0, "failing_steps": 0, "first_divergent": None}
-    bad = per_phi[per_phi["status"] == "fail"]
+        return {"steps": 0, "compared_steps": 0, "one_sided_steps": 0, "failing_steps": 0,
+                "non_finite_steps": 0, "failing_phi_tics": [], "first_divergent": None}
+    status = per_phi["status"]
+    bad = per_phi[status == "fail"]
     first = None
     if len(bad):
         r = bad.iloc[0]
         first = {"occurrence": _norm(r["occurrence"]), "phi_tic": _norm(r["phi_tic"]), "fields": r["failing"]}
-    return {"steps": int(len(per_phi)), "failing_steps": int(len(bad)),
+    return {"steps": int(len(per_phi)), "compared_steps": int((status != "one-sided").sum()),
+            "one_sided_steps": int((status == "one-sided").sum()), "failing_steps": int(len(bad)),
+            "non_finite_steps": int((status == "non-finite").sum()),
             "failing_phi_tics": sorted({int(t) for t in bad["phi_tic"] if t is not None}),
             "first_divergent": first}

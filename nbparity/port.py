@@ -203,10 +203,10 @@ def _kill_group(proc) -> None:
         pass
 
 
-def run_in_group(full: list, cwd: Path, timeout: float):
+def run_in_group(full: list, cwd: Path, timeout: float, env_extra=None):
     """Run in a session of its own, so a timeout kills the port and everything it started (a child
     holding stdout open cannot keep the harness waiting). Returns (returncode, stdout, stderr)."""
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), **(env_extra or {})}
     proc = subprocess.Popen(full, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:

@@ -41,6 +41,7 @@ class CSpec:
     source: str | None = None
     cflags: tuple = ()
     timeout: float = 600.0
+    threads: int = 1                # OMP_NUM_THREADS of every C run (an OpenMP build's image depends on it)
 
     def resolve(self, log=None):
         """(binary path, BuildResult or None), building through the cache where needed."""

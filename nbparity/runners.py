@@ -155,8 +155,10 @@ def describe_exit(rc: int) -> str:
     return f"signal {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit {rc}"
 
 
-def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
-    """Run the C binary with argv in workdir (argv list, never a shell). RunnerError on timeout/crash."""
+def run_c(binary, argv: list[str], workdir, timeout: float = 600, threads: int = 1) -> CRun:
+    """Run the C binary with argv in workdir (argv list, never a shell) on `threads` OpenMP threads (the
+    harness sets OMP_NUM_THREADS for every C run: an OpenMP build's image depends on it).
+    RunnerError on timeout/crash."""
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     full = [str(binary), *argv]
@@ -164,7 +166,7 @@ def run_c(binary, argv: list[str], workdir, timeout: float = 600) -> CRun:
     from nbparity.port import run_in_group
 
     try:   # in a process group of its own: a timeout or Ctrl-C kills a wrapper and everything it started
-        rc, out, err = run_in_group(full, wd, timeout)
+        rc, out, err = run_in_group(full, wd, timeout, {"OMP_NUM_THREADS": str(int(threads))})
     except subprocess.TimeoutExpired:
         raise RunnerError(f"C run timed out after {timeout:g} s") from None
     except OSError as exc:

@@ -131,7 +131,7 @@ class Session:
         """The C side, built through the cache on first use."""
         if self._c is None:
             binary, build = self.request.c.resolve(self.log)
-            self._c = CSide(binary, build, self.request.c.timeout)
+            self._c = CSide(binary, build, self.request.c.timeout, self.request.c.threads)
         return self._c
 
     def c_line_before_run(self, argv) -> dict | None:

@@ -36,18 +36,21 @@ class CSide:
     binary: Path
     build: object = None            # nbparity.cbuild.BuildResult when built through the cache
     timeout: float = 600.0
+    threads: int = 1                # OMP_NUM_THREADS (nbparity.openmp)
 
     def run(self, argv, workdir, **_):
         from nbparity.runners import run_c
 
-        return run_c(self.binary, list(argv), workdir, self.timeout)
+        return run_c(self.binary, list(argv), workdir, self.timeout, self.threads)
 
     def identity(self, line: str | None = None) -> dict:
         built = None
         if self.build is not None:   # where the cached build came from, for people reading the report
             built = str(Path(self.build.sources[0]).parent) if self.build.sources else "sources"
-        return {"binary": str(self.binary), "sha256": file_sha256(self.binary), "line": line, "threads": 1,
-                "built_from": built}
+        from nbparity.openmp import is_openmp
+
+        return {"binary": str(self.binary), "sha256": file_sha256(self.binary), "line": line,
+                "threads": self.threads, "openmp": is_openmp(self.binary), "built_from": built}
 
 
 @dataclass(frozen=True)

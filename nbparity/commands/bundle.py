@@ -16,8 +16,12 @@ def command():
 @click.argument("directory", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def verify(directory, as_json):
-    """Re-hash every file of DIR against its sha256.txt. Exit 0 intact, 1 with the list of changed,
-    missing and extra files, 2 when DIR is not a bundle."""
+    """Re-hash every file of DIR against its sha256.txt and check the bundle is complete. Intact (exit 0)
+    only when the manifest is non-empty, lists every file the bundle's kind requires (see
+    nbparity/bundle_kinds.py), every listed file is a regular file inside DIR (no symlink), metrics.json
+    is readable and DIR is not a writer's temporary folder. Exit 1 with one line per reason (and the
+    changed, missing and extra files); exit 2 when DIR is not a bundle at all (no or malformed
+    sha256.txt)."""
     from nbparity.bundle import verify_bundle
 
     v = verify_bundle(directory)

@@ -2,9 +2,10 @@
 
 Plain function (callable from Python)::
 
-    diff_logs(c_log, py_log, *, rtol=None, atol=None, dtype="float64", c_format=None, py_format=None)
+    diff_logs(c_log, py_log, *, rtol=None, atol=None, dtype="float64", c_format=None, py_format=None, keys=())
         -> nbparity.compare.Comparison
-        (.exit_code 0 parity / 1 divergence; input holding no trace value raises UsageError, exit 2)
+        (.judgement: identical / within tolerance (exit 0), divergent / incomplete (exit 1); .exit_code is
+        the judgement's; input holding no trace value raises UsageError, exit 2)
 
 Each file is read by the reader of its format (nbparity/trace/: trace-log, phi-log, phi-json, phi-table),
 detected from its content unless --format names it. Heavy imports (pandas, rich) happen inside the
@@ -23,14 +24,15 @@ def _fmt(value: str | None) -> str | None:
 
 
 def diff_logs(c_log, py_log, *, rtol: float | None = None, atol: float | None = None, dtype: str = "float64",
-              c_format: str | None = None, py_format: str | None = None):
-    """Read both files (missing / unreadable / empty / binary / no trace value -> UsageError) and compare."""
+              c_format: str | None = None, py_format: str | None = None, keys=()):
+    """Read both files (missing / unreadable / empty / binary / no trace value -> UsageError) and compare.
+    `keys` ('KEY,KEY|PRESET' or a tuple): only those keys decide, each must be printed by both sides."""
     from nbparity.compare import compare_traces
     from nbparity.trace import load_trace
 
     c = load_trace(c_log, "C", format=_fmt(c_format))
     py = load_trace(py_log, "torch", format=_fmt(py_format))
-    return compare_traces(c, py, rtol=rtol, atol=atol, dtype=dtype)
+    return compare_traces(c, py, rtol=rtol, atol=atol, dtype=dtype, keys=keys)
 
 
 def _split_format(value: str) -> tuple[str, str]:
@@ -54,19 +56,28 @@ def _split_format(value: str) -> tuple[str, str]:
               help="Reader for the files instead of the detected one: auto, trace-log (TRACE_* line logs), "
                    "phi-log (per-φ lines only), phi-json (per-φ JSON with 'traces'/'per_phi_entries'), "
                    "phi-table (per-φ text table). One value for both files, or C,TORCH.")
+@click.option("--keys", "keys", default=None, metavar="KEY,KEY|PRESET",
+              help="Only these keys decide the verdict (bare names match every section, section.key one; "
+                   "preset 'scaling': r_e_sqr, fluence_photons_per_m2, steps, capture_fraction, polar, "
+                   "omega_pixel, I_before_scaling, I_pixel_final; preset 'phi': phi.phi_deg, phi.k_frac, "
+                   "phi.F_latt_b, phi.F_latt). Each must be printed by both sides, "
+                   "else the verdict is incomplete.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
 @click.option("--failing-only", is_flag=True, help="Show only failing and one-sided rows in the table.")
 @click.pass_context
-def command(ctx, c_log, py_log, rtol, atol, dtype, formats, as_json, failing_only):
+def command(ctx, c_log, py_log, **opts):
     """Compare a C trace file with a torch trace file: |py - c| <= atol + rtol*|c| with C as reference.
     Reads full and partial traces, per-φ-only logs, per-φ JSON and other builds' logs (the detected
     format is printed). Keys both sides have are compared, the rest listed as one-sided; per-φ steps
     are aligned by (occurrence, phi_tic). Configuration differences first, then the first divergence in
-    C emission order, the root causes and the per-φ table. Exit 0 parity, 1 divergence (or no value in
-    common), 2 bad input (a file holding no trace value)."""
-    c_format, py_format = _split_format(formats)
-    result = diff_logs(c_log, py_log, rtol=rtol, atol=atol, dtype=dtype, c_format=c_format, py_format=py_format)
-    if as_json:
+    C emission order, the root causes and the per-φ table; the last line is the judgement. Exit 0
+    identical or within tolerance; 1 divergent, or incomplete (a value only one side printed that
+    traces/one_sided.toml does not declare, a value not finite on both sides, nothing in common, a
+    --keys key absent on a side); 2 bad input (a file holding no trace value)."""
+    c_format, py_format = _split_format(opts["formats"])
+    result = diff_logs(c_log, py_log, rtol=opts["rtol"], atol=opts["atol"], dtype=opts["dtype"],
+                       c_format=c_format, py_format=py_format, keys=opts["keys"] or ())
+    if opts["as_json"]:
         import json
 
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
@@ -74,5 +85,8 @@ def command(ctx, c_log, py_log, rtol, atol, dtype, formats, as_json, failing_onl
         from nbparity.console import make_console
         from nbparity.report import render
 
-        render(result, make_console(), failing_only=failing_only, per_phi=True)
+        render(result, make_console(), failing_only=opts["failing_only"], per_phi=True)
+        if "other keys" in result.not_compared:   # the sections not compared are among the warnings
+            click.echo(f"Other keys {result.not_compared['other keys']}")
+        click.echo(result.judgement.headline)
     ctx.exit(result.exit_code)

@@ -68,6 +68,11 @@ def _run_and_judge(session, plan, say) -> CompareResult:
     pixel_values = {"c_float": pair.c_run.pixel_value(plan.shape, slow, fast),
                     "torch_float": pair.t_run.pixel_value(slow, fast)}
     warnings = list(plan.warnings)
+    from nbparity.openmp import threads_note
+
+    note = threads_note(session.c_side().binary, session.c_side().threads)
+    if note:
+        warnings.append(note)
     att, reruns = None, []
     if j.attribute and comparison.exit_code != 0:
         t0 = time.perf_counter()

@@ -25,5 +25,5 @@ def common_files(request, metrics: dict, side_commands: dict, build=None, torch_
     from nbparity.write.commands import commands_txt
 
     return {"request.json": dumps(request_to_dict(request)), "metrics.json": dumps(metrics),
-            "env.json": env_json(build, torch_env, request.torch.port),
+            "env.json": env_json(build, torch_env, request.torch.port, request.c.threads),
             "commands.txt": commands_txt(request.kind, side_commands)}

@@ -83,6 +83,10 @@ class HostileC:
     def build(self):
         return self.base.build
 
+    @property
+    def threads(self):
+        return self.base.threads
+
     def run(self, argv, workdir, **kw):
         run = self.base.run(argv, workdir)
         if self.trace is not None:

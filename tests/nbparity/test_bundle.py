@@ -1,5 +1,6 @@
 """Bundles: atomic write, never overwritten, sha256sum -c compatible, verify detects tampering, load."""
 
+import json
 import shutil
 import subprocess
 import threading
@@ -62,3 +63,51 @@ def test_never_overwritten_even_concurrently(tmp_path):
         t.join()
     assert sorted(p.name for p in out) == [name, f"{name}-2", f"{name}-3", f"{name}-4"]
     assert all(verify_bundle(p).ok for p in out)
+
+
+# ----------------------------------------------------------------------------- kinds: required files
+
+
+def _kind_bundle(tmp_path, metrics: dict, names, name="b"):
+    files = {n: f"{n}\n" for n in names}
+    files["metrics.json"] = json.dumps(metrics)
+    return write_bundle(tmp_path, name, files)
+
+
+IMAGE_OLD = ["summary.md", "env.json", "commands.txt", "c_stdout.log", "py_stdout.log", "comparison.png"]
+
+
+def test_image_bundles_old_names_new_names(tmp_path):
+    old = _kind_bundle(tmp_path, {"kind": "image", "verdict": "PASS"}, IMAGE_OLD, "old")
+    assert (verify_bundle(old).ok, verify_bundle(old).kind) == (True, "image")
+    v2 = {"kind": "image", "verdict": "identical", "schema": "nbparity.metrics/2"}
+    new = _kind_bundle(tmp_path, v2, [*IMAGE_OLD, "request.json", "report.html"], "new")
+    assert verify_bundle(new).problems == ["required file not in sha256.txt (image bundle): c_trace.log"]
+    renamed = [n.replace("c_stdout", "c_trace") for n in IMAGE_OLD] + ["request.json", "report.html"]
+    assert verify_bundle(_kind_bundle(tmp_path, v2, renamed, "renamed")).ok
+    floats = _kind_bundle(tmp_path, {"kind": "image", "verdict": "PASS", "images_in_bundle": True}, IMAGE_OLD, "f")
+    assert verify_bundle(floats).problems == [
+        "required file not in sha256.txt (image bundle): c_float.bin",
+        "required file not in sha256.txt (image bundle): torch_float.bin"]
+    err = _kind_bundle(tmp_path, {"kind": "image", "verdict": "error"}, ["summary.md", "env.json"], "err")
+    assert verify_bundle(err).ok
+
+
+def test_probe_and_matrix_requirements(tmp_path):
+    base = ["summary.md", "env.json", "commands.txt"]
+    sp = _kind_bundle(tmp_path, {"kind": "probe-single-phi", "verdict": "pass"}, [*base, "single_phi.csv",
+                                                                                  "c_phi0.log"], "sp")
+    assert verify_bundle(sp).problems == ["required file not in sha256.txt (probe-single-phi bundle): py_phi*.log"]
+    m = _kind_bundle(tmp_path, {"kind": "matrix", "verdict": "PASS"}, ["summary.md", "env.json"], "m")
+    assert verify_bundle(m).problems == ["required file not in sha256.txt (matrix bundle): commands.txt"]
+    unknown = _kind_bundle(tmp_path, {"verdict": "pass"}, ["summary.md"], "u")
+    assert verify_bundle(unknown).problems == [
+        "kind unknown: metrics.json names no kind and its files match no writer"]
+    assert main(["bundle", "verify", str(unknown)]) == 1
+
+
+def test_load_bundle_refuses_hostile_metrics_with_one_line(tmp_path):
+    d = write_bundle(tmp_path, "b", {**FILES, "metrics.json": "[" * 50000 + "]" * 50000})
+    with pytest.raises(ValueError, match=r"^nested 50000 deep \(limit 100\)$"):
+        load_bundle(d)
+    assert verify_bundle(d).problems == ["metrics.json unreadable: nested 50000 deep (limit 100)"]

@@ -82,3 +82,35 @@ def test_yaml_case_and_args(tmp_path):
 def test_float_image_name():
     assert cases.float_image_name(["-floatfile", "a.bin", "-floatimage", "b.bin"]) == "b.bin"
     assert cases.float_image_name(["-nonoise"]) == "floatimage.bin"
+
+
+# --- inputs named are inputs used -------------------------------------------------------------------------
+
+
+def test_synthetic_default_says_synthetic_inputs():
+    c = cases.resolve_case()
+    assert c.why.startswith("synthetic inputs: A.mat/scaled.hkl not found in the current directory")
+    assert "synthetic inputs" in cases.resolve_case("supervisor-synthetic").why
+
+
+def test_named_data_dir_lacking_the_inputs_is_bad_input_naming_the_file(tmp_path, monkeypatch):
+    with pytest.raises(UsageError, match=r"^--data-dir /does/not/exist: input file /does/not/exist/A.mat not found"):
+        cases.resolve_case(data_dir="/does/not/exist")
+    half = tmp_path / "half"
+    (half / "supervisor").mkdir(parents=True)
+    (half / "supervisor" / "A.mat").write_text("1 0 0\n0 1 0\n0 0 1\n")
+    with pytest.raises(UsageError, match=f"input file {half}/supervisor/scaled.hkl not found"):
+        cases.resolve_case("supervisor", data_dir=str(half))
+    # $NBPARITY_DATA named is used too: no silent fall-back to the synthetic stand-in
+    monkeypatch.setenv("NBPARITY_DATA", str(tmp_path / "nope"))
+    with pytest.raises(UsageError, match=f"^NBPARITY_DATA {tmp_path}/nope: input file"):
+        cases.resolve_case()
+
+
+def test_compare_with_a_missing_data_dir_exits_2_with_one_line(capsys):
+    from nbparity.cli import main
+
+    rc = main(["compare", "--pixel", "1", "1", "--data-dir", "/does/not/exist"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "/does/not/exist/A.mat not found" in err and "Traceback" not in err

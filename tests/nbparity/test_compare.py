@@ -41,10 +41,13 @@ def replace_line(text, startswith, new_values, nth=0):
 
 def test_identical_traces_are_parity():
     r = cmp(C_TEXT, PY_TEXT)
-    assert r.exit_code == 0 and r.verdict.startswith("PARITY")
+    assert r.exit_code == 0 and r.verdict.startswith("IDENTICAL")
+    assert r.judgement.verdict.value == "identical"   # the golden pair prints the same doubles
     assert r.counts == {"compared": 100, "passed": 100, "failed": 0, "one_sided": 0,
                         "config_compared": 87, "config_failed": 0, "config_one_sided": 0,
-                        "by_section": {"pixel": 70, "phi": 30}}
+                        "by_section": {"pixel": 70, "phi": 30}, "deciding": 187, "deciding_failed": 0, "identical": 187,
+                        "non_finite": 0, "one_sided_declared": 0, "one_sided_undeclared": 0}
+    assert r.not_compared == {} and r.builds == {"C": "ours", "torch": "ours"}
     assert "100 values compared (70 per-pixel, 30 per-φ), 0 one-sided" in r.verdict
     assert r.first_divergence is None and r.root_causes == [] and r.config_diffs == []
     assert r.tolerances["classes"]["lattice"] == {"rtol": 1e-12, "atol": 1e-10}
@@ -54,7 +57,7 @@ def test_third_component_alone_diverges():
     py = replace_line(PY_TEXT, "TRACE_PY: pixel_pos_meters", "0.10000000000000001 -5.0000000000001432e-05 0.00086")
     py = replace_line(py, "TRACE_PY: diffracted_vec", "0.99996375197097453 -0.00049998187598550162 0.0084997")
     r = cmp(C_TEXT, py)
-    assert r.exit_code == 1 and r.verdict.startswith("DIVERGENCE")
+    assert r.exit_code == 1 and r.verdict.startswith("DIVERGENT")
     assert [(x["key"], x["components"]) for x in r.root_causes] == [("pixel_pos_meters", [2])]
     root = r.root_causes[0]
     assert root["component"] == 2 and root["c"] == 0.00084999999999999659 and root["py"] == 0.00086
@@ -99,13 +102,16 @@ def test_power_of_ten_is_a_unit_hint():
     assert r.root_causes[0]["key"] == "lambda_angstroms"
 
 
-def test_nan_on_one_side_fails_and_nan_both_sides_passes():
+def test_nan_on_one_side_fails_and_nan_both_sides_is_incomplete():
     r = cmp(C_TEXT, replace_line(PY_TEXT, "TRACE_PY: polar", "nan"))
     assert r.exit_code == 1 and r.root_causes[0]["key"] == "polar"
     assert r.root_causes[0]["downstream"] == []  # only polar was changed
     assert r.first_divergence["py"] == "nan"  # dicts are JSON-safe: non-finite values as words
     both = cmp(replace_line(C_TEXT, "TRACE_C: polar", "-nan"), replace_line(PY_TEXT, "TRACE_PY: polar", "nan"))
-    assert both.exit_code == 0
+    # the same NaN on both sides matches, but proves nothing: not compared, so incomplete (never parity)
+    assert both.exit_code == 1 and both.judgement.verdict.value == "incomplete"
+    assert both.counts["failed"] == 0 and both.counts["non_finite"] == 1
+    assert both.judgement.reason == "1 value not finite on both sides (polar): nothing to compare"
     inf = cmp(replace_line(C_TEXT, "TRACE_C: polar", "inf"), replace_line(PY_TEXT, "TRACE_PY: polar", "-inf"))
     assert inf.exit_code == 1
 
@@ -114,7 +120,13 @@ def test_keys_missing_on_one_side_are_one_sided():
     c = "\n".join(l.split(" h_frac=")[0] if l.startswith("TRACE_C_PHI") else l for l in C_TEXT.split("\n"))
     c = "\n".join(l for l in c.split("\n") if not l.startswith(("TRACE_C: obliquity_factor", "TRACE_C_CONFIG polar")))
     r = cmp(c, PY_TEXT)
-    assert r.exit_code == 0 and r.verdict.startswith("PARITY")
+    # both sides are our builds (config echo): nothing is declared one-sided between them, so the
+    # values only the torch side printed were not compared: incomplete, not parity
+    assert r.exit_code == 1 and r.verdict.startswith("INCOMPLETE")
+    # 1 per-pixel + 6 φ fields × 3 steps + the config echo's line 4 (5 keys, roi has 4 values)
+    assert r.judgement.reason == ("27 values only the torch side printed, declared nowhere (the C side lacks "
+                                  "config.curved_det, config.nopolar, config.point_pixel, config.polarization_K, "
+                                  "config.roi, obliquity_factor and 6 more)")
     sided = {(o["node"], o["side"]) for o in r.one_sided}
     assert ("pixel.obliquity_factor", "PY") in sided and ("phi.I_term", "PY") in sided
     assert ("config.polarization_K", "PY") in sided

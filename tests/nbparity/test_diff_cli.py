@@ -28,13 +28,14 @@ def write(tmp_path, name, text):
 
 def test_identical(capsys):
     rc, out, err = run(capsys, C_LOG, GOLDEN / "basic_py.log")
-    assert rc == 0 and out.startswith("PARITY") and err == ""
+    assert rc == 0 and out.startswith("IDENTICAL") and err == ""
+    assert out.splitlines()[-1] == "IDENTICAL — all 187 deciding values bit-identical (exit 0)"
 
 
 def test_third_component(tmp_path, capsys):
     py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: scattering_vec_A_inv", 2, "84996918.9"))
     rc, out, _ = run(capsys, C_LOG, py)
-    assert rc == 1 and out.startswith("DIVERGENCE")
+    assert rc == 1 and out.startswith("DIVERGENT")
     assert "first divergence scattering_vec_A_inv[2]" in out.splitlines()[0]
     assert "pixel.scattering_vec_A_inv components [2]" in out
 
@@ -69,8 +70,14 @@ def test_keys_missing_one_side(tmp_path, capsys):
     py = write(tmp_path, "py.log", "\n".join(
         l for l in PY_TEXT.split("\n") if not l.startswith(("TRACE_PY: cos_2theta", "TRACE_PY_CONFIG Na="))))
     rc, out, _ = run(capsys, C_LOG, py)
-    assert rc == 0 and out.startswith("PARITY")
+    # the C side printed cos_2theta and Na, the torch side did not, and nothing declares that: the two
+    # values were not compared, so the verdict is incomplete (exit 1), never parity
+    assert rc == 1 and out.startswith("INCOMPLETE")
     assert "One-sided keys" in out and "pixel.cos_2theta (C only)" in out and "config.Na (C only)" in out
+    # cos_2theta, and the whole config echo line 3 that starts with Na (14 values)
+    assert out.splitlines()[-1] == ("INCOMPLETE — 15 values only the C side printed, declared nowhere (the torch "
+                                    "side lacks config.Na, config.Nb, config.Nc, config.default_F, config.fudge, "
+                                    "config.h_max and 9 more) (exit 1)")
 
 
 def test_fluence_configuration_mismatch_first(tmp_path, capsys):
@@ -79,7 +86,8 @@ def test_fluence_configuration_mismatch_first(tmp_path, capsys):
     rc, out, _ = run(capsys, C_LOG, py, "--json")
     doc = json.loads(out)  # exactly one JSON document on stdout
     assert rc == 1 and doc["exit_code"] == 1
-    assert doc["verdict"].startswith("DIVERGENCE") and "configuration differs in fluence" in doc["verdict"]
+    assert doc["verdict"].startswith("DIVERGENT") and "configuration differs in fluence" in doc["verdict"]
+    assert doc["judgement"]["verdict"] == "divergent" and doc["judgement"]["exit_code"] == 1
     assert doc["config_diffs"][0]["key"] == "fluence"
     assert doc["first_divergence"]["key"] == "fluence"
     assert doc["root_causes"][0]["node"] == "config.fluence"
@@ -120,6 +128,6 @@ def test_markdown_rendering(tmp_path):
     py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: polar", 0, "0.5"))
     md = to_markdown(diff_logs(C_LOG, py))
     lines = md.splitlines()
-    assert lines[0] == "# nbparity diff" and lines[2].startswith("**DIVERGENCE")
+    assert lines[0] == "# nbparity diff" and lines[2].startswith("**DIVERGENT")
     assert "| **pixel.polar** | **0** | **(0,0,0)** | **0.99996375262793435** | **0.5** |" in md
     assert md.index("Root causes") < md.index("## Factors")

@@ -272,7 +272,7 @@ def test_matrix_py_cmd_runs(tmp_path, cbin):
     assert r.returncode == 1, r.stderr[-2000:]
     runs = {o["run"]: o for o in json.loads(r.stdout)["runs"]}
     assert runs["base"]["verdict"] == "PASS" and runs["base"]["traces_verdict"] == "PASS"
-    assert runs["flux"]["verdict"] == "DIVERGENCE" and "key=fluence" in runs["flux"]["message"]
+    assert runs["flux"]["verdict"] == "DIVERGENCE" and "first divergence fluence[0]" in runs["flux"]["message"]
     assert runs["flux"]["port"]["command"].endswith("-flux 2e18")
 
 

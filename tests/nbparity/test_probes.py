@@ -210,29 +210,43 @@ def test_history_ledger_marks_changes_and_lists_unreadable(capsys, tmp_path, mon
     bundles = sorted(p for p in out.iterdir())
     (out / "junk").mkdir()
     (out / "junk" / "metrics.json").write_text("{not json")
-    df = load_history(out)
+    all_rows = load_history(out)
+    # the directory that only pretends to be a bundle is a row of its own, never dropped
+    junk = all_rows[all_rows["bundle"] == "junk"]
+    assert list(junk["verdict"]) == ["unreadable"] and not junk["intact"].iloc[0]
+    df = all_rows[all_rows["bundle"] != "junk"].reset_index(drop=True)
     assert list(df["kind"]) == ["compare", "compare", "compare", "probe-rotation"]
-    assert list(df["verdict"]) == ["pass", "fail", "pass", "pass"]
-    assert df["change"].iloc[0] == "" and df["change"].iloc[1].startswith("verdict pass→fail")
-    assert "first divergence none→" in df["change"].iloc[1] and "verdict fail→pass" in df["change"].iloc[2]
+    # old verdict words in the five-state vocabulary: pass → within_tolerance, fail → divergent
+    assert list(df["verdict"]) == ["within_tolerance", "divergent", "within_tolerance", "within_tolerance"]
+    assert df["change"].iloc[0] == "" and df["change"].iloc[1].startswith("verdict within_tolerance→divergent")
+    assert "first divergence none→" in df["change"].iloc[1]
+    assert "verdict divergent→within_tolerance" in df["change"].iloc[2]
     assert df["change"].iloc[3] == ""   # a probe is not an attempt of the compare series
     assert df["rel_I_pixel_final"].iloc[0] == 0.0
     assert math.isclose(df["rel_I_pixel_final"].iloc[1], 0.5, rel_tol=1e-9)   # fluence ×1.5
     assert df["first_divergence"].iloc[1].startswith("config.fluence")
     assert df["pixel"].iloc[0] == "685 1039" and df["quirks"].iloc[0] == "c" and df["dtype"].iloc[0] == "float64"
     assert len(df["git_sha"].iloc[0]) == 12 and df["dirty"].iloc[0] in (True, False)
-    assert [u["bundle"] for u in df.attrs["unreadable"]] == ["junk"]
-    assert "no sha256.txt" in df.attrs["unreadable"][0]["reason"]
+    assert df["c_line"].iloc[0] == "R1" and df["torch_kind"].iloc[0] == "simulator" and df["intact"].all()
+    assert [u["bundle"] for u in all_rows.attrs["unreadable"]] == ["junk"]
+    assert "no sha256.txt" in all_rows.attrs["unreadable"][0]["reason"]
     (bundles[0] / "summary.md").write_text("edited")
     rc, doc = _run(capsys, "history", str(out), "--plot", str(tmp_path / "h.png"))
-    assert rc == 0 and len(doc["attempts"]) == 3
+    intact = [a for a in doc["attempts"] if a["intact"]]
+    assert rc == 0 and len(intact) == 3 and len(doc["attempts"]) == 5
     reasons = {u["bundle"]: u["reason"] for u in doc["unreadable"]}
     assert set(reasons) == {bundles[0].name, "junk"} and "changed: summary.md" in reasons[bundles[0].name]
+    edited = [a for a in doc["attempts"] if a["bundle"] == bundles[0].name]
+    assert [a["verdict"] for a in edited] == ["incomplete"]
     png = (tmp_path / "h.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000
     rc, doc = _run(capsys, "history", str(out), "--pixel", "1", "2")
     assert doc["attempts"] == []
     assert main(["history", str(out), "--csv", "--case", "supervisor-synthetic"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("time,bundle,kind,case,pixel") and len(lines) == 1 + 3
+    # the two intact compare attempts, the probe and the edited (now incomplete) first compare
+    assert lines[0].startswith("time,bundle,kind,case,pixel") and len(lines) == 1 + 4
+    assert sum(",incomplete," in ln for ln in lines[1:]) == 1
+    assert main(["history", str(out), "--csv", "--case", "supervisor-synthetic", "--kind", "probe"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 1
     assert main(["history", str(tmp_path / "nowhere")]) == 2

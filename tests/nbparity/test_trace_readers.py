@@ -83,9 +83,16 @@ def test_scaling_subset_compares_shared_keys_and_counts_one_sided(tmp_path, caps
     sub = "".join(l + "\n" for l in PY_TEXT.splitlines() if l.split(" ")[1:2] and l.split(" ")[1] in keep
                   and l.startswith("TRACE_PY: "))
     rc, doc, _ = diff_json(capsys, C_LOG, write(tmp_path, "sub.log", sub))
-    assert rc == 0 and doc["counts"]["compared"] == 8
+    # the C side printed 179 values the subset lacks, declared nowhere: not compared, so incomplete
+    assert rc == 1 and doc["judgement"]["verdict"] == "incomplete" and doc["counts"]["compared"] == 8
     n_one = doc["counts"]["one_sided"] + doc["counts"]["config_one_sided"]
     assert n_one == 100 - 8 + 87 and f"8 values compared (8 per-pixel), {n_one} one-sided" in doc["verdict"]
+    # undeclared: all but the config echo (87) and the extended φ fields (6 × 3 steps) that our builds
+    # print alone (traces/one_sided.toml) against another build (this subset has no config echo)
+    assert doc["counts"]["one_sided_undeclared"] == 100 - 8 - 6 * 3 and doc["builds"] == {"C": "ours", "torch": None}
+    # naming the keys that decide (the scaling preset: exactly these eight) makes it a pass
+    rc, doc, _ = diff_json(capsys, C_LOG, write(tmp_path, "sub.log", sub), "--keys", "scaling")
+    assert rc == 0 and doc["judgement"]["verdict"] == "identical" and doc["counts"]["deciding"] == 8
     # the same subset with a wrong polar is a divergence, not a refusal
     bad = sub.replace("TRACE_PY: polar 0.99996375262793435", "TRACE_PY: polar 0.5")
     rc, doc, _ = diff_json(capsys, C_LOG, write(tmp_path, "bad.log", bad))
@@ -95,7 +102,10 @@ def test_scaling_subset_compares_shared_keys_and_counts_one_sided(tmp_path, caps
 def test_record_cut_mid_line_is_the_only_truncation(tmp_path):
     cut = C_TEXT[: C_TEXT.index("TRACE_C: I_pixel_final") + 27]
     r = diff_logs(write(tmp_path, "cut.log", cut), GOLDEN / "basic_py.log")
-    assert r.exit_code == 0 and "input truncated" in r.verdict and "cut mid-record" in r.inputs["C"]["truncation"]
+    assert "input truncated" in r.verdict and "cut mid-record" in r.inputs["C"]["truncation"]
+    # the missing part holds the final pixel value: incomplete, never parity
+    assert r.exit_code == 1 and r.judgement.verdict.value == "incomplete"
+    assert "C input truncated" in r.judgement.reason and "I_pixel_final" in r.judgement.reason
     assert r.counts["compared"] == 100 - 2  # everything before the cut line (I_pixel_final, floatimage_acc.)
 
 
@@ -135,7 +145,11 @@ def test_phi_json_records_keyed_by_their_phi_tic(tmp_path, capsys, list_key):
     assert f.format == "phi-json" and set(f.values["section"]) == {"phi"} and len(f.values) == 12
     assert "timestamp" in f.other["text"].iloc[0]          # metadata kept aside, not compared
     rc, out, _ = diff_json(capsys, C_LOG, js)
-    assert rc == 0 and out["counts"]["by_section"] == {"phi": 12}
+    # per-φ records only against a full C trace: the per-pixel values were not compared
+    assert rc == 1 and out["judgement"]["verdict"] == "incomplete" and out["counts"]["by_section"] == {"phi": 12}
+    assert out["not_compared"]["pixel"] == "per-pixel not compared (only the C side printed per-pixel lines)"
+    rc, out, _ = diff_json(capsys, C_LOG, js, "--keys", "phi")
+    assert rc == 0 and out["judgement"]["verdict"] == "identical" and out["counts"]["deciding"] == 12
     # cut mid-record: the complete records before the cut are compared, the cut is reported
     text = js.read_text()
     cut = write(tmp_path, "cut.json", text[: text.rindex('"phi_deg"')])
@@ -167,13 +181,16 @@ def test_alias_applies_only_where_declared_with_its_factor(tmp_path, capsys):
     f = parse_trace(js.read_text())
     deg = f.values[f.values["key"] == "phi_deg"].set_index("phi_tic")["value"]
     assert deg[1] == pytest.approx(0.1, rel=1e-15) and f.aliases[0]["source"] == "phi-json"
-    rc, doc, _ = diff_json(capsys, C_LOG, js)
+    rc, doc, _ = diff_json(capsys, C_LOG, js, "--keys", "phi_deg,k_frac")
     assert rc == 0 and doc["inputs"]["torch"]["aliases"][0]["name"] == "phi_rad"
     # the same name in a per-φ log is not declared for that source: it stays as printed, one-sided
     log = write(tmp_path, "rad.log", "".join(
         f"TRACE_PY_PHI phi_tic={r['phi_tic']} phi_rad={r['phi_rad']!r} k_frac={r['k_frac']!r}\n" for r in recs))
-    rc, doc, _ = diff_json(capsys, C_LOG, log)
-    assert rc == 0 and any(o["key"] == "phi_rad" and o["side"] == "PY" for o in doc["one_sided"])
+    rc, doc, _ = diff_json(capsys, C_LOG, log, "--keys", "phi_deg,k_frac")
+    assert any(o["key"] == "phi_rad" and o["side"] == "PY" for o in doc["one_sided"])
+    # phi_deg is then printed by the C side only: a key that decides must be on both sides
+    assert rc == 1 and doc["judgement"]["parts"]["keys"]["reason"] == (
+        "--keys named keys not printed by both sides: phi_deg (absent on the torch side)")
 
 
 def test_unit_suspect_hint_stays(tmp_path, capsys):
@@ -197,7 +214,10 @@ def test_extra_prefixes_are_sections_compared_when_both_have_them(tmp_path, caps
     assert rc == 1 and doc["first_divergence"]["section"] == "tap5"
     # only one side has them: one-sided, and never confused with the per-pixel key of the same name
     rc, doc, _ = diff_json(capsys, c, GOLDEN / "basic_py.log")
-    assert rc == 0 and {o["node"] for o in doc["one_sided"]} >= {"tap5.I_pixel_final", "source2.F_cell"}
+    assert {o["node"] for o in doc["one_sided"]} >= {"tap5.I_pixel_final", "source2.F_cell"}
+    # two sides of one build (ours) print the same keys: undeclared one-sided values, incomplete
+    assert rc == 1 and doc["judgement"]["verdict"] == "incomplete"
+    assert "(the torch side lacks tap5.pixel, tap5.I_pixel_final, source2.F_cell)" in doc["judgement"]["reason"]
 
 
 GEOMETRY = ("TRACE_C:detector_convention=CUSTOM\nTRACE_C:angles_rad=rotx:0 roty:-0 rotz:0.5 twotheta:0\n"
@@ -234,7 +254,7 @@ def test_no_trace_value_at_all_is_exit_2_with_the_reason(tmp_path, capsys, text,
 def test_traces_without_a_common_value_are_not_parity(tmp_path, capsys):
     geo = write(tmp_path, "geo.log", GEOMETRY)
     rc, doc, _ = diff_json(capsys, geo, GOLDEN / "basic_py.log")
-    assert rc == 1 and doc["verdict"].startswith("NOTHING IN COMMON: 0 values compared")
+    assert rc == 1 and doc["verdict"].startswith("INCOMPLETE: nothing in common") and "0 values compared" in doc["verdict"]
 
 
 def test_older_build_pixel_name_maps_through_its_declared_alias(tmp_path, capsys):
@@ -246,7 +266,8 @@ def test_older_build_pixel_name_maps_through_its_declared_alias(tmp_path, capsys
     # an undeclared spelling of the same quantity stays one-sided
     odd = C_TEXT.replace("TRACE_C: fluence_photons_per_m2 ", "TRACE_C: photon_fluence ")
     rc, doc, _ = diff_json(capsys, write(tmp_path, "odd.log", odd), GOLDEN / "basic_py.log")
-    assert rc == 0 and {o["key"] for o in doc["one_sided"]} == {"photon_fluence", "fluence_photons_per_m2"}
+    assert {o["key"] for o in doc["one_sided"]} == {"photon_fluence", "fluence_photons_per_m2"}
+    assert rc == 1 and doc["judgement"]["verdict"] == "incomplete"   # declared nowhere: not compared
 
 
 def test_phi_records_without_occurrence_meet_only_the_first_subpixel(tmp_path, capsys):
@@ -256,10 +277,14 @@ def test_phi_records_without_occurrence_meet_only_the_first_subpixel(tmp_path, c
     first = [l for l in c_text.splitlines() if l.startswith("TRACE_C_PHI ") and "subS=0 subF=0" in l]
     recs = [dict(tok.split("=", 1) for tok in l.split()[1:]) for l in first]
     log = write(tmp_path, "phi.log", phi_only_log(recs))
-    rc, doc, _ = diff_json(capsys, GOLDEN / "subpixels_c.log", log)
-    assert rc == 0, doc["verdict"]
-    assert doc["counts"]["by_section"] == {"phi": 4 * len(recs)}
+    rc, doc, _ = diff_json(capsys, GOLDEN / "subpixels_c.log", log, "--keys", "phi")
+    assert doc["counts"]["by_section"] == {"phi": 4 * len(recs)} and doc["counts"]["failed"] == 0
     assert any(o["node"] == "phi.k_frac" and o["side"] == "C" for o in doc["one_sided"])
+    # the other sub-pixels' steps were not compared: incomplete, and the per-φ table says so
+    assert rc == 1 and doc["judgement"]["verdict"] == "incomplete", doc["verdict"]
+    s = doc["per_phi_summary"]
+    assert (s["compared_steps"], s["one_sided_steps"]) == (len(recs), 3 * len(recs))
+    assert {r["status"] for r in doc["per_phi"] if r["occurrence"] != "0,0,0"} == {"one-sided"}
 
 
 @pytest.mark.parametrize("text", ["[" * 100000 + "]" * 100000, '{"traces": [{"phi_tic": 0, "k_frac": 1' + "0" * 400 + "}]}",

@@ -234,18 +234,21 @@ def test_log_cut_mid_line_compares_what_came_before(logs, side):
 
 
 @pytest.mark.parametrize("side", ["c", "py"])
-def test_partial_log_is_parity_on_the_shared_keys(logs, side):
+def test_partial_log_is_incomplete_on_the_shared_keys(logs, side):
     """A trace that stops early (the last block-C keys missing) compares the rest; the missing keys are
-    one-sided, never a refusal and never a failure."""
+    one-sided, never a refusal and never a failure, but they were not compared: incomplete (exit 1), never
+    parity (both sides are our builds, which print the same keys: nothing is declared one-sided)."""
     c, py = logs
     target = c if side == "c" else py
     lines = target.read_bytes().splitlines(keepends=True)
     target.write_bytes(b"".join(lines[: len(lines) - 4]))
     proc = _diff(c, py, "--json")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["counts"]["one_sided"] > 0 and doc["inputs"]["C"]["truncation"] is None
     assert any(o["key"] == "floatimage_accumulated" for o in doc["one_sided"])
+    assert doc["counts"]["failed"] == 0 and doc["judgement"]["verdict"] == "incomplete"
+    assert "floatimage_accumulated" in doc["judgement"]["reason"]
 
 
 def test_damaged_log_in_a_real_process_is_one_line_no_traceback(logs):
