@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+
 # words harness scripts wrote where a value was not available (`I_before_scaling NOT_EXTRACTED`): the key
 # counts as not printed (one-sided). Kept to unambiguous words: "--", "?" or "abc" on a numeric key are
 # unreadable values, and fail.
@@ -50,18 +54,19 @@ _GENERAL_FLOOR = 6   # printf's %g default: no format prints fewer significant d
 FULL_DIGITS = 17     # %.17g, repr: the double itself
 
 
+_MANTISSA = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+
+
+@functools.lru_cache(maxsize=65536)
 def _mantissa(token: str) -> tuple[str, int] | None:
-    """('digits after the point', decimal exponent) of a plain or exponent token; None for inf/nan/hex."""
-    t = token.rsplit(":", 1)[-1].strip().lstrip("+-")
-    mant, _, exp = t.lower().partition("e")
-    if not mant or not all(ch.isdigit() or ch == "." for ch in mant) or mant.count(".") > 1:
+    """('digits with the point', decimal exponent) of a plain or exponent token; None for inf/nan/hex."""
+    m = _MANTISSA.fullmatch(token.rsplit(":", 1)[-1].strip())
+    if m is None:
         return None
-    try:
-        return mant, int(exp) if exp else 0
-    except ValueError:
-        return None
+    return m.group(1), int(m.group(2) or 0)
 
 
+@functools.lru_cache(maxsize=65536)
 def sig_digits(token: str) -> int:
     """Significant digits as printed (`0.011111` -> 5, `-3.069002e-01` -> 7, `0` -> 0)."""
     m = _mantissa(token)
@@ -109,8 +114,6 @@ def half_unit(value: float, mode: str, n: int) -> float:
         return 0.5 * 10.0 ** (-n)
     if value == 0:
         return 0.0
-    import math
-
     return 0.5 * 10.0 ** (math.floor(math.log10(abs(value))) - n + 1)
 
 
@@ -120,6 +123,4 @@ def printed_digits(value: float, mode: str, n: int) -> int:
         return n
     if value == 0 or value != value or value in (float("inf"), float("-inf")):
         return 0
-    import math
-
     return max(math.floor(math.log10(abs(value))) + n + 1, 0)

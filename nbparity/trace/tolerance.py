@@ -55,3 +55,22 @@ def printed_limit(c, hu_c, hu_py, r, a, exact) -> tuple[np.ndarray, np.ndarray]:
     hu = np.nan_to_num(np.asarray(hu_c, dtype=float)) + np.nan_to_num(np.asarray(hu_py, dtype=float))
     printed = (hu > tol) & ~np.asarray(exact, dtype=bool)
     return np.where(printed, hu, tol), printed
+
+
+def printed_summary(table) -> dict | None:
+    """What the report and metrics say of the rows compared at printed precision: how many, and the keys
+    (`section.key`), e.g. {'values': 60, 'keys': ['phi.phi_deg', …]}; None when there is none."""
+    if "printed" not in table or not table["printed"].any():
+        return None
+    rows = table[table["printed"]]
+    keys = list(dict.fromkeys(f"{s}.{k}" for s, k in zip(rows["section"], rows["key"])))
+    return {"values": int(len(rows)), "keys": keys}
+
+
+def printed_note(summary: dict | None) -> str | None:
+    if not summary:
+        return None
+    keys = summary["keys"]
+    more = f" and {len(keys) - 8} more" if len(keys) > 8 else ""
+    return (f"{summary['values']} values compared at printed precision (half a unit of the last printed digit "
+            f"of each side, larger than the tolerance): {', '.join(keys[:8])}{more}")

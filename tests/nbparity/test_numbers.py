@@ -4,6 +4,7 @@ the C's free-text TRACE:/DETECTOR_* setup echo) and carries the precision it was
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,24 @@ def test_printed_precision_limit():
                                    r=[1e-12] * 3, a=[1e-13, 1e-13, 0.0], exact=[False, False, True])
     assert list(printed) == [True, False, False]
     assert limit[0] == 5e-7 and limit[1] == pytest.approx(1e-13 + 0.5e-12)
+
+
+SHIM = (Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy-traces" / "files"
+        / "2025-10-cli-flags__phase_l__parity_shim__20251008T032835Z")
+
+
+@pytest.mark.skipif(not SHIM.parent.is_dir(), reason="../shared/data/legacy-traces absent")
+def test_a_table_printed_with_6_decimals_against_the_json_of_the_same_run():
+    """Print rounding is not physics: 0.011111 (%.6f) against 0.0111111 is compared at printed precision."""
+    res = diff_logs(f"{SHIM}__per_phi_pytorch_20251007-202850.json", f"{SHIM}__trace_per_phi.log", keys="phi")
+    assert res.exit_code == 0 and res.judgement.verdict.value == "within_tolerance", res.verdict
+    assert res.counts["failed"] == 0 and res.counts["printed_precision"] == 60
+    assert "phi.phi_deg" in res.tolerances["printed_precision"]["keys"]
+    assert any("compared at printed precision" in w for w in res.warnings)
+    # the same table with one value changed by 1e-3 relative still diverges, naming it
+    text = Path(f"{SHIM}__trace_per_phi.log").read_text().replace("-9.899110", "-9.909009", 1)
+    from nbparity.compare import compare_traces
+    from nbparity.trace import load_trace
+
+    got = compare_traces(load_trace(f"{SHIM}__per_phi_pytorch_20251007-202850.json"), parse_trace(text))
+    assert got.exit_code == 1 and got.first_divergence["key"] == "k_frac"
