@@ -5,8 +5,8 @@
 
 Floors. A key unknown to the schema (class `default`) gets the rtol of its class and an absolute floor of
 that rtol times the key's own magnitude (its largest |value| on the C side, over its components and
-occurrences), never a fixed number. A known key keeps its class floor, but never above that same
-rtol x magnitude: a floor calibrated for the class's unit (the scattering class's 1e-6 m^-1) must not hide
+occurrences; `rot_a_x`/`_y`/`_z` count as one quantity), never a fixed number. A known key keeps its class
+floor, but never above that same rtol x magnitude (unless the C side prints it as all zeros): a floor calibrated for the class's unit (the scattering class's 1e-6 m^-1) must not hide
 a 0.1 % change of the key printed in another unit (Å^-1, values ~1e-4). Two classes are exempt: their floor
 is the sensitivity of the quantity to the last bit of its inputs, not a fraction of its own size
 (`lattice`: near the zeros of sincg; `miller`: h = a·q cancels terms of size |a||q| ~ 100).
@@ -25,10 +25,17 @@ UNKNOWN = "default"
 SENSITIVITY_FLOORS = frozenset({"lattice", "miller"})
 
 
+def quantity(key: str) -> str:
+    """The quantity a key prints: `rot_a_x`, `rot_a_y`, `rot_a_z` (a vector's components printed as keys of
+    their own, as per-φ lines do) are one quantity `rot_a`; any other key is itself."""
+    stem, sep, axis = str(key).rpartition("_")
+    return stem if sep and axis in ("x", "y", "z") and stem else str(key)
+
+
 def key_magnitudes(keys, sections, c) -> np.ndarray:
-    """Per row: the largest finite |C value| of its (section, key)."""
+    """Per row: the largest finite |C value| of its (section, quantity)."""
     mags: dict[tuple, float] = {}
-    ident = list(zip(sections, keys))
+    ident = [(s, quantity(k)) for s, k in zip(sections, keys)]
     for k, v in zip(ident, np.abs(np.asarray(c, dtype=float))):
         if np.isfinite(v):
             mags[k] = max(mags.get(k, 0.0), float(v))
@@ -45,7 +52,8 @@ def floors(keys, sections, classes, c, r, a, atol_override=None) -> np.ndarray:
     capped = np.array([cl not in SENSITIVITY_FLOORS and cl not in ("exact", UNKNOWN) for cl in classes],
                       dtype=bool)
     a = np.where(unknown, scaled, a)
-    return np.where(capped, np.minimum(a, scaled), a)
+    # a quantity printed as all zeros on the C side says nothing of its scale: its class floor stays
+    return np.where(capped & (scaled > 0), np.minimum(a, scaled), a)
 
 
 def printed_limit(c, hu_c, hu_py, r, a, exact) -> tuple[np.ndarray, np.ndarray]:
