@@ -112,7 +112,13 @@ def with_precision(values: list, exact: bool = False, by_key: bool = False) -> l
         keys.setdefault((r[0], r[1], r[2]), []).append(str(r[12]))
         fam = _family(r, by_key)
         families[fam] = max(families.get(fam, 0), sig_digits(str(r[12])))
-    fixed = {k: fixed_point(toks) for k, toks in keys.items()} if not exact else {}
+    proven: dict[tuple, set] = {}   # decimals a printout showed to be %.<d>f (a trailing zero), per line kind
+    for k, toks in keys.items():
+        d = fixed_point(toks)
+        if d is not None:
+            proven.setdefault(_family((*k, *[None] * 10), False), set()).add(d)
+    fixed = {k: fixed_point(toks, frozenset(proven.get(_family((*k, *[None] * 10), False), ())))
+             for k, toks in keys.items()} if not exact else {}
     out = []
     for r in values:
         printed = number(str(r[12]).rsplit(":", 1)[-1].strip())

@@ -84,17 +84,23 @@ def decimals(token: str) -> int | None:
     return len(m[0].split(".", 1)[1])
 
 
-def fixed_point(tokens: list[str]) -> int | None:
-    """d when the tokens are evidently `%.<d>f` output: every one has d >= 2 decimals and either one shows a
-    trailing zero (which %g never prints) or their significant-digit counts differ (which %g's fixed
-    width would not)."""
+def uniform_decimals(tokens: list[str]) -> int | None:
+    """d when every token is fixed-point with the same d >= 2 decimals."""
     dec = [decimals(t) for t in tokens]
     if not dec or None in dec or len(set(dec)) != 1 or dec[0] < 2:
         return None
-    mants = [_mantissa(t)[0] for t in tokens]
-    if any(m.endswith("0") for m in mants) or (len(tokens) >= 2 and len({sig_digits(t) for t in tokens}) > 1):
-        return dec[0]
-    return None
+    return dec[0]
+
+
+def fixed_point(tokens: list[str], proven: frozenset = frozenset()) -> int | None:
+    """d when the tokens are evidently `%.<d>f` output: every one has d >= 2 decimals and one shows a trailing
+    zero, which neither %g nor a shortest round-trip print (Python's repr) ever writes, or another key of
+    the same printout (`proven`) showed that d so. Equal decimals alone are no evidence: repr prints
+    `0.999982 -0.005998` for the exact doubles a user typed."""
+    d = uniform_decimals(tokens)
+    if d is None:
+        return None
+    return d if d in proven or any(_mantissa(t)[0].endswith("0") for t in tokens) else None
 
 
 def precision(tokens: list[str]) -> tuple[str, int]:

@@ -128,7 +128,8 @@ def test_setup_values_compare_when_both_print_them(tmp_path):
 
 @pytest.mark.parametrize("tokens,expected", [
     (["0.000000", "0.011111", "0.022222"], ("fixed", 6)),
-    (["0.999982", "-0.005998", "-0.000118"], ("fixed", 6)),
+    (["0.999982", "-0.005998", "-0.000118"], ("general", 6)),   # repr of typed values looks the same
+    (["0.999982", "-0.005998", "-0.000110"], ("fixed", 6)),     # a trailing zero: %.6f
     (["0.0166667", "0.02", "0"], ("general", 6)),
     (["0.01666667", "0.02", "0"], ("general", 7)),
     (["-3.069002e-01", "1.5"], ("general", 7)),
