@@ -68,6 +68,7 @@ from nbparity.compare_notes import (hints, json_safe, occ_text, records_of, root
                                     scope_text, unit_hint)
 from nbparity.errors import UsageError
 from nbparity.schema import DTYPES, load_schema
+from nbparity.trace.tolerance import printed_note, printed_summary
 from nbparity.verdict import Judgement, Verdict
 
 
@@ -144,6 +145,7 @@ def _counts(table, config_table) -> dict:
             "config_compared": int((config_table["side"] == "both").sum()),
             "config_failed": int((config_table["status"] == "FAIL").sum()),
             "config_one_sided": int((config_table["status"] == "one-sided").sum()),
+            "printed_precision": int(table["printed"].sum()),
             "by_section": {str(k): int(v) for k, v in table[both]["section"].value_counts().items()}}
 
 
@@ -226,6 +228,8 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     outcome = judge_aligned(table, config_table, c, py, keys, detail)
     counts = {**_counts(table, config_table), **outcome.counts}
     warnings += [why for sec, why in outcome.not_compared.items() if sec != "other keys"]
+    printed = printed_summary(table)
+    warnings += [printed_note(printed)] if printed else []
     verdict = _verdict_text(outcome.judgement, counts, scope_text(counts, outcome.one_sided), dtype, detail, keys)
     inputs = {}
     for frames, label in ((c, "C"), (py, "torch")):
@@ -237,7 +241,8 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
     return Comparison(table=table, config_table=config_table, config_diffs=found["config_diffs"],
                       first_divergence=found["first"], root_causes=found["roots"],
                       one_sided=json_safe(outcome.one_sided), hints=found["hints"],
-                      tolerances=_tolerances(schema, table, config_table, dtype, rtol, atol), warnings=warnings,
+                      tolerances={**_tolerances(schema, table, config_table, dtype, rtol, atol),
+                                  "printed_precision": printed}, warnings=warnings,
                       counts=counts, verdict=verdict, exit_code=outcome.judgement.exit_code, c_source=c.source,
                       py_source=py.source, inputs=json_safe(inputs), per_phi=per_phi,
                       phi_summary=json_safe(phi_summary), judgement=outcome.judgement,

@@ -9,12 +9,16 @@ one incomplete. Status words of the aligned table: 'pass', 'FAIL', 'one-sided', 
 
 from __future__ import annotations
 
+from nbparity.trace.tolerance import floors, printed_limit
+
 TABLE_COLUMNS = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "repeat", "c", "py",
                  "abs", "rel", "rtol", "atol", "tol_class", "status", "side", "line_c", "line_py", "raw_c",
-                 "raw_py"]
+                 "raw_py", "printed"]
 ALIGN_ON = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "repeat"]
-RULE = ("|py - c| <= atol + rtol*|c| (C is the reference); non-finite values must match exactly, and a "
-        "value not finite on both sides is not compared (incomplete)")
+RULE = ("|py - c| <= atol + rtol*|c| (C is the reference), or the sum of both sides' half-units of the last "
+        "printed digit when larger (compared at printed precision); a key unknown to the schema has atol = rtol "
+        "x its largest |C value|, and no class floor exceeds that but the lattice and miller ones; non-finite "
+        "values must match exactly, and a value not finite on both sides is not compared (incomplete)")
 
 
 def primary(frames, warnings: list, label: str):
@@ -62,7 +66,7 @@ def phi_one_occurrence(frames) -> bool:
 def merge(cdf, pydf, on):
     import pandas as pd
 
-    cols = on + ["value", "raw", "line"]
+    cols = on + ["value", "raw", "line"] + [c for c in ("half_unit",) if c in cdf and c in pydf]
     merged = pd.merge(cdf[cols], pydf[cols], on=on, how="outer", suffixes=("_c", "_py"))
     # C emission order first; torch-only rows after, in torch order
     merged = merged.assign(_o1=merged["line_c"].fillna(float("inf")), _o2=merged["line_py"].fillna(float("inf")))
@@ -124,6 +128,7 @@ def judge_rows(merged, schema, dtype: str, rtol, atol, section_col: str | None =
     classes, exact, r, a = _tolerances(schema, merged["key"], sections, dtype, rtol, atol)
     c = merged["value_c"].to_numpy(dtype=float)
     py = merged["value_py"].to_numpy(dtype=float)
+    a = floors(merged["key"], own_sections, classes, c, r, a, atol)   # issue 22: scaled to the key's size
     has_c = merged["line_c"].notna().to_numpy()
     has_py = merged["line_py"].notna().to_numpy()
     # string-typed keys (convention, pivot, shape) and keys our schema does not know (other builds'
@@ -140,7 +145,9 @@ def judge_rows(merged, schema, dtype: str, rtol, atol, section_col: str | None =
         rel = np.where(diff == 0, 0.0, diff / np.abs(c))
         finite = np.isfinite(c) & np.isfinite(py)
         same_nonfinite = (np.isnan(c) & np.isnan(py)) | (np.isinf(c) & (c == py))
-        within = np.where(exact, py == c, diff <= a + r * np.abs(c))
+        limit, printed = printed_limit(c, _column(merged, "half_unit_c"), _column(merged, "half_unit_py"),
+                                       r, a, exact)
+        within = np.where(exact, py == c, diff <= limit)
     ok = np.where(finite, within, False)
     ok = np.where(words, merged["raw_c"].to_numpy() == merged["raw_py"].to_numpy(), ok) & ~garbled
     nonfinite = same_nonfinite & ~words & ~garbled
@@ -150,7 +157,14 @@ def judge_rows(merged, schema, dtype: str, rtol, atol, section_col: str | None =
                       np.where(structural, "FAIL", "one-sided"))
     side = np.where(both, "both", np.where(has_c, "C", "PY"))
     return merged.assign(c=c, py=py, abs=np.where(both, diff, np.nan), rel=np.where(both, rel, np.nan),
-                         rtol=r, atol=a, tol_class=classes, status=status, side=side)
+                         rtol=r, atol=a, tol_class=classes, status=status, side=side, printed=printed & both)
+
+
+def _column(merged, name):
+    """A column of the merged frame; zeros where the readers give none (the config echo)."""
+    import numpy as np
+
+    return merged[name].to_numpy(dtype=float) if name in merged else np.zeros(len(merged))
 
 
 def _key_type(schema, key: str, section: str) -> str | None:

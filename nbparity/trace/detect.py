@@ -18,6 +18,7 @@ FORMATS = {
 
 _VALUE_LINE = re.compile(r"^\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0-9_]+?)?[: ]\s*\S", re.M)
 _PHI_LINE = re.compile(r"^\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=", re.M)
+_SETUP_LINE = re.compile(r"^\s*(?:TRACE:[^\n=]*\S\s*=\s*\S|DETECTOR_[A-Z0-9_]+\s+\S)", re.M)
 
 
 def _line_at(text: str, start: int) -> str:
@@ -31,8 +32,12 @@ def detect_format(text: str) -> tuple[str, str]:
         return "phi-json", "a JSON document with a per-φ list"
     pixel = sum(1 for m in _VALUE_LINE.finditer(text) if not m.group(0).lstrip().startswith("TRACE_CONFIG"))
     phi = sum(1 for m in _PHI_LINE.finditer(text) if "=<" not in _line_at(text, m.start()))  # not a template
-    if pixel:
-        return "trace-log", f"{pixel} per-pixel/extra trace lines" + (f" and {phi} per-φ lines" if phi else "")
+    setup = len(_SETUP_LINE.findall(text))
+    if pixel or setup:
+        what = [f"{pixel} per-pixel/extra trace lines"] if pixel else []
+        what += [f"{setup} setup lines (TRACE:, DETECTOR_*)"] if setup else []
+        what += [f"{phi} per-φ lines"] if phi else []
+        return "trace-log", " and ".join(what)
     if phi:
         return "phi-log", f"{phi} per-φ lines and no per-pixel line"
     from nbparity.trace.aliases import AliasLog

@@ -123,6 +123,6 @@ def read_phi_json(text, source: str | None = None) -> TraceFrames:
             rep = seen.get((occ, tic, key, comp), 0)
             seen[(occ, tic, key, comp)] = rep + 1
             values.append([impl, "phi", key, comp, *occ, tic, rep, -1, occ_from, val * factor, raw, no])
-    return build_frames(values, [], other, truncated=truncation is not None, truncation=truncation,
+    return build_frames(values, [], other, exact=True, truncated=truncation is not None, truncation=truncation,
                         binary=binary, warnings=warnings, source=source, n_lines=decoded.count("\n") + 1,
                         format="phi-json", aliases=aliases.applied())

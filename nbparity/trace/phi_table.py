@@ -64,5 +64,5 @@ def read_phi_table(text, source: str | None = None) -> TraceFrames:
             rep = seen.get((tic, key), 0)
             seen[(tic, key)] = rep + 1
             values.append(["PY", "phi", key, 0, 0, 0, 0, tic, rep, -1, "once", val * factor, tok, no])
-    return build_frames(values, [], other, binary=binary, warnings=warnings, source=source,
+    return build_frames(values, [], other, by_key=True, binary=binary, warnings=warnings, source=source,
                         n_lines=len(lines), format="phi-table", aliases=aliases.applied())

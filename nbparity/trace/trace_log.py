@@ -25,7 +25,10 @@ import re
 from nbparity.schema import load_schema
 from nbparity.trace.aliases import AliasLog
 from nbparity.trace.frames import TraceFrames, build_frames, decompose
+from nbparity.trace.layouts import read_body
 from nbparity.trace.numbers import is_placeholder, is_template, labelled_number, number
+from nbparity.trace.setup_lines import SetupReader
+from nbparity.trace.units import conversion
 
 # TRACE_<impl>[_FAMILY] followed by ':' or a space. `TRACE:` does not match; `TRACE_CONFIG:` banners
 # match with impl CONFIG and are kept aside.
@@ -69,6 +72,8 @@ class _Parser:
         self.seen_phi: dict[tuple, int] = {}
         self.seen_config: dict[tuple, int] = {}
         self.seen_extra: dict[tuple, int] = {}
+        self.setup = SetupReader()
+        self.seen_setup: dict[str, int] = {}
 
     def warn(self, msg: str) -> None:
         if len(self.warnings) < _MAX_WARNINGS:
@@ -84,6 +89,9 @@ class _Parser:
     # --- families -----------------------------------------------------------------------------------
     def line(self, no: int, segment: str) -> None:
         stripped = segment.strip()
+        if not self.phi_only and (stripped.startswith("TRACE:") or stripped.startswith("DETECTOR_")):
+            self.setup_line(no, segment)
+            return
         m = _LINE.match(stripped)
         if m is None or m["impl"] == "CONFIG":
             mid = _MIDLINE.search(stripped) if m is None else None
@@ -147,7 +155,28 @@ class _Parser:
         if "[" in body and "]" not in body:
             self.warn(f"line {no}: {key}: matrix without closing ']'")
         numeric = self.numeric_key(key)
-        parts = self.tokens(key, body, numeric)
+        items = read_body(body)
+        if items[0].text:   # not numbers: one text value, or (a numeric key) its tokens, unreadable ones NaN
+            parts = self.tokens(key, body, numeric)
+        else:
+            parts = items[0].parts
+            factor *= self.unit_factor(no, key, items[0].unit)
+        self.pixel_values(no, impl, key, parts, factor, numeric)
+        for it in items[1:]:   # `|a_m| = 1e-08` after the vector: a value of its own
+            name, f2 = self.aliases.resolve("pixel", it.name)
+            if not it.text:
+                self.pixel_values(no, impl, name, it.parts, f2 * self.unit_factor(no, name, it.unit), False)
+
+    def unit_factor(self, no: int, key: str, unit: str, section: str = "pixel") -> float:
+        if not unit:
+            return 1.0
+        spec = self.schema.spec(key, section) if self.schema.has(key, section) else None
+        factor, note = conversion(unit, spec.unit if spec is not None else None)
+        if note:
+            self.warn(f"line {no}: {key}: {note}")
+        return factor
+
+    def pixel_values(self, no: int, impl: str, key: str, parts: list, factor: float, numeric: bool) -> None:
         spec = self.pixel_specs.get(key)
         if spec is not None and len(parts) != spec.arity:
             self.warn(f"line {no}: {key} has {len(parts)} values, schema arity {spec.arity}")
@@ -171,6 +200,23 @@ class _Parser:
             if val != val and numeric:
                 self.warn(f"line {no}: {key}: unparseable value {tok[:40]!r} (kept as NaN)")
             self.values.append([impl, "pixel", key, comp, 0, 0, 0, -1, rep, block, occ_from, val * factor, tok, no])
+
+    def setup_line(self, no: int, segment: str) -> None:
+        """`TRACE:` free text and `DETECTOR_*` lines -> section 'setup' (nbparity/trace/setup_lines.py)."""
+        stripped = segment.strip()
+        if stripped.startswith("TRACE:"):
+            got = self.setup.line(stripped[len("TRACE:"):].rstrip())
+        else:
+            got = self.setup.detector(stripped)
+        if not got:
+            self.other.append((no, segment))
+            return
+        for key, parts, unit in got:
+            factor = self.unit_factor(no, key, unit, "setup")
+            rep = self.seen_setup.get(key, 0)
+            self.seen_setup[key] = rep + 1
+            for comp, (tok, val) in enumerate(parts):
+                self.values.append(["", "setup", key, comp, 0, 0, 0, -1, rep, -1, "once", val * factor, tok, no])
 
     def fields(self, no: int, rest: str, section: str):
         """`k=v k=v …` (a value may span tokens: `subpixel=0 0 hkl_frac=a b c`) -> [(key, factor, [tokens])],
@@ -231,6 +277,8 @@ class _Parser:
         head = rest.split(None, 1)[0]
         if "=" in head and not head.startswith("["):
             pairs = self.fields(no, rest, section)
+        elif head[:1] in "[(" and "=" not in rest:   # `TRACE_PY_TRICUBIC_H_COORDS: [1, 2, 3, 4]`: the prefix names it
+            pairs = [(section, 1.0, [rest])]
         else:
             key, body = self.key_body(rest)
             key, factor = self.aliases.resolve(section, key) if key else (key, 1.0)
@@ -253,7 +301,10 @@ class _Parser:
             ident = (impl, section, name, occ, tic)
             rep = self.seen_extra.get(ident, 0)
             self.seen_extra[ident] = rep + 1
-            for comp, (tok, val) in enumerate(self.tokens(name, body, False)):
+            items = read_body(body)
+            parts = self.tokens(name, body, False) if items[0].text else items[0].parts
+            factor *= 1.0 if items[0].text else self.unit_factor(no, name, items[0].unit, section)
+            for comp, (tok, val) in enumerate(parts):
                 self.values.append([impl, section, name, comp, *occ, tic, rep, -1, occ_from, val * factor, tok, no])
 
     def config_line(self, no: int, impl: str, rest: str) -> None:
@@ -330,6 +381,11 @@ def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
             if segment.strip():
                 p.line(no, segment)
 
+    impls = [r[0] for r in p.values if r[1] in ("pixel", "phi")]
+    own = max(set(impls), key=impls.count) if impls else "C"
+    for r in p.values:   # `TRACE:` / `DETECTOR_*` carry no implementation: they are the log's own
+        if r[1] == "setup":
+            r[0] = own
     mapping, occ_source = _block_map(p, p.config, warnings)
     for r in p.values:
         if r[10] == "block":

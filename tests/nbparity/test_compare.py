@@ -45,6 +45,7 @@ def test_identical_traces_are_parity():
     assert r.judgement.verdict.value == "identical"   # the golden pair prints the same doubles
     assert r.counts == {"compared": 100, "passed": 100, "failed": 0, "one_sided": 0,
                         "config_compared": 87, "config_failed": 0, "config_one_sided": 0,
+                        "printed_precision": 0,   # %.17g on both sides: nothing compared at printed precision
                         "by_section": {"pixel": 70, "phi": 30}, "deciding": 187, "deciding_failed": 0, "identical": 187,
                         "non_finite": 0, "one_sided_declared": 0, "one_sided_undeclared": 0}
     assert r.not_compared == {} and r.builds == {"C": "ours", "torch": "ours"}

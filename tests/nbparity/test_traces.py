@@ -71,7 +71,12 @@ def test_legacy_variants():
     assert rows(f, "F_latt", "phi").set_index("phi_tic")["value"].to_dict() == {0: 35.1, 1: 35.2}
     # "1,5" is split, never silently read as 1.5 or dropped
     assert list(rows(f, "F_cell")["raw"]) == ["1", "5"] and any("F_cell has 2 values" in w for w in f.warnings)
-    assert len(f.other) == 2  # TRACE:, DETECTOR_ kept aside
+    # issue 22: the C's free-text TRACE: echo and its DETECTOR_* lines are values of the setup section
+    assert len(f.other) == 0
+    setup = f.values[f.values["section"] == "setup"]
+    assert list(zip(setup["key"], setup["component"], setup["value"])) == [
+        ("setup_line_pix0", 0, 1.0), ("DETECTOR_FAST_AXIS", 0, 0.0), ("DETECTOR_FAST_AXIS", 1, 0.0),
+        ("DETECTOR_FAST_AXIS", 2, 1.0)]
     tap = f.values[f.values["section"] == "tap5"]  # an extra prefix parses into its own section
     assert list(zip(tap["key"], tap["value"])) == [("something", 1.0)]
     assert f.occurrence_source == "single"
@@ -229,9 +234,11 @@ def _as_dict(frames):
 def test_random_valid_trace_round_trips(case):
     text, expected, prefix = case
     frames = parse_trace(text)
-    # the TRACE_C_TAP5 noise lines parse into their own section; the rest must come back value by value
+    # the TRACE_C_TAP5 noise lines parse into their own section, the TRACE:/DETECTOR_* ones into the setup
+    # section (issue 22); the rest must come back value by value
     extra = frames.values[~frames.values["section"].isin(["pixel", "phi"])]
-    assert set(extra["section"]) <= {"tap5"} and set(extra["key"]) <= {"h", "k"}
+    assert set(extra["section"]) <= {"tap5", "setup"}
+    assert set(extra["key"]) <= {"h", "k", "free_text_during_setup_a", "DETECTOR_PIX0_VECTOR"}
     frames.values = frames.values[frames.values["section"].isin(["pixel", "phi"])]
     got = _as_dict(frames)
     assert set(got) == set(expected)
