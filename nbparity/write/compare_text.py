@@ -118,7 +118,7 @@ def _phi_line(comparison) -> list[str]:
 
 def next_step(result) -> str:
     v = result.judgement.verdict
-    where = f"{result.bundle}/report.html" if result.bundle else "the bundle"
+    where = f"{_short_path(str(result.bundle))}/report.html" if result.bundle else "the bundle"
     if v is Verdict.EXPLAINED:
         return f"next: emulate the C quirks with --quirks c to check the rest agrees bit for bit; details: {where}"
     if v is Verdict.DIVERGENT:
@@ -160,7 +160,7 @@ def report_lines(result, show_all: bool = False) -> list[tuple[str, str]]:
     if result.error:
         out.append((_cut(f"error: {result.error}"), "red"))
     out.append((_cut(next_step(result)), ""))
-    out.append((f"bundle: {result.bundle}", ""))
+    out.append((f"bundle: {_short_path(str(result.bundle)) if result.bundle else None}", ""))
     return out
 
 
