@@ -152,6 +152,7 @@ class Session:
         ok, why = setup.rendered(slow, fast)
         if not ok:
             raise PixelNotRendered(slow, fast, why)
+        check_trace_size(setup)
         c_line = self.c_line_before_run(case_argv)
         warnings = _narrowing_warnings(setup, full_frame)
         if c_line is not None:
@@ -196,6 +197,29 @@ class Session:
                 raise
             c_run, timings["c_run"] = c_future.result()
         return PairRun(c_run, t_run, timings)
+
+
+# A traced pixel prints a block per (layer, sub-pixel) and a per-φ line per φ step of each: measured on
+# c_reference, about 1.1 kB per occurrence plus 0.45 kB per φ step. Both sides' traces are held and parsed
+# in memory (tens of times their size), so a trace estimated over this is refused before anything runs.
+MAX_TRACE_BYTES = 64 << 20
+
+
+def estimated_trace_bytes(setup) -> int:
+    occurrences = int(setup.oversample) ** 2 * max(int(getattr(setup, "thicksteps", 1) or 1), 1)
+    return occurrences * (1100 + 450 * max(int(setup.phisteps), 1))
+
+
+def check_trace_size(setup) -> None:
+    """UsageError (exit 2) when the traced pixel's trace would be too large to compare in memory."""
+    size = estimated_trace_bytes(setup)
+    if size > MAX_TRACE_BYTES:
+        layers = max(int(getattr(setup, "thicksteps", 1) or 1), 1)
+        raise UsageError(
+            f"the traced pixel would print about {size / 2**20:.0f} MiB of trace per side (-oversample "
+            f"{int(setup.oversample)}: {int(setup.oversample) ** 2} sub-pixels × {layers} layer(s) × "
+            f"{int(setup.phisteps)} φ step(s)); the limit is {MAX_TRACE_BYTES >> 20} MiB: lower -oversample, "
+            "or compare images with `nbparity image`")
 
 
 def _attach_c_run(exc, c_future) -> None:

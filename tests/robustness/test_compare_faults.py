@@ -513,3 +513,15 @@ def test_out_that_is_a_file_is_refused_before_running(tmp_path):
     line = assert_one_line_error(r, 2, "is not a folder")
     assert time.monotonic() - t0 < 20 and str(target) in line
     assert json.loads(r.stdout) == {"verdict": "error", "exit_code": 2, "error": line}
+
+
+def test_oversample_1000_is_refused_before_running(tmp_path):
+    """-oversample 1000 on a 32×32 detector: 10⁶ sub-pixels of trace per side; refused at once (exit 2)
+    instead of growing until the kernel kills the harness."""
+    args = ("-cell 50 60 70 90 90 90 -distance 100 -pixel 0.5 -nonoise -nopgm -lambda 1 -N 4 -detpixels 32 "
+            "-default_F 100 -oversample 1000")
+    t0 = time.monotonic()
+    r = compare(tmp_path / "out", "--quirks", "c", pixel=(16, 16), args=args)
+    line = assert_one_line_error(r, 2, "-oversample 1000")
+    assert time.monotonic() - t0 < 10 and "MiB of trace per side" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
