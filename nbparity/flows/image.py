@@ -28,6 +28,7 @@ def run_image(request, log=None, sides=None) -> ImageResult:
     with Session(request, log=say, prefix="nbparity-image-", sides=sides) as session:
         say(f"case {session.case.name}: {session.case.why}")
         plan = plan_image(session, request.roi)
+        plan = _with_threads_note(session, plan)
         try:
             result = _run_and_judge(session, plan, thresholds, options, say)
         except RunnerError as exc:
@@ -63,6 +64,14 @@ def _run_and_judge(session, plan, thresholds, options, say) -> ImageResult:
                                 request.judge.allow_empty)
     common["timings"]["measure"] = round(time.perf_counter() - t0, 4)
     return ImageResult(request, replace(judgement, strict=request.judge.strict), image=gates, **common)
+
+
+def _with_threads_note(session, plan):
+    """The plan with the note on an OpenMP C's thread count (nbparity.openmp.threads_note), if any."""
+    from nbparity.openmp import threads_note
+
+    note = threads_note(session.c_side().binary, session.c_side().threads)
+    return replace(plan, warnings=tuple(plan.warnings) + (note,)) if note else plan
 
 
 def _missing(side: str, path, shape) -> str:

@@ -135,6 +135,18 @@ def test_openmp_quirk_needs_more_than_one_thread():
     assert "C-OMP-001" in triggered_quirks(setup, threads=2)
 
 
+
+def test_image_on_three_threads_is_identical_in_c_mode(omp_binary, tmp_path):
+    from nbparity.cli import main
+
+    rc = main(["image", "--args", " ".join(ARGV), "--c-bin", str(omp_binary), "--c-threads", "3",
+               "--out", str(tmp_path), "--json"])
+    (bundle,) = tmp_path.iterdir()
+    m = json.loads((bundle / "metrics.json").read_text())
+    assert rc == 0 and m["verdict"] == "identical", m["verdict_line"]
+    assert m["identity"]["torch"]["omp_threads"] == 3
+    assert any("OpenMP build run on 3 threads" in w for w in m["warnings"])
+
 @pytest.mark.slow
 def test_supervisor_synthetic_frame_on_two_threads(omp_binary, tmp_path):
     """The supervisor-synthetic frame (2463x2527, ~30 s a side) of the OpenMP C on 2 threads (rows 0-1263
