@@ -53,7 +53,10 @@ TRIGGERS = {
     "C-CELL-001": _cell_triclinic,
     "C-PIX0-001": lambda s, o: o is not None and getattr(o, "pix0_vector", None) is not None,
     "C-ARGV-001": _argv_line_sensitive,
+    # not a function of the configuration alone: the C's thread count (triggered_quirks' `threads`)
+    "C-OMP-001": _phi_hits_zero,
 }
+RUN_TRIGGERS = {"C-OMP-001"}   # also need an OpenMP C run on more than one thread
 
 
 def load_registry() -> list[dict]:
@@ -65,13 +68,16 @@ def load_registry() -> list[dict]:
         return tomllib.load(fh).get("quirk", [])
 
 
-def triggered_quirks(setup, registry=None) -> list[str]:
-    """Ids of the registered quirks whose trigger holds for this setup, in registry order."""
+def triggered_quirks(setup, registry=None, threads: int = 1) -> list[str]:
+    """Ids of the registered quirks whose trigger holds for this setup, in registry order. threads: the
+    OpenMP thread count the C ran on (1 for a serial build), which C-OMP-001's trigger needs."""
     registry = registry if registry is not None else load_registry()
     opts = getattr(setup, "options", None)
     out = []
     for q in registry:
         pred = TRIGGERS.get(q["id"])
+        if q["id"] in RUN_TRIGGERS and int(threads) <= 1:
+            continue
         try:
             if pred is not None and pred(setup, opts):
                 out.append(q["id"])
@@ -133,7 +139,7 @@ def _mode_with(mode: str, ids) -> str:
     return ",".join([mode, *(f"+{q}" for q in ids)])
 
 
-def planned_modes(setup, mode: str, registry=None) -> list[str]:
+def planned_modes(setup, mode: str, registry=None, threads: int = 1) -> list[str]:
     """The quirk modes attribute() re-runs the torch side with, in its order, when the comparison under
     `mode` diverges: all triggered quirks together, then each alone and all but that one. Lets a runner
     start them before they are asked for (attribute() itself does not depend on it)."""
@@ -141,7 +147,7 @@ def planned_modes(setup, mode: str, registry=None) -> list[str]:
 
     registry = registry if registry is not None else load_registry()
     enabled = set(resolve(mode))
-    triggered = [q for q in triggered_quirks(setup, registry) if q not in enabled]
+    triggered = [q for q in triggered_quirks(setup, registry, threads) if q not in enabled]
     if not triggered:
         return []
     keys = [frozenset(triggered)]
@@ -155,8 +161,9 @@ def planned_modes(setup, mode: str, registry=None) -> list[str]:
     return out
 
 
-def attribute(base_comparison, setup, mode: str, rerun, registry=None, log=None) -> Attribution:
-    """`rerun(mode) -> Comparison` re-runs the torch side under a quirk mode and compares with C."""
+def attribute(base_comparison, setup, mode: str, rerun, registry=None, log=None, threads: int = 1) -> Attribution:
+    """`rerun(mode) -> Comparison` re-runs the torch side under a quirk mode and compares with C; threads:
+    the OpenMP C's thread count (C-OMP-001's trigger)."""
     registry = registry if registry is not None else load_registry()
     titles = {q["id"]: q.get("title", "") for q in registry}
     base = failing_ids(base_comparison)
@@ -166,7 +173,7 @@ def attribute(base_comparison, setup, mode: str, rerun, registry=None, log=None)
     from simulator.quirks import resolve
 
     enabled = set(resolve(mode))
-    att.triggered = [q for q in triggered_quirks(setup, registry) if q not in enabled]
+    att.triggered = [q for q in triggered_quirks(setup, registry, threads) if q not in enabled]
     if not att.triggered:
         att.unexplained = len(base)
         att.skipped = "no registered quirk is triggered by this case"

@@ -13,12 +13,12 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nbparity import cline, placement
 from nbparity.errors import NbparityError, PixelNotRendered, UsageError
-from nbparity.sides import CSide, torch_side
+from nbparity.sides import CSide, SimulatorSide, torch_side
 
 
 def derive(argv, quirks_mode, cwd):
@@ -102,7 +102,8 @@ class Session:
             check_floatfile(argv)
             argv = ensure_floatfile(argv)
         self.case_argv = argv
-        self.torch = torch_side(request.torch, worker) if sides is None else sides[1]
+        self._torch = torch_side(request.torch, worker) if sides is None else sides[1]
+        self._omp = None
         self.work = Path(tempfile.mkdtemp(prefix=prefix))
         self.c_dir = self.case.prepare_workdir(self.work / "c")
         self.py_dir = self.case.prepare_workdir(self.work / "py")
@@ -121,6 +122,25 @@ class Session:
     def c_resolved(self):
         """The C side if it was resolved (built or given) already, else None."""
         return self._c
+
+    @property
+    def torch(self):
+        """The torch side; the in-repo simulator emulates the C's OpenMP threads (C-OMP-001)."""
+        if self._omp is None:
+            self._omp = self.omp_threads()
+            if self._omp > 1 and isinstance(self._torch, SimulatorSide):
+                self._torch = replace(self._torch, omp_threads=self._omp)
+        return self._torch
+
+    def omp_threads(self) -> int:
+        """The thread count the C side's row blocks follow: --c-threads for an OpenMP binary, else 1 (a
+        serial build ignores OMP_NUM_THREADS). One thread needs no look at the binary (no build)."""
+        if int(self.request.c.threads) <= 1:
+            return 1
+        from nbparity.openmp import is_openmp
+
+        c = self.c_side()
+        return int(c.threads) if is_openmp(c.binary) else 1
 
     @property
     def base_mode(self) -> str:

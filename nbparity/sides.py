@@ -59,6 +59,7 @@ class SimulatorSide:
     dtype: str = "float64"
     quirks: str = "c"
     worker: object = None           # nbparity.torchworker.TorchWorker, or None to run in this process
+    omp_threads: int = 1            # the OpenMP C's thread count to emulate (C-OMP-001; the session sets it)
     external = False
 
     def start(self, argv, workdir, *, quirks=None, trace_pixel=None, timeout=600, shape=None):
@@ -66,12 +67,14 @@ class SimulatorSide:
         while this process does other work); in this process the run happens when waited for."""
         mode = quirks or self.quirks
         if self.worker is not None:
-            key = ("run", mode)
-            self.worker.submit(key, list(argv), workdir, self.device, self.dtype, mode, trace_pixel)
+            key = ("run", mode) if self.omp_threads == 1 else ("run", mode, self.omp_threads)
+            self.worker.submit(key, list(argv), workdir, self.device, self.dtype, mode, trace_pixel,
+                               omp_threads=self.omp_threads)
             return lambda: self.worker.result(key)
         from nbparity.runners import run_torch
 
-        return lambda: run_torch(list(argv), workdir, self.device, self.dtype, mode, trace_pixel=trace_pixel)
+        return lambda: run_torch(list(argv), workdir, self.device, self.dtype, mode, trace_pixel=trace_pixel,
+                                 omp_threads=self.omp_threads)
 
     def run(self, argv, workdir, **kw):
         return self.start(argv, workdir, **kw)()
@@ -81,7 +84,7 @@ class SimulatorSide:
 
         sha, dirty = git_state()
         return {"kind": "simulator", "command": None, "git_sha": sha, "dirty": dirty, "dtype": self.dtype,
-                "device": self.device, "quirk_mode": mode or self.quirks}
+                "device": self.device, "quirk_mode": mode or self.quirks, "omp_threads": self.omp_threads}
 
 
 @dataclass(frozen=True)

@@ -165,15 +165,16 @@ class TorchWorker:
 
     # ----------------------------------------------------------------------------- jobs
 
-    def submit(self, key, argv, workdir, device, dtype, quirks, trace_pixel) -> None:
-        """Queue run_torch(argv, workdir, device, dtype, quirks, trace_pixel=…) under `key` (once)."""
+    def submit(self, key, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1) -> None:
+        """Queue run_torch(argv, workdir, device, dtype, quirks, trace_pixel=…, omp_threads=…) under `key`
+        (once)."""
         if key in self._keys:
             return
         jid = self._next
         self._next += 1
         self._keys[key] = jid
         self._send(("run", jid, list(argv), str(workdir), device, dtype, quirks,
-                    tuple(trace_pixel) if trace_pixel is not None else None))
+                    tuple(trace_pixel) if trace_pixel is not None else None, int(omp_threads)))
 
     def prime(self, path) -> None:
         """Let the child adopt this process's parsed HKL files, pickled at `path` (simulator.readers)."""
@@ -283,8 +284,8 @@ def _child_main(job_fd: int, res_fd: int) -> None:
 
                 _write_msg(res_fd, ("env", envinfo.torch_info()))
                 continue
-            _, jid, argv, workdir, device, dtype, quirks, trace_pixel = job
-            _write_msg(res_fd, _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel))
+            _, jid, argv, workdir, device, dtype, quirks, trace_pixel, threads = job
+            _write_msg(res_fd, _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, threads))
     except BaseException:
         code = 1
     finally:
@@ -301,11 +302,11 @@ def _prime(path: str) -> None:
         pass
 
 
-def _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel):
+def _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1):
     from nbparity.runners import run_torch
 
     try:
-        tr = run_torch(argv, workdir, device, dtype, quirks, trace_pixel=trace_pixel)
+        tr = run_torch(argv, workdir, device, dtype, quirks, trace_pixel=trace_pixel, omp_threads=omp_threads)
     except RunnerError as exc:
         return ("err", jid, _portable(exc))
     except Exception as exc:  # run_torch turns everything into RunnerError; this is a safety net

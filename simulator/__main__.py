@@ -1,23 +1,26 @@
-"""`python -m simulator <nanoBragg args> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE]`
+"""`python -m simulator <nanoBragg args> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE] [-omp_threads N]`
 
 Runs like the C program: same output files in the current directory, setup messages, trace lines and
-statistics on stdout. Exit 9 where the C exits 9, 2 on a bad -device/-dtype/-quirks, 3 with one stderr
+statistics on stdout. Exit 9 where the C exits 9, 2 on a bad -device/-dtype/-quirks/-omp_threads, 3 with one stderr
 line when the simulation fails (e.g. CUDA out of memory)."""
 
 from __future__ import annotations
 
 import sys
 
-TORCH_OPTIONS = {"-device": "cpu", "-dtype": "float64", "-quirks": "spec"}
+TORCH_OPTIONS = {"-device": "cpu", "-dtype": "float64", "-quirks": "spec", "-omp_threads": "1"}
 
 HELP = """usage: python -m simulator <nanoBragg arguments> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE]
+       [-omp_threads N]
 
 The PyTorch port of nanoBragg. Takes the C program's command line unchanged (see the nanoBragg
-specification for every option) plus three execution options that are not physics:
+specification for every option) plus four execution options that are not physics:
   -device cpu|cuda          where to compute (default cpu)
   -dtype float32|float64    working precision (default float64); the image is stored as float32
   -quirks MODE              c | c-r2 | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml;
                             c-r2 = c,-C-ARGV-001 (R2 option matching)
+  -omp_threads N            the thread count of the OpenMP C build to reproduce (default 1): with quirk
+                            C-OMP-001 on, the φ=0 carry-over restarts at each thread's block of rows
   -trace_pixel S F          print TRACE_PY lines for pixel slow S, fast F
 Exit status: 0 ok, 9 where nanoBragg exits 9 (usage, unreadable input), 2 bad execution option,
 3 simulation failure."""
@@ -49,11 +52,12 @@ def main(argv=None) -> int:
         args, opts = split_args(argv)
         from .process import import_frozen
         import_frozen("simulator.api")   # torch, frozen out of the collector's way (a faster exit)
-        from .api import resolve_device, resolve_dtype
+        from .api import resolve_device, resolve_dtype, resolve_threads
         from .quirks import Quirks
         Quirks.from_mode(opts["-quirks"])   # an unknown or misspelled id: exit 2, one stderr line
         resolve_dtype(opts["-dtype"])
         resolve_device(opts["-device"])
+        resolve_threads(opts["-omp_threads"])
     except ValueError as exc:
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +66,7 @@ def main(argv=None) -> int:
     from .sanity import BadValue
     try:
         result = run(args, device=opts["-device"], dtype=opts["-dtype"], quirks=opts["-quirks"],
-                     write_outputs=True, cwd=".")
+                     write_outputs=True, cwd=".", omp_threads=opts["-omp_threads"])
     except BadValue as exc:   # a meaningless option value: bad input
         print(f"simulator: {exc}", file=sys.stderr)
         return 2

@@ -39,6 +39,17 @@ def resolve_dtype(dtype) -> torch.dtype:
         raise ValueError(f"bad dtype {dtype!r}: use float32 or float64") from None
 
 
+def resolve_threads(threads) -> int:
+    """A thread count >= 1 (ValueError otherwise)."""
+    try:
+        n = int(str(threads))
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"bad thread count {threads!r}: use an integer >= 1")
+    return n
+
+
 def resolve_device(device) -> torch.device:
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -49,11 +60,15 @@ def resolve_device(device) -> torch.device:
 
 
 def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="float64", quirks="spec",
-        write_outputs=False, cwd=".", overrides=None, chunk_pixels=None, progress=None) -> RunResult:
+        write_outputs=False, cwd=".", overrides=None, chunk_pixels=None, progress=None,
+        omp_threads=1) -> RunResult:
+    """omp_threads: the OpenMP C's thread count whose per-thread φ carry-over restart (quirk C-OMP-001)
+    the render emulates; 1 (default) is the serial program."""
     from .argv import parse_argv
     from .setup import derive
 
     q: Quirks = as_quirks(quirks)   # a mode string, registry ids or a Quirks; unknown ids raise
+    omp_threads = resolve_threads(omp_threads)
     dt = resolve_dtype(dtype)
     dev = resolve_device(device)
     if isinstance(argv_or_options, (list, tuple)):  # the C line's option matching is quirk C-ARGV-001
@@ -68,7 +83,7 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     tp = getattr(opts, "trace_pixel", None) or getattr(setup, "trace_pixel", None)
 
     res = render(setup, device=dev, dtype=dt, quirks=q, chunk_pixels=chunk_pixels,
-                 trace_pixel=tp, progress=progress)
+                 trace_pixel=tp, progress=progress, omp_threads=omp_threads)
     trace_lines: list[str] = []
     if tp is not None:
         trace_lines += tracing.config_lines(setup)

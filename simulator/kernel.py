@@ -23,7 +23,7 @@ from .kernel_prepare import Prepared
 from .quirks import as_quirks
 from .taps import Taps
 
-__all__ = ["render", "Prepared", "RenderResult", "RenderState", "rendered_pixels", "chunk_budget"]
+__all__ = ["render", "thread_blocks", "Prepared", "RenderResult", "RenderState", "rendered_pixels", "chunk_budget"]
 
 DEFAULT_BUDGET = 256 * 2**20   # bytes of work tensors per chunk (CPU: keeps the peak RSS well under 1 GiB)
 CUDA_BUDGET_MAX = 8 * 2**30    # on CUDA: a quarter of the free device memory, at most this
@@ -34,7 +34,9 @@ BYTES_PER_INTERP = 120         # extra doubles per element when tricubic interpo
 @dataclass
 class RenderState:
     """What the C carries across pixels, in C loop order."""
-    first_run_pending: bool = True   # no φ loop has run yet (C-PARITY-001)
+    blocks: list = field(default_factory=lambda: [(0, float("inf"))])   # [lo, hi) flat pixel ranges whose
+    # first φ run is still to come (C-PARITY-001): the whole frame, or one per OpenMP thread (C-OMP-001)
+    chunk_pix: object = None         # the flat pixel indices of the chunk being rendered
     interp_on: bool = True           # the global interpolate flag (C-INTERP-001)
     omega_sum: float = 0.0
     messages: list = field(default_factory=list)
@@ -95,9 +97,23 @@ def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
     return max(1, int(budget // (K * per)))
 
 
+def thread_blocks(spixels: int, fpixels: int, threads: int) -> list:
+    """[lo, hi) flat pixel ranges of the OpenMP C's thread blocks: schedule(static) splits the rows as
+    libgomp does (rows // N each, the first rows % N threads one row more; nbparity.openmp.block_starts)."""
+    q, r = divmod(int(spixels), int(threads))
+    blocks, row = [], 0
+    for t in range(int(threads)):
+        n = q + (1 if t < r else 0)
+        if n:
+            blocks.append((row * fpixels, (row + n) * fpixels))
+        row += n
+    return blocks
+
+
 def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chunk_pixels=None,
-           trace_pixel=None, progress=None) -> RenderResult:
-    """Render `setup` (quirks: a Quirks, a mode string or registry ids); trace_pixel = (slow, fast)."""
+           trace_pixel=None, progress=None, omp_threads=1) -> RenderResult:
+    """Render `setup` (quirks: a Quirks, a mode string or registry ids); trace_pixel = (slow, fast).
+    omp_threads: the thread count of the OpenMP C to emulate (C-OMP-001; 1 = the serial program)."""
     device = torch.device(device)
     if device.type == "cpu":
         reuse_freed_memory()
@@ -105,6 +121,8 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
     idx, in_roi, rendered = rendered_pixels(setup, device)
     img = torch.zeros(c.fpixels * c.spixels, dtype=dtype, device=device)
     state = RenderState(interp_on=c.interpolate)
+    if c.quirks.omp_block_restart and int(omp_threads) > 1:
+        state.blocks = thread_blocks(c.spixels, c.fpixels, omp_threads)
     trace_flat = _trace_index(c, trace_pixel, rendered)
     chunk = int(chunk_pixels) if chunk_pixels else choose_chunk(c, chunk_budget(device))
     total = idx.numel()

@@ -20,6 +20,7 @@ from .kernel_vec import csqrt, rdiv
 def render_chunk(c, state, pix, taps=None):
     """Pixel values (requested dtype) of the flat pixel indices `pix`, and the chunk's Ω sum."""
     P = pix.numel()
+    state.chunk_pix = pix   # which thread block each pixel belongs to (C-OMP-001)
     fp, sp = pix % c.fpixels, pix // c.fpixels
     d, omega_eff, cap_eff = _detector(c, fp, sp, taps)
     omega_sum = omega_eff.sum()
@@ -35,8 +36,8 @@ def render_chunk(c, state, pix, taps=None):
     if it is None:
         it = lattice_iterations(c, state, q, surv, taps)
     if taps:
-        mine = it.first_idx is not None and it.first_idx[0] == taps.p
-        taps.put(lat_first=c.lattice_first if mine else None, first_run=it.first_idx[1:] if mine else None)
+        mine = [idx[1:] for idx in it.first_idx or () if idx[0] == taps.p]
+        taps.put(lat_first=c.lattice_first if mine else None, first_run=mine[0] if mine else None)
 
     dt = c.dtype
     cap_eff, pol_eff, omega_eff, polar_final = (x.to(dt) for x in (cap_eff, pol_eff, omega_eff, polar_final))

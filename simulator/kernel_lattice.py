@@ -36,7 +36,7 @@ class Iterations:
     F_latt: torch.Tensor  # (F, M, P, T, J, S), render dtype
     fabc: tuple | None    # per-axis SQUARE factors (1 for other shapes); None on the offset path
     F_cell: torch.Tensor  # (F, M, P, T, J, S), geometry dtype
-    first_idx: tuple | None   # (p, t, j, s) of the C-PARITY-001 first run, if in this chunk
+    first_idx: tuple | None   # ((p, t, j, s), …): the first runs in this chunk (C-PARITY-001, C-OMP-001)
     evaluated: Callable   # () → bool mask of the iterations the C evaluates (built on demand)
 
 
@@ -52,9 +52,10 @@ def lattice_iterations(c, state, q, surv, taps=None) -> Iterations:
     hkl = [_dot_lat(v, qe) for v in c.lattice]
     first_idx = first_run(c, state, surv)
     if first_idx is not None:
-        for n, h_first in enumerate(first_run_hkl(c, q, first_idx)):
-            hkl[n] = hkl[n].clone()
-            hkl[n][(slice(None), slice(None)) + first_idx] = h_first
+        hkl = [x.clone() for x in hkl]
+        for idx in first_idx:   # one per thread block (C-OMP-001) starting in this chunk, usually one
+            for n, h_first in enumerate(first_run_hkl(c, q, idx)):
+                hkl[n][(slice(None), slice(None)) + idx] = h_first
     h, k, l = hkl
     hkl0 = tuple((x - 0.5).ceil_() for x in hkl)
     F_latt, fabc = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars, dtype=c.dtype)
@@ -84,19 +85,32 @@ def evaluated_mask(c, surv, F_latt) -> Callable:
 
 
 def first_run(c, state, surv):
-    """(p, t, j, s) of the render's very first φ run if it falls in this chunk (C-PARITY-001: it uses
-    the lattice_first vectors), else None; marks it done in `state`."""
-    if c.lattice_first is None or not state.first_run_pending:
+    """((p, t, j, s), …) of the first φ runs that fall in this chunk, else None, and marks them done in
+    `state`. C-PARITY-001: a first run uses the lattice_first vectors. Serially there is one, the
+    render's very first φ run; an OpenMP C has one per thread block of rows (C-OMP-001, `state.blocks`).
+    A block's first run is its first pixel (C order) with a source that survives the dmin cut."""
+    if c.lattice_first is None or not state.blocks:
         return None
-    flat = _first_true_flat(surv)
-    if flat is None:
-        return None
-    state.first_run_pending = False
-    idx = []
-    for n in reversed(surv.shape):   # unravel (torch.unravel_index would import sympy: ~1 s)
-        flat, i = divmod(flat, n)
-        idx.append(i)
-    return tuple(reversed(idx))
+    P = surv.shape[0]
+    alive = surv.reshape(P, -1).any(1)
+    pix = state.chunk_pix
+    found = []
+    for block in list(state.blocks):   # at most the thread count: a loop over blocks, not pixels
+        lo, hi = block
+        in_block = alive if pix is None else alive & (pix >= lo) & (pix < hi)
+        p = _first_true_flat(in_block)
+        if p is None:
+            continue
+        state.blocks.remove(block)
+        flat = _first_true_flat(surv[p])
+        idx = []
+        for n in reversed(surv.shape[1:]):   # unravel (torch.unravel_index would import sympy: ~1 s)
+            flat, i = divmod(flat, n)
+            idx.append(i)
+        found.append((p, *reversed(idx)))
+        if pix is None:
+            break
+    return tuple(found) or None
 
 
 def first_run_hkl(c, q, idx):

@@ -103,11 +103,11 @@ def offset_iterations(c, o: OffsetLattice, state, q, surv, taps=None) -> Iterati
         fracs.append(t.sub_(n))                                              # δ = h − h0
         nrefs.append(n_ref)
     first_idx = first_run(c, state, surv)
-    if first_idx is not None:   # C-PARITY-001: one pixel's iterations use other vectors, in float64
-        at = (slice(None), slice(None)) + first_idx
-        for n, f, n_ref, h in zip(steps, fracs, nrefs, first_run_hkl(c, q, first_idx)):
+    for idx in first_idx or ():   # C-PARITY-001: a block's first pixel uses other vectors, in float64
+        at = (slice(None), slice(None)) + idx
+        for n, f, n_ref, h in zip(steps, fracs, nrefs, first_run_hkl(c, q, idx)):
             h0 = torch.round(h)
-            n[at] = (h0 - n_ref[first_idx]).to(dt)
+            n[at] = (h0 - n_ref[idx]).to(dt)
             f[at] = (h - h0).to(dt)
     if taps:   # before _lattice_factor and _structure_factor overwrite the offsets in place
         _tap_indices(taps, nrefs, steps, fracs)

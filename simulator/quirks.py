@@ -70,6 +70,7 @@ FIELDS = {
     "C-CELL-001": "triclinic_cell_basis",
     "C-PIX0-001": "pix0_ignored",
     "C-ARGV-001": "r1_option_matching",
+    "C-OMP-001": "omp_block_restart",
 }
 
 
@@ -86,6 +87,7 @@ class Quirks:
     triclinic_cell_basis: bool = False          # C-CELL-001
     pix0_ignored: bool = False                  # C-PIX0-001
     r1_option_matching: bool = False            # C-ARGV-001
+    omp_block_restart: bool = False             # C-OMP-001 (acts with omp_threads > 1)
     mode: str = field(default="spec", compare=False)   # the mode string it came from (informational)
 
     @classmethod

@@ -109,7 +109,8 @@ def _attribute(session, plan, comparison, judge, warnings, say):
 
     if all_ids() <= set(plan.enabled):   # every quirk is emulated already: nothing left to attribute
         return None, reruns
-    return attribute(comparison, plan.setup, plan.mode, rerun, registry=registry_for(plan.c_line), log=say), reruns
+    return attribute(comparison, plan.setup, plan.mode, rerun, registry=registry_for(plan.c_line), log=say,
+                     threads=session.omp_threads()), reruns
 
 
 def _speculate(session, plan) -> None:
@@ -120,13 +121,18 @@ def _speculate(session, plan) -> None:
 
     worker = session.torch.worker
     req = session.request
-    worker.submit(("run", plan.mode), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, plan.mode,
-                  (plan.slow, plan.fast))
+    threads = session.torch.omp_threads
+
+    def key(mode):   # the keys SimulatorSide.start uses
+        return ("run", mode) if threads == 1 else ("run", mode, threads)
+
+    worker.submit(key(plan.mode), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, plan.mode,
+                  (plan.slow, plan.fast), omp_threads=threads)
     worker.request_env()
     if req.judge.attribute and not all_ids() <= set(plan.enabled):
-        for m in planned_modes(plan.setup, plan.mode, registry=registry_for(plan.c_line)):
-            worker.submit(("run", m), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, m,
-                          (plan.slow, plan.fast))
+        for m in planned_modes(plan.setup, plan.mode, registry=registry_for(plan.c_line), threads=threads):
+            worker.submit(key(m), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, m,
+                          (plan.slow, plan.fast), omp_threads=threads)
 
 
 def _require_pixel_lines(c_frames, py_frames, external: bool, slow: int, fast: int) -> None:

@@ -47,6 +47,7 @@ def _run_and_judge(session, plan, thresholds, options, say) -> ImageResult:
     request = session.request
     say("running C and torch…")
     pair = session.run_pair(plan.argv, plan.mode, shape=plan.shape)
+    plan = _with_threads_note(session, plan)   # the C side is resolved now
     c_img, c_why = _c_image(pair.c_run, plan.shape)
     t_img, t_why = _torch_image(pair.t_run, plan.shape, session.torch.external)
     identity, c_line = _identity(session, plan, pair.c_run)
@@ -63,6 +64,16 @@ def _run_and_judge(session, plan, thresholds, options, say) -> ImageResult:
                                 request.judge.allow_empty)
     common["timings"]["measure"] = round(time.perf_counter() - t0, 4)
     return ImageResult(request, replace(judgement, strict=request.judge.strict), image=gates, **common)
+
+
+def _with_threads_note(session, plan):
+    """The plan with the note on an OpenMP C's thread count (nbparity.openmp.threads_note), if any."""
+    from nbparity.openmp import threads_note
+
+    c = session.c_side()
+    binary = getattr(c, "binary", None)   # stand-in sides in tests may have no binary or threads
+    note = threads_note(binary, getattr(c, "threads", 1)) if binary is not None else None
+    return replace(plan, warnings=tuple(plan.warnings) + (note,)) if note else plan
 
 
 def _missing(side: str, path, shape) -> str:
