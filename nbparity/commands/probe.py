@@ -47,8 +47,10 @@ def run_and_show(request) -> int:
 
 @command.command("sincg")
 @probe_options
-@click.option("--window", type=float, default=0.5, show_default=True, help="Half-width of the sweep around h, k, l.")
-@click.option("--points", type=int, default=1001, show_default=True, help="Samples per axis.")
+@click.option("--window", type=click.FloatRange(0.0, 1000.0, min_open=True), default=0.5, show_default=True,
+              help="Half-width of the sweep around h, k, l.")
+@click.option("--points", type=click.IntRange(3, 100_001), default=1001, show_default=True,
+              help="Samples per axis.")
 def sincg(pixel, window, points, **kw):
     """sincg(π·x, N) per axis against the C formula (float64): the simulator's lattice factor swept around
     the pixel's fractional h, k, l (in-repo simulator only), and the torch side's traced F_latt_a/b/c at

@@ -19,6 +19,22 @@ from nbparity.trace.numbers import number
 
 LIST_KEYS = ("traces", "per_phi_entries")
 _INDEX = ("phi_tic", "layer", "subS", "subF")
+_MAX_INDEX = 2**31 - 1
+
+
+def _parse_int(digits: str):
+    """JSON integers as ints; one too long for Python's int conversion limit stays its text (read as a
+    number later, or kept aside), never an exception."""
+    return int(digits) if len(digits) <= 1000 else digits
+
+
+def _index(x):
+    """x as a loop index (an integer that fits the C's int), or None."""
+    try:
+        return int(x) if x == x and abs(x) <= _MAX_INDEX and x == int(x) else None
+    except (OverflowError, ValueError):
+        return None
+
 
 
 def _records_of(doc) -> tuple[list | None, dict]:
@@ -35,7 +51,7 @@ def _records_of(doc) -> tuple[list | None, dict]:
 
 def _salvage(text: str) -> tuple[list, str | None]:
     """The complete records of a JSON file cut mid-way, and where it was cut."""
-    dec = json.JSONDecoder()
+    dec = json.JSONDecoder(parse_int=_parse_int)
     for key in LIST_KEYS:
         at = text.find(f'"{key}"')
         if at < 0:
@@ -77,7 +93,7 @@ def read_phi_json(text, source: str | None = None) -> TraceFrames:
     decoded, binary = decode(text, warnings)
     truncation = None
     try:
-        records, meta = _records_of(json.loads(decoded))
+        records, meta = _records_of(json.loads(decoded, parse_int=_parse_int))
     except (json.JSONDecodeError, RecursionError) as exc:
         try:
             records, truncation = _salvage(decoded)
@@ -110,10 +126,17 @@ def read_phi_json(text, source: str | None = None) -> TraceFrames:
                 if isinstance(v, list) and all(_scalar(x) for x in v):
                     fields += [(key, factor, *_scalar(x), comp) for comp, x in enumerate(v)]
                 continue
-            if key in _INDEX and s[0] == s[0] and s[0] == int(s[0]):
-                idx[key] = int(s[0])
+            if key in _INDEX:
+                if _index(s[0]) is None:   # inf, 1e300, a 5000-digit integer: not a loop index
+                    warnings.append(f"record {no}: {key} {str(s[1])[:40]} is not a loop index, record kept aside")
+                    other.append((no, json.dumps(rec, default=str)[:200]))
+                    idx = None
+                    break
+                idx[key] = _index(s[0])
             else:
                 fields.append((key, factor, *s, 0))
+        if idx is None:
+            continue
         if "phi_tic" not in idx:
             warnings.append(f"record {no} has no phi_tic (kept with phi_tic -1)")
         occ = tuple(idx.get(k, 0) for k in ("layer", "subS", "subF"))

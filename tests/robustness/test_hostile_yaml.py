@@ -51,3 +51,17 @@ def test_junit_xml_that_is_a_folder_is_exit_2_before_running(tmp_path):
     r = cli(["cases", "run", str(matrix), "--junit-xml", str(tmp_path), "--out", str(tmp_path / "out")])
     assert_one_line_error(r, 2, "is a folder")
     assert time.monotonic() - t0 < 20 and not (tmp_path / "out").exists()
+
+
+def test_phi_json_with_impossible_loop_indices_is_bad_input(tmp_path):
+    """phi_tic inf, 1e300 or a 5000-digit integer is no loop index: the record is kept aside and a file
+    of nothing else is exit 2 with one line, never an internal error (exit 3)."""
+    for i, tic in enumerate(["1e999", "1e300", "9" * 5000]):
+        f = tmp_path / f"phi{i}.json"
+        f.write_text('{"traces": [{"phi_tic": %s, "k_frac": 1.5}]}' % tic)
+        assert_one_line_error(cli(["diff", str(f), str(f)]), 2, "holds no trace value")
+
+
+def test_probe_sincg_points_are_bounded(tmp_path):
+    r = cli(["probe", "sincg", "--pixel", "1", "1", "--points", "1000000000", "--out", str(tmp_path)])
+    assert r.returncode == 2 and "--points" in r.stderr and not any(tmp_path.iterdir())
