@@ -231,7 +231,7 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, thre
     """The matrix run's bundle. `_matrix_constants`: what the matrix passes and this always does (build=None,
     roi=None, log_scale=False, c_bin=binary, separate_pngs=False: one combined picture keeps the gate fast)."""
     from nbparity.bundle import write_bundle
-    from nbparity.imageplots import plot_tag, write_pngs
+    from nbparity.write.imageplots import plot_tag, write_pngs
 
     files: dict[str, str | bytes] = {}
     y0, y1, x0, x1 = pair.crop
@@ -258,6 +258,6 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, thre
     files["env.json"] = _env_json(None, port)
     files["c_trace.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
     files["py_trace.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
-    from nbparity.htmlreport import add_report
+    from nbparity.write.htmlreport import add_report
 
     return write_bundle(out_dir, image_bundle_name(r.case), add_report(files))

@@ -83,7 +83,7 @@ def command(ctx, c_log, py_log, **opts):
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
         from nbparity.console import make_console
-        from nbparity.report import render
+        from nbparity.write.report import render
 
         render(result, make_console(), failing_only=opts["failing_only"], per_phi=True)
         if "other keys" in result.not_compared:   # the sections not compared are among the warnings

@@ -174,7 +174,7 @@ def _prepare_compare() -> None:
     """Import what comparing and reporting need (pandas, rich) while the torch side is still busy."""
     from simulator.process import import_quietly
 
-    import_quietly("pandas", "rich.console", "rich.text", "nbparity.compare", "nbparity.phi", "nbparity.report",
+    import_quietly("pandas", "rich.console", "rich.text", "nbparity.compare", "nbparity.phi", "nbparity.write.report",
                    "nbparity.traces")
 
 

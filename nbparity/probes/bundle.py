@@ -31,7 +31,7 @@ def summary_markdown(result) -> str:
 def write_probe_bundle(result, session):
     """Write the bundle of a probe; returns its path."""
     from nbparity.bundle import bundle_name, write_bundle
-    from nbparity.htmlreport import add_report
+    from nbparity.write.htmlreport import add_report
     from nbparity.write.common import common_files
 
     req = result.request

@@ -34,7 +34,7 @@ def _torch_env(worker):
 
 def write_compare_bundle(result, session, worker=None):
     """Write the bundle of a compare (also of a failed one); returns its path."""
-    from nbparity.htmlreport import add_report
+    from nbparity.write.htmlreport import add_report
     from nbparity.write.common import common_files
     from nbparity.write.compare_markdown import summary_markdown
 

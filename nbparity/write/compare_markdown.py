@@ -31,7 +31,7 @@ def summary_markdown(result) -> str:
             out.append(f"* {att.unexplained} divergent value(s) remain unexplained with all triggered quirks "
                        f"({', '.join(att.triggered)}) emulated")
     if result.comparison is not None:
-        from nbparity import report
+        from nbparity.write import report
 
         out += ["", report.to_markdown(result.comparison).strip()]
         out += _per_phi_md(result.comparison)

@@ -118,7 +118,7 @@ def _phi_line(comparison) -> list[str]:
 
 def next_step(result) -> str:
     v = result.judgement.verdict
-    where = f"{_short_path(str(result.bundle))}/report.html" if result.bundle else "the bundle"
+    where = "report.html in the bundle below" if result.bundle else "the bundle"
     if v is Verdict.EXPLAINED:
         return f"next: emulate the C quirks with --quirks c to check the rest agrees bit for bit; details: {where}"
     if v is Verdict.DIVERGENT:

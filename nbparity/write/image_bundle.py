@@ -43,7 +43,7 @@ def _torch_argv(request, plan, t_run):
 def _png_files(result) -> dict:
     """comparison.png and the separate C, torch and difference pictures of the compared region."""
     from nbparity.flows.image_judge import crop_of
-    from nbparity.imageplots import plot_tag, write_pngs
+    from nbparity.write.imageplots import plot_tag, write_pngs
 
     c, t = result.images
     if result.image is None or c is None or t is None:
@@ -65,7 +65,7 @@ def _image_files(result) -> tuple[dict, bool]:
 
 def write_image_bundle(result, session) -> Path:
     """Write the bundle of an image comparison (also of an incomplete or failed one); returns its path."""
-    from nbparity.htmlreport import add_report
+    from nbparity.write.htmlreport import add_report
     from nbparity.write.common import common_files
     from nbparity.write.image_markdown import summary_markdown
 

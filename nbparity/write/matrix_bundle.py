@@ -69,7 +69,7 @@ def cases_run_argv(request) -> list[str]:
 def write_matrix_bundle(result, out_dir, build=None):
     from nbparity.bundle import write_bundle
     from nbparity.cases import safe_name
-    from nbparity.htmlreport import add_report
+    from nbparity.write.htmlreport import add_report
     from nbparity.write.common import common_files
     from nbparity.write.matrix_junit import matrix_junit_bytes
 

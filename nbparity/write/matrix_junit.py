@@ -1,9 +1,9 @@
-"""The matrix's JUnit XML: one testcase per run (nbparity.junit decides pass, failure or error from the
+"""The matrix's JUnit XML: one testcase per run (nbparity.write.junit decides pass, failure or error from the
 run's verdict)."""
 
 from __future__ import annotations
 
-from nbparity.junit import JunitCase, interrupted_case, junit_text, write_junit
+from nbparity.write.junit import JunitCase, interrupted_case, junit_text, write_junit
 
 
 def junit_cases(result) -> list[JunitCase]:

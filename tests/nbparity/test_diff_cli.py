@@ -123,7 +123,7 @@ def test_bad_input_exit_2(tmp_path, capsys, content, needle):
 
 def test_markdown_rendering(tmp_path):
     from nbparity.commands.diff import diff_logs
-    from nbparity.report import to_markdown
+    from nbparity.write.report import to_markdown
 
     py = write(tmp_path, "py.log", replace_component(PY_TEXT, "TRACE_PY: polar", 0, "0.5"))
     md = to_markdown(diff_logs(C_LOG, py))

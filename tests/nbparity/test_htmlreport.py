@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbparity.cli import main
-from nbparity.htmlreport import VERDICT_COLOURS, render_page
+from nbparity.write.htmlreport import VERDICT_COLOURS, render_page
 
 CHROMIUM = "/usr/bin/chromium"
 PIXEL = ("685", "1039")
@@ -84,7 +84,7 @@ def test_compare_and_image_reports_render_in_chromium(tmp_path, capsys, monkeypa
 
 def test_page_says_not_compared_where_nothing_was():
     """No configuration echo on both sides and no per-φ rows: the page says 'not compared', never 'none'."""
-    from nbparity.htmlreport import render_page
+    from nbparity.write.htmlreport import render_page
 
     comp = {"config_diffs": [], "counts": {"config_compared": 0, "compared": 5}, "first_divergence": None,
             "root_causes": []}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbparity.cli import main
-from nbparity.junit import JunitCase, write_junit
+from nbparity.write.junit import JunitCase, write_junit
 from nbparity.matrix import load_matrix, matrix_exit_code
 
 GOOD = """\

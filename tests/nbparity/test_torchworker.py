@@ -73,7 +73,8 @@ def test_worker_and_in_process_paths_agree(tmp_path, args, perturb):
             d.pop("volatile", None), d.pop("bundle")
         assert fd == idoc
     else:
-        assert forked.stdout.replace(str(fb), "B") == inproc.stdout.replace(str(ib), "B")
+        assert forked.stdout.replace(os.path.relpath(fb, tmp_path), "B") == \
+               inproc.stdout.replace(os.path.relpath(ib, tmp_path), "B")
     assert forked.stderr == inproc.stderr
 
 
