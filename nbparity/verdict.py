@@ -98,3 +98,15 @@ def judge_values(n_compared: int, n_failed: int, n_identical: int, what: str) ->
         return Judgement(Verdict.IDENTICAL, f"all {n_compared} {what} bit-identical")
     return Judgement(Verdict.WITHIN_TOLERANCE,
                      f"{n_compared} {what} agree within tolerance ({n_identical} bit-identical)")
+
+
+class JudgedResult:
+    """exit_code and verdict of a flow's frozen result that holds a `judgement` (mixed into each)."""
+
+    @property
+    def exit_code(self) -> int:
+        return self.judgement.exit_code
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nbparity.verdict import JudgedResult
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ METRICS_SCHEMA = "nbparity.metrics/2"
 
 
 @dataclass(frozen=True)
-class CompareResult:
+class CompareResult(JudgedResult):
     request: object                    # nbparity.request.CompareRequest
     judgement: Judgement
     case: object = None                # nbparity.cases.Case
@@ -27,14 +29,6 @@ class CompareResult:
     runs: object = None                # nbparity.session.PairRun (raw outputs, for the bundle)
     attribution_runs: tuple = ()       # ((mode, run), …): the re-runs, for the bundle
     bundle: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return self.judgement.exit_code
-
-    @property
-    def verdict(self) -> str:
-        return self.judgement.verdict.value
 
     @property
     def slow(self) -> int:

@@ -3,6 +3,8 @@ metrics (schema 2, kind "matrix")."""
 
 from __future__ import annotations
 
+from nbparity.verdict import JudgedResult
+
 from dataclasses import dataclass
 
 from nbparity.codec import to_jsonable
@@ -12,7 +14,7 @@ from nbparity.verdict import Judgement
 
 
 @dataclass(frozen=True)
-class MatrixResult:
+class MatrixResult(JudgedResult):
     request: object                  # nbparity.request.MatrixRequest
     matrix: object                   # nbparity.read.matrix_parse.Matrix (the selected runs)
     outcomes: tuple                  # one JSON-ready record per run, in the matrix's order
@@ -21,14 +23,6 @@ class MatrixResult:
     wall_s: float = 0.0
     bundle: str | None = None
     junit: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return self.judgement.exit_code
-
-    @property
-    def verdict(self) -> str:
-        return self.judgement.verdict.value
 
     @property
     def name(self) -> str:

@@ -3,6 +3,8 @@ kind "probe")."""
 
 from __future__ import annotations
 
+from nbparity.verdict import JudgedResult
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +15,7 @@ METRICS_SCHEMA = "nbparity.metrics/2"
 
 
 @dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(JudgedResult):
     request: object                    # nbparity.request.ProbeRequest
     judgement: Judgement
     case: object = None                # nbparity.cases.Case
@@ -29,14 +31,6 @@ class ProbeResult:
     warnings: tuple = ()
     side_commands: dict = field(default_factory=dict)
     bundle: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return self.judgement.exit_code
-
-    @property
-    def verdict(self) -> str:
-        return self.judgement.verdict.value
 
     @property
     def headline(self) -> str:

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from nbparity.write.compare_text import STYLE, WIDTH, sides_line
+from nbparity.write.compare_text import STYLE, sides_line
+from nbparity.write.textfmt import WIDTH, cut as _cut
 
 MAX_ROWS = 20
 MAX_LINES = 40
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= WIDTH else text[:WIDTH - 1] + "…"
 
 
 def _cell(v) -> str:

@@ -4,26 +4,16 @@ failing rows, a per-φ summary and the next step. `--all` adds every row; the bu
 
 from __future__ import annotations
 
+from nbparity.write.textfmt import cut as _cut, g as _g
+
 from nbparity.verdict import Verdict
 
-WIDTH = 120
 MAX_ROOTS = 5
 MAX_ROWS = 8
 STYLE = {Verdict.IDENTICAL: "bold green", Verdict.WITHIN_TOLERANCE: "bold green", Verdict.EXPLAINED: "bold yellow",
          Verdict.DIVERGENT: "bold red", Verdict.INCOMPLETE: "bold red", Verdict.ERROR: "bold red"}
 
 
-def _cut(text: str, width: int = WIDTH) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def _g(x, digits: int = 10) -> str:
-    if x is None:
-        return "-"
-    try:
-        return f"{float(x):.{digits}g}"
-    except (TypeError, ValueError):
-        return str(x)
 
 
 def sides_line(m: dict) -> str:

@@ -5,22 +5,12 @@ next step. The bundle (summary.md, report.html) has every gate, metric and pictu
 from __future__ import annotations
 
 from nbparity.verdict import Verdict
-from nbparity.write.compare_text import STYLE, WIDTH
+from nbparity.write.compare_text import STYLE
+from nbparity.write.textfmt import WIDTH, cut as _cut, g as _g
 
 MAX_GATES = 9
 
 
-def _cut(text: str, width: int = WIDTH) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def _g(x, digits: int = 10) -> str:
-    if x is None:
-        return "-"
-    try:
-        return f"{float(x):.{digits}g}"
-    except (TypeError, ValueError):
-        return str(x)
 
 
 def _short(path: str, width: int) -> str:
