@@ -124,7 +124,7 @@ def _identity(binary, build, matrix) -> dict:
     return {"c": CSide(binary, build).identity(None), "torch": ident}
 
 
-def _worker_init():
+def _worker_init(tmp: str | None = None):
     # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
     import os
     import signal
@@ -132,9 +132,19 @@ def _worker_init():
     from nbparity.cli import Terminated
 
     def on_term(signum, frame):   # unwind, so the run's C/port process group and work folder go too
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: a second signal must not cut the cleanup
         raise Terminated()
 
+    # Ctrl-C reaches every process of the terminal's group: the parent alone decides, and stops the
+    # workers with one SIGTERM each (a worker cleaning up after SIGINT could be cut short by it)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, on_term)
+    if tmp is not None:   # the runs' temporary folders inside the matrix's work folder: a worker killed
+        import tempfile   # mid-run leaves nothing once the parent removes that folder
+
+        os.makedirs(tmp, exist_ok=True)
+        os.environ["TMPDIR"] = tmp
+        tempfile.tempdir = None
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
@@ -153,7 +163,8 @@ def _execute_local(specs, ctx: RunContext, jobs: int):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: a fresh interpreter per worker, no inherited torch/OpenMP thread state from the parent
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                               initargs=(str(Path(ctx.work_root) / "tmp"),))
     try:
         futs = [pool.submit(run_one, spec, ctx) for spec in specs]
         for fut in as_completed(futs):
