@@ -102,16 +102,8 @@ class OutputSpec:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class CompareRequest:
-    pixel: tuple
-    case: CaseSpec = field(default_factory=CaseSpec)
-    c: CSpec = field(default_factory=CSpec)
-    torch: TorchSpec = field(default_factory=TorchSpec)
-    judge: JudgeSpec = field(default_factory=JudgeSpec)
-    output: OutputSpec = field(default_factory=OutputSpec)
-    full_frame: bool = False
-    kind: str = "compare"
+class PixelRequest:
+    """slow, fast of a request that traces one pixel (`pixel` = (slow, fast), as -trace_pixel)."""
 
     @property
     def slow(self) -> int:
@@ -120,6 +112,18 @@ class CompareRequest:
     @property
     def fast(self) -> int:
         return int(self.pixel[1])
+
+
+@dataclass(frozen=True)
+class CompareRequest(PixelRequest):
+    pixel: tuple
+    case: CaseSpec = field(default_factory=CaseSpec)
+    c: CSpec = field(default_factory=CSpec)
+    torch: TorchSpec = field(default_factory=TorchSpec)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    full_frame: bool = False
+    kind: str = "compare"
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ class ImageRequest:
 
 
 @dataclass(frozen=True)
-class ProbeRequest:
+class ProbeRequest(PixelRequest):
     probe: str                      # sincg | single-phi | rotation
     pixel: tuple
     case: CaseSpec = field(default_factory=CaseSpec)
@@ -146,14 +150,6 @@ class ProbeRequest:
     output: OutputSpec = field(default_factory=OutputSpec)
     params: tuple = ()              # ((name, value), …): the probe's own settings (window, points)
     kind: str = "probe"
-
-    @property
-    def slow(self) -> int:
-        return int(self.pixel[0])
-
-    @property
-    def fast(self) -> int:
-        return int(self.pixel[1])
 
 
 @dataclass(frozen=True)

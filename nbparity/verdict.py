@@ -110,3 +110,8 @@ class JudgedResult:
     @property
     def verdict(self) -> str:
         return self.judgement.verdict.value
+
+    @property
+    def metrics(self) -> dict:
+        """metrics.json's content (the result's to_metrics())."""
+        return self.to_metrics()

@@ -49,10 +49,6 @@ class CompareResult(JudgedResult):
 
         return summary_markdown(self)
 
-    @property
-    def metrics(self) -> dict:
-        return self.to_metrics()
-
     def to_metrics(self) -> dict:
         """metrics.json: the verdict and everything that decided it, in a versioned schema."""
         req, plan = self.request, self.plan

@@ -37,10 +37,6 @@ class ImageResult(JudgedResult):
 
         return summary_markdown(self)
 
-    @property
-    def metrics(self) -> dict:
-        return self.to_metrics()
-
     def to_metrics(self) -> dict:
         """metrics.json: the verdict and everything that decided it; what differs between two identical
         runs (timings, the bundle's path) is in the "volatile" block."""

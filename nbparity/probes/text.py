@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from nbparity.write.compare_text import STYLE, sides_line
-from nbparity.write.textfmt import WIDTH, cut as _cut
+from nbparity.write.textfmt import cut as _cut
 
 MAX_ROWS = 20
 MAX_LINES = 40
