@@ -6,9 +6,6 @@ writes the matrix run's bundle. `nbparity image` itself is nbparity.flows.image.
 
 from __future__ import annotations
 
-import json
-import shlex
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,66 +167,11 @@ def _summary_md(r: ImageResult) -> str:
     return "\n".join(lines)
 
 
-def _commands(r: ImageResult, binary, thresholds: Thresholds, options: MetricOptions) -> str:
-    from nbparity.cbuild import repo_root
-
-    root = repo_root()
-    py = shlex.quote(sys.executable)
-    argv = shlex.join(r.argv)
-    user_argv = r.case_argv if r.case_argv is not None else r.argv
-    flags = [f"--args {shlex.quote(shlex.join(user_argv))}"]
-    if r.port is not None:
-        flags.append(f"--py-cmd {shlex.quote(r.port['command'])}")
-        torch_cmd = shlex.join(_port_command(r))
-    else:
-        flags += [f"--device {r.device}", f"--dtype {r.dtype}", f"--quirks {shlex.quote(r.quirks)}"]
-        torch_cmd = (f"{py} -m simulator {argv} -device {r.device} -dtype {r.dtype} "
-                     f"-quirks {shlex.quote(r.quirks)}")
-    flags.append("--c-bin \"$BIN\"")
-    defaults_t, defaults_o = Thresholds().to_dict(), MetricOptions().to_dict()
-    for k, v in thresholds.to_dict().items():
-        if v != defaults_t[k]:
-            flags.append(f"--threshold {k}={v}")
-    for k, v in options.to_dict().items():
-        if v != defaults_o[k]:
-            flags.append(f"--threshold {k}={v}")
-    return "\n".join([
-        "#!/usr/bin/env bash",
-        "# Reproduces this bundle: C build, C run, torch run, image comparison.",
-        "set -euo pipefail",
-        f"cd {shlex.quote(str(root))}",
-        f"BIN={shlex.quote(str(binary))}",
-        'WORK=$(mktemp -d)',
-        'mkdir -p "$WORK/c" "$WORK/torch"',
-        f'(cd "$WORK/c" && OMP_NUM_THREADS=1 "$BIN" {argv})',
-        f'(cd "$WORK/torch" && {torch_cmd})',
-        f"{py} -m nbparity image {' '.join(flags)}",
-        "",
-    ])
-
-
-def _port_command(r: ImageResult) -> list:
-    """The external port's command line for the run's argv (from the recorded tokens)."""
-    from nbparity.port import PortSpec
-
-    return PortSpec(tuple(r.port["tokens"])).command_for(r.argv)
-
-
-def _env_json(build, port=None) -> str:
-    from nbparity.envinfo import collect
-
-    env = collect(build)
-    if port is not None:
-        from nbparity.port import port_env
-
-        env["port"] = port_env(port)
-    return json.dumps(env, indent=2, sort_keys=True, default=str) + "\n"
-
-
-def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, thresholds, options,
-                       extra_metrics: dict | None = None, port=None, **_matrix_constants) -> Path:
-    """The matrix run's bundle. `_matrix_constants`: what the matrix passes and this always does (build=None,
-    roi=None, log_scale=False, c_bin=binary, separate_pngs=False: one combined picture keeps the gate fast)."""
+def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, request, extra_metrics: dict | None = None
+                       ) -> Path:
+    """The matrix run's image bundle: request.json (an ImageRequest that `nbparity rerun` runs as
+    `nbparity image` would), metrics, env and commands.txt from the shared writers, one combined picture
+    (it keeps the gate fast), the float images and both sides' outputs."""
     from nbparity.bundle import write_bundle
     from nbparity.write.imageplots import plot_tag, write_pngs
 
@@ -252,10 +194,11 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, binary, thre
     metrics["kind"] = "image"
     if extra_metrics:
         metrics.update(extra_metrics)
-    files["metrics.json"] = json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"
+    from nbparity.write.common import common_files
+
+    sides = {"C": pair.c_run.argv, "torch": getattr(pair.torch_run, "command", None) or pair.torch_run.argv}
+    files.update(common_files(request, metrics, sides))
     files["summary.md"] = _summary_md(r)
-    files["commands.txt"] = _commands(r, binary, thresholds, options)
-    files["env.json"] = _env_json(None, port)
     files["c_trace.log"] = pair.c_run.stdout + (("\n--- stderr ---\n" + pair.c_run.stderr) if pair.c_run.stderr else "")
     files["py_trace.log"] = getattr(pair.torch_run, "log_text", pair.torch_run.trace_text)
     from nbparity.write.htmlreport import add_report

@@ -173,11 +173,20 @@ def _image_bundle(spec, ctx: RunContext, image: tuple, res: dict):
                      why=spec.description, c_line=pair.c_line,
                      port=spec.port.to_dict() if spec.port is not None else None)
     keys = ("id", "run", "verdict", "reason", "exit_code", "judgement", "traces", "traces_verdict", "attribution")
-    thresholds, options = _gates(spec)
-    return write_image_bundle(ir, pair, ctx.out_dir, binary=ctx.binary, build=None, roi=None,
-                              thresholds=thresholds, options=options, log_scale=False,
-                              extra_metrics={"matrix_run": {k: res[k] for k in keys}}, c_bin=str(ctx.binary),
-                              separate_pngs=False, port=spec.port)
+    return write_image_bundle(ir, pair, ctx.out_dir, request=_image_request(spec, ctx, res["argv"]),
+                              extra_metrics={"matrix_run": {k: res[k] for k in keys}})
+
+
+def _image_request(spec, ctx: RunContext, argv):
+    """The run's image half as an ImageRequest (its request.json): `nbparity rerun` judges the image alone."""
+    from nbparity.request import CaseSpec, CSpec, ImageRequest, JudgeSpec, OutputSpec, TorchSpec
+
+    return ImageRequest(case=CaseSpec(args=shlex.join(argv), label=spec.label),
+                        c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s),
+                        torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
+                        judge=JudgeSpec(strict=ctx.strict, allow_empty=ctx.allow_empty),
+                        output=OutputSpec(out=str(ctx.out_dir)),
+                        thresholds=tuple(sorted({**spec.thresholds, **spec.options}.items())))
 
 
 def _attribute_image(spec, where: tuple, traces: list, raw: Judgement, res: dict) -> Judgement:
