@@ -51,6 +51,11 @@ class Case:
         return {"name": self.name, "argv": list(self.argv), "why": self.why, "origin": self.origin,
                 "files": dict(self.files), "extra_files": list(self.extra_files)}
 
+    def summary(self) -> dict:
+        """The case as metrics.json records it: name, why, and where it came from."""
+        kind = {"builtin": "builtin", "--args": "args"}.get(self.origin, "file")
+        return {"name": self.name, "why": self.why, "origin_kind": kind}
+
     def prepare_workdir(self, workdir: str | os.PathLike) -> Path:
         """Create the work directory and copy the extra files into it."""
         wd = Path(workdir)

@@ -115,3 +115,6 @@ class JudgedResult:
     def metrics(self) -> dict:
         """metrics.json's content (the result's to_metrics())."""
         return self.to_metrics()
+
+    def to_dict(self) -> dict:
+        return self.to_metrics()

@@ -58,7 +58,8 @@ class CompareResult(JudgedResult):
             "verdict": self.verdict, "verdict_line": self.judgement.headline,
             "reason": self.judgement.reason, "exit_code": self.exit_code, "strict": req.judge.strict,
             "judgement": self.judgement.to_dict(), "note": req.output.note, "identity": self.identity,
-            "case": _case_dict(self.case), "pixel": {"slow": req.slow, "fast": req.fast},
+            "case": self.case.summary() if self.case is not None else None,
+            "pixel": {"slow": req.slow, "fast": req.fast},
             "region": plan.region if plan else {"roi": None, "full_frame": req.full_frame},
             "placement": plan.placement if plan else None,
             "dtype": torch.dtype, "device": "external" if torch.external else torch.device,
@@ -83,15 +84,6 @@ class CompareResult(JudgedResult):
         m["bundle"] = str(self.bundle) if self.bundle else None
         return to_jsonable(m)
 
-    def to_dict(self) -> dict:
-        return self.to_metrics()
-
-
-def _case_dict(case) -> dict | None:
-    if case is None:
-        return None
-    kind = {"builtin": "builtin", "--args": "args"}.get(case.origin, "file")
-    return {"name": case.name, "why": case.why, "origin_kind": kind}
 
 
 def _comparison_summary(comparison) -> dict:

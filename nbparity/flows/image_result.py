@@ -47,7 +47,8 @@ class ImageResult(JudgedResult):
             "verdict": self.verdict, "verdict_line": self.judgement.headline,
             "reason": self.judgement.reason, "exit_code": self.exit_code, "strict": req.judge.strict,
             "judgement": self.judgement.to_dict(), "note": req.output.note, "identity": self.identity,
-            "case": _case_dict(self.case), "argv": plan.argv if plan else None,
+            "case": self.case.summary() if self.case is not None else None,
+            "argv": plan.argv if plan else None,
             "case_argv": list(self.case.argv) if self.case is not None else None,
             "roi_requested": list(req.roi) if req.roi else None, "placement": plan.placement if plan else {},
             "dtype": torch.dtype, "device": "external" if torch.external else torch.device,
@@ -68,12 +69,3 @@ class ImageResult(JudgedResult):
         m["bundle"] = str(self.bundle) if self.bundle else None
         return to_jsonable(m)
 
-    def to_dict(self) -> dict:
-        return self.to_metrics()
-
-
-def _case_dict(case) -> dict | None:
-    if case is None:
-        return None
-    kind = {"builtin": "builtin", "--args": "args"}.get(case.origin, "file")
-    return {"name": case.name, "why": case.why, "origin_kind": kind}

@@ -57,9 +57,6 @@ class MatrixResult(JudgedResult):
                           "jobs": self.jobs, "wall_s": round(self.wall_s, 3)}}
         return to_jsonable(m)
 
-    def to_dict(self) -> dict:
-        return self.to_metrics()
-
 
 def c_line_texts(outcomes) -> list[str]:
     """The distinct 'C side is R… ' statements of the runs (one binary: usually one line)."""

@@ -10,20 +10,12 @@ import time
 
 def summary_markdown(result) -> str:
     from nbparity.write.compare_text import sides_line
+    from nbparity.write.textfmt import summary_head
 
     m = result.to_metrics()
     req = result.request
-    out = [f"# nbparity probe {req.probe} — {result.judgement.headline}", ""]
-    if m.get("case"):
-        out.append(f"* case: **{m['case']['name']}** — {m['case']['why']}")
-    out += [f"* pixel: slow {req.slow}, fast {req.fast}", f"* {sides_line(m)}"]
-    if m.get("c_line"):
-        out.append(f"* {m['c_line']['text']}")
-    if m.get("note"):
-        out.append(f"* note: {m['note']}")
-    out += [f"* WARNING: {w}" for w in result.warnings]
-    for name, part in result.judgement.parts:
-        out.append(f"* {name}: {part.verdict.label} — {part.reason}")
+    out = summary_head(f"probe {req.probe}", result, m, [f"pixel: slow {req.slow}, fast {req.fast}",
+                                                         sides_line(m)])
     out += ["", *result.summary, ""]
     return "\n".join(out)
 

@@ -59,6 +59,3 @@ class ProbeResult(JudgedResult):
             "bundle": str(self.bundle) if self.bundle else None,
         }
         return to_jsonable(m)
-
-    def to_dict(self) -> dict:
-        return self.to_metrics()

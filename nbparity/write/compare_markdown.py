@@ -4,25 +4,14 @@ from __future__ import annotations
 
 
 def summary_markdown(result) -> str:
+    from nbparity.session import describe_region
     from nbparity.write.compare_text import next_step, pixel_line, sides_line
+    from nbparity.write.textfmt import summary_head
 
     m = result.to_metrics()
-    out = [f"# nbparity compare — {result.judgement.headline}", ""]
-    if m.get("case"):
-        out.append(f"* case: **{m['case']['name']}** — {m['case']['why']}")
-    from nbparity.session import describe_region
-
-    out += [f"* pixel: slow {result.slow}, fast {result.fast}; {describe_region(m.get('region'))}",
-            f"* {sides_line(m)}", f"* {pixel_line(result)}"]
-    if m.get("c_line"):
-        out.append(f"* {m['c_line']['text']}")
-    if m.get("note"):
-        out.append(f"* note: {m['note']}")
-    out += [f"* WARNING: {w}" for w in result.warnings]
-    if result.error:
-        out += ["", f"**Error:** {result.error}"]
-    for name, part in result.judgement.parts:
-        out.append(f"* {name}: {part.verdict.label} — {part.reason}")
+    out = summary_head("compare", result, m, [
+        f"pixel: slow {result.slow}, fast {result.fast}; {describe_region(m.get('region'))}",
+        sides_line(m), pixel_line(result)])
     att = result.attribution
     if att is not None and (att.messages or att.triggered):
         out += ["", "## Attribution to known C quirks", ""]

@@ -38,19 +38,9 @@ def summary_markdown(result) -> str:
     from nbparity.write.image_text import next_step, region_line, side_lines
 
     m = result.to_metrics()
-    out = [f"# nbparity image — {result.judgement.headline}", ""]
-    if m.get("case"):
-        out.append(f"* case: **{m['case']['name']}** — {m['case']['why']}")
-    out += [f"* {line}" for line in side_lines(m, width=10 ** 6)] + [f"* {region_line(result)}"]
-    if m.get("c_line"):
-        out.append(f"* {m['c_line']['text']}")
-    if m.get("note"):
-        out.append(f"* note: {m['note']}")
-    out += [f"* WARNING: {w}" for w in result.warnings]
-    if result.error:
-        out += ["", f"**Error:** {result.error}"]
-    for name, part in result.judgement.parts:
-        out.append(f"* {name}: {part.verdict.label} — {part.reason}")
+    from nbparity.write.textfmt import summary_head
+
+    out = summary_head("image", result, m, [*side_lines(m, width=10 ** 6), region_line(result)])
     if result.image is not None:
         out += _gates_md(result.image.gates) + _metrics_md(result.image.metrics) + _worst_md(result.image.metrics)
         out += ["", "![C, torch and torch − C](comparison.png)"]
