@@ -6,25 +6,7 @@ from __future__ import annotations
 
 import math
 
-from nbparity.verdict import Judgement, Verdict, combine, judge_values
-
-
-def trace_judgement(comparison) -> Judgement:
-    """The trace comparator's five-state judgement."""
-    j = getattr(comparison, "judgement", None)
-    if j is not None:
-        return j
-    if comparison.exit_code == 0:
-        both = [t[t["side"] == "both"] for t in (comparison.table, comparison.config_table)]
-        n = sum(len(t) for t in both)
-        same = sum(int(((t["c"] == t["py"]) | (t["raw_c"] == t["raw_py"])).sum()) for t in both)
-        return judge_values(n, 0, same, "traced values")
-    if str(comparison.verdict).startswith("NOTHING IN COMMON"):
-        return Judgement(Verdict.INCOMPLETE, comparison.verdict)
-    k = comparison.counts
-    n, failed = k["compared"] + k["config_compared"], k["failed"] + k["config_failed"]
-    return Judgement(Verdict.DIVERGENT, f"{failed} of {n} traced values outside tolerance; first divergence "
-                                        f"{short_divergence(comparison.first_divergence)}")
+from nbparity.verdict import Judgement, Verdict, combine
 
 
 def pixel_judgement(c_value, torch_value, dtype: str) -> Judgement:
@@ -42,7 +24,7 @@ def explained_by(attribution) -> str:
 def judge_compare(comparison, attribution, pixel_values: dict, dtype: str, strict: bool) -> Judgement:
     """One judgement of the trace and the pixel; a divergence the attribution fully explains (and a pixel
     value that agrees once the explaining quirks are emulated) is `explained`."""
-    trace = trace_judgement(comparison)
+    trace = comparison.judgement   # the trace comparator's five-state judgement (nbparity.compare)
     pixel = pixel_judgement(pixel_values.get("c_float"), pixel_values.get("torch_float"), dtype)
     if attribution is not None and attribution.all_explained and trace.verdict is Verdict.DIVERGENT:
         # the divergences are explained; whatever else the trace lacked (an undeclared one-sided key, a

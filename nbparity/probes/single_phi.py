@@ -102,14 +102,14 @@ def _missing(tr) -> list[str]:
 def judge_step(tic: int, phi: float, tr, request):
     """(row, Judgement) of one single-φ step."""
     from nbparity.compare import compare_traces
-    from nbparity.flows.compare_judge import short_divergence, trace_judgement
+    from nbparity.flows.compare_judge import short_divergence
     from nbparity.probes.common import judge_value
     from nbparity.verdict import Judgement, Verdict
 
     j = request.judge
     cmp = compare_traces(tr.c_frames, tr.py_frames, rtol=j.rtol, atol=j.atol, dtype=request.torch.dtype)
     lacking = _missing(tr)
-    judgement = trace_judgement(cmp)
+    judgement = cmp.judgement
     if lacking and judgement.verdict is not Verdict.DIVERGENT:   # a divergence stands; else not compared
         judgement = Judgement(Verdict.INCOMPLETE, "; ".join(lacking))
     c_i, p_i = _value(tr.c_frames, "I_pixel_final"), _value(tr.py_frames, "I_pixel_final")
