@@ -49,20 +49,22 @@ def _port_image(argv, wd: Path, port, quirks, timeout, say):
 
 
 def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float64", quirks="c",
-                timeout=600, port=None) -> ImagePair:
+                timeout=600, port=None, threads=1) -> ImagePair:
     """Run C (workdir/c) and torch (workdir/torch) on the identical argv; separate directories so no
     Fdump.bin or output file of one side is seen by the other. RunnerError if either image is missing.
     `port` (nbparity.port.PortSpec): the torch side is that external command (quirks: only its `+ID`
-    toggles matter, they append the mapped switches)."""
+    toggles matter, they append the mapped switches). `threads`: OMP_NUM_THREADS of the C run; the in-repo
+    simulator emulates an OpenMP build's row blocks at that count (C-OMP-001), a serial build's at 1."""
     import numpy as np
 
     from nbparity import cline
+    from nbparity.openmp import is_openmp
     from nbparity.runners import run_c, run_torch
     from simulator.argv import line_sensitive
 
     wd = Path(workdir)
     say = lambda msg: None  # noqa: E731  (the matrix logs per run, not per side)
-    c_run = run_c(binary, argv, wd / "c", timeout=timeout)
+    c_run = run_c(binary, argv, wd / "c", timeout=timeout, threads=threads)
     # the C runs first, so its own output says which line it is; torch follows it where that matters
     line = cline.detect_line(c_run.stdout)
     if port is not None:
@@ -71,7 +73,8 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
         if line_sensitive(list(argv)):
             quirks = cline.torch_mode(quirks, line)
         say(f"C done in {c_run.wall_s:.2f} s; running torch ({device}, {dtype}, quirks={quirks})…")
-        t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks)
+        omp = int(threads) if int(threads) > 1 and is_openmp(binary) else 1
+        t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks, omp_threads=omp)
         res = t_run.result
         setup = res.setup
         img = getattr(res, "image", None)

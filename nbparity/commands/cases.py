@@ -77,12 +77,15 @@ RUN_HELP = (f"Run every case of MATRIX.yaml. Exit 0 when every run passes (ident
               help="Hand the runs to this dask.distributed scheduler (e.g. tcp://host:8786).")
 @click.option("--c-bin", default=None, help="Use this C binary instead of building one.")
 @click.option("--c-source", default=None, help="Build this nanoBragg.c (or directory of .c files).")
+@click.option("--c-threads", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="OMP_NUM_THREADS of every C run (an OpenMP build's image depends on it; the in-repo simulator "
+                   "emulates its row blocks, C-OMP-001).")
 @click.option("--strict", is_flag=True, help="Runs explained by known C quirks fail too (exit 1).")
 @click.option("--allow-empty", is_flag=True,
               help="Accept all-zero or non-finite images on both sides (otherwise: incomplete).")
 @output_options
 @port_options
-def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, allow_empty, py_cmd,
+def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, c_threads, strict, allow_empty, py_cmd,
         py_quirk_flags, **kw):
     from nbparity.cbuild import check_c_options
     from nbparity.commands.portopts import port_from_options
@@ -94,7 +97,7 @@ def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, strict, 
     port = port_from_options(py_cmd, py_quirk_flags)
     load_matrix(matrix_file, list(only) or None)   # a bad matrix is exit 2 before anything is built
     request = MatrixRequest(
-        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only), CSpec(_abs(c_bin), _abs(c_source)),
+        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only), CSpec(_abs(c_bin), _abs(c_source), threads=c_threads),
         TorchSpec(port=port), JudgeSpec(strict=strict, allow_empty=allow_empty), output_spec(kw), jobs,
         scheduler, _abs(junit_xml))
     return run_and_show(request)

@@ -29,6 +29,7 @@ class RunContext:
     strict: bool = False
     allow_empty: bool = False
     sides: object = None         # (C side, torch side) for the trace compares: fake sides in tests
+    threads: int = 1             # OMP_NUM_THREADS of every C run (--c-threads; an OpenMP build's image depends on it)
 
 
 def is_spec_mode(quirks: str) -> bool:
@@ -116,7 +117,7 @@ def _run(spec, ctx: RunContext, res: dict) -> None:
     res["image_sha256"] = {"c": sha256_array(pair.c), "torch": sha256_array(pair.torch)}
     raw = image_judgement(pair, gates, res["image_sha256"], ctx.allow_empty)
     res.update(image={**gates.to_dict(), "verdict": raw.verdict.value, "reason": raw.reason},
-               c_line=pair.c_line, torch_quirks=pair.torch_quirks or spec.quirks)
+               c_line=pair.c_line, torch_quirks=pair.torch_quirks or spec.quirks, c_threads=ctx.threads)
     res["volatile"]["timings"] = dict(pair.timings)
     traces = [_trace(spec, ctx, argv, px) for px in spec.trace_pixels]
     image_j = raw
@@ -126,7 +127,7 @@ def _run(spec, ctx: RunContext, res: dict) -> None:
         w = gates.metrics["max_abs_diff_pixel"]
         if [w["slow"], w["fast"]] not in [list(p) for p in spec.trace_pixels]:
             traces.append({**_trace(spec, ctx, argv, (w["slow"], w["fast"])), "auto": "worst image pixel"})
-        image_j = _attribute_image(spec, (argv, wd, ctx.binary), traces, raw, res)
+        image_j = _attribute_image(spec, (argv, wd, ctx.binary, ctx.threads), traces, raw, res)
     parts = [("image", image_j)] + [(_trace_name(t), Judgement(Verdict(t["verdict"]), t["reason"]))
                                     for t in traces]
     j = run_judgement(parts, ctx.strict)
@@ -158,7 +159,7 @@ def _image(spec, ctx: RunContext, argv, wd: Path):
     from nbparity.imagecmp import judge_images, render_pair
 
     pair = render_pair(argv, wd, ctx.binary, device=spec.device, dtype=spec.dtype, quirks=spec.quirks,
-                       timeout=spec.timeout_s, port=spec.port)
+                       timeout=spec.timeout_s, port=spec.port, threads=ctx.threads)
     return pair, judge_images(pair, *_gates(spec))
 
 
@@ -182,7 +183,7 @@ def _image_request(spec, ctx: RunContext, argv):
     from nbparity.request import CaseSpec, CSpec, ImageRequest, JudgeSpec, OutputSpec, TorchSpec
 
     return ImageRequest(case=CaseSpec(args=shlex.join(argv), label=spec.label),
-                        c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s),
+                        c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s, threads=ctx.threads),
                         torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
                         judge=JudgeSpec(strict=ctx.strict, allow_empty=ctx.allow_empty),
                         output=OutputSpec(out=str(ctx.out_dir)),
@@ -191,17 +192,17 @@ def _image_request(spec, ctx: RunContext, argv):
 
 def _attribute_image(spec, where: tuple, traces: list, raw: Judgement, res: dict) -> Judgement:
     """An image divergence is explained only if emulating exactly the quirks the traces attributed
-    restores parity (the image rendered again with them). `where`: (argv, work folder, C binary)."""
+    restores parity (the image rendered again with them). `where`: (argv, work folder, C binary, C threads)."""
     from nbparity.imagecmp import judge_images, render_pair
     from nbparity.images import describe_failures
 
     attributed = sorted({q for t in traces for q in t.get("attributed", [])})
     if not attributed:
         return raw
-    argv, wd, binary = where
+    argv, wd, binary, threads = where
     mode = spec.quirks + "".join(f",+{q}" for q in attributed)
     again = render_pair(argv, wd / "attributed", binary, device=spec.device, dtype=spec.dtype, quirks=mode,
-                        timeout=spec.timeout_s, port=spec.port)
+                        timeout=spec.timeout_s, port=spec.port, threads=threads)
     v2 = judge_images(again, *_gates(spec))
     res["attribution"] = {"quirks": attributed, "mode": mode, "image_ok": v2.ok, "gates": v2.gates,
                           "failed": describe_failures(v2), "verdict": gates_judgement(v2).verdict.value}
@@ -241,7 +242,7 @@ def _compare_request(spec, ctx: RunContext, argv, pixel):
     tol = spec.trace_tol
     return CompareRequest(
         pixel=tuple(pixel), case=CaseSpec(args=shlex.join(argv), label=spec.label),
-        c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s),
+        c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s, threads=ctx.threads),
         torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
         judge=JudgeSpec(rtol=tol.get("trace_rtol"), atol=tol.get("trace_atol"), strict=ctx.strict,
                         allow_empty=ctx.allow_empty),

@@ -175,3 +175,19 @@ def test_supervisor_synthetic_frame_on_two_threads(omp_binary, tmp_path):
     omp = np.fromfile(tmp_path / "omp.bin", dtype="<f4").reshape(2527, 2463)
     torch_img = simulator.run(argv, quirks="c", omp_threads=2).image.numpy()
     assert np.array_equal(torch_img, omp), np.argwhere(torch_img != omp).tolist()[:5]
+
+
+def test_matrix_runs_the_c_on_the_requested_threads(omp_binary, tmp_path):
+    """`cases run --c-threads 3` on an OpenMP build: every C run (image and traced pixel at a block start)
+    on 3 threads, the simulator emulating those blocks, so the run is identical; the record says 3."""
+    from nbparity.flows.matrix import run_matrix
+    from nbparity.request import CSpec, MatrixRequest, OutputSpec
+
+    m = tmp_path / "m.yaml"
+    m.write_text(f'name: omp\ncases:\n  - id: omp\n    base_args: "{" ".join(ARGV)}"\n'
+                 f'    trace_pixels: [[{block_starts(64, 3)[1]}, 0]]\n    runs:\n      - name: base\n')
+    r = run_matrix(MatrixRequest(str(m), c=CSpec(binary=str(omp_binary), threads=3),
+                                 output=OutputSpec(out=str(tmp_path / "out"))))
+    (o,) = r.outcomes
+    assert (o["image"]["verdict"], o["c_threads"], r.exit_code) == ("identical", 3, 0), o.get("reason")
+    assert o["traces"][0]["verdict"] in ("identical", "within_tolerance"), o["traces"][0]["reason"]
