@@ -125,9 +125,8 @@ def _main(argv, debug, as_json=False):
         rc = cli.main(args=argv, prog_name="nbparity", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
+    except click.ClickException as exc:   # a bad option or argument: one line, exit 2, JSON too with --json
+        return _fail(_click_line(exc), 2, as_json)
     except (click.exceptions.Abort, KeyboardInterrupt):   # click turns Ctrl-C into Abort
         return _fail("nbparity: interrupted", 130, as_json)
     except Terminated:
@@ -144,6 +143,14 @@ def _main(argv, debug, as_json=False):
             raise
         return _fail(f"nbparity: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", 3, as_json)
     return rc if isinstance(rc, int) else 0
+
+
+def _click_line(exc) -> str:
+    """click's usage error in one line: the command, the message, where to look (click prints three)."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "nbparity"
+    hint = f" (see '{where} --help')" if ctx is not None else ""
+    return f"{where}: {' '.join(exc.format_message().split())}{hint}"
 
 
 def _silence_stdout() -> None:

@@ -10,6 +10,27 @@ import click
 from nbparity.request import DEFAULT_QUIRKS, CaseSpec, CSpec, JudgeSpec, OutputSpec, TorchSpec
 
 
+class Tolerance(click.ParamType):
+    """A finite tolerance in [0, 1e6]: NaN would fail every value and inf pass every one, and click's
+    FloatRange lets NaN through (every comparison with NaN is false)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or not 0.0 <= x <= 1e6:
+            self.fail(f"{value!r} is not a finite number in [0, 1e6]", param, ctx)
+        return x
+
+
+TOLERANCE = Tolerance()
+
+
 def _stack(fn, opts):
     for o in reversed(opts):
         fn = o(fn)
@@ -93,8 +114,9 @@ def torch_spec(kw) -> TorchSpec:
 
 def judge_options(fn):
     return _stack(fn, [
-        click.option("--tolerance", type=float, default=None, help="rtol for every class (default: tolerances.toml)."),
-        click.option("--atol", type=float, default=None, help="atol for every non-exact class."),
+        click.option("--tolerance", type=TOLERANCE, default=None,
+                     help="rtol for every class (default: tolerances.toml)."),
+        click.option("--atol", type=TOLERANCE, default=None, help="atol for every non-exact class."),
         click.option("--strict", is_flag=True, help="Divergences explained by known C quirks fail too (exit 1)."),
         click.option("--allow-empty", is_flag=True,
                      help="Accept all-zero or non-finite images on both sides (otherwise: incomplete)."),

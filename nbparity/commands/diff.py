@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import click
 
+from nbparity.options import TOLERANCE
+
 FORMAT_CHOICES = ["auto", "trace-log", "phi-log", "phi-json", "phi-table"]
 
 
@@ -47,9 +49,9 @@ def _split_format(value: str) -> tuple[str, str]:
 @click.command("diff")
 @click.argument("c_log", type=str)
 @click.argument("py_log", type=str)
-@click.option("--tolerance", "rtol", type=float, default=None,
+@click.option("--tolerance", "rtol", type=TOLERANCE, default=None,
               help="rtol for every non-exact key (default: traces/tolerances.toml by class and dtype).")
-@click.option("--atol", "atol", type=float, default=None, help="atol for every non-exact key.")
+@click.option("--atol", "atol", type=TOLERANCE, default=None, help="atol for every non-exact key.")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="Which tolerance defaults to use (the torch side's dtype).")
 @click.option("--format", "formats", default="auto", show_default=True, metavar="FORMAT[,FORMAT]",
