@@ -37,7 +37,7 @@ def threshold_pairs(items) -> tuple:
 @c_options
 @judge_options
 @output_options
-@click.option("--roi", nargs=4, type=int, default=None, metavar="XMIN XMAX YMIN YMAX",
+@click.option("--roi", nargs=4, type=click.IntRange(-2**31, 2**31 - 1), default=None, metavar="XMIN XMAX YMIN YMAX",
               help="Render and compare only this region (fast range first, inclusive).")
 @click.option("--log", "log_scale", is_flag=True, help="Log colour scale in the PNGs.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
