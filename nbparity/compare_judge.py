@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nbparity.declarations import FINAL_VALUE, detect_build, declared_reason
+from nbparity.declarations import FINAL_VALUE, declared_reason, detect_build, side_id
 from nbparity.errors import UsageError
 from nbparity.verdict import Judgement, Verdict, combine, judge_values
 
@@ -89,12 +89,14 @@ def _bit_equal(rows) -> "object":
 
 def _annotate_one_sided(full, entries, frames_by_side, builds):
     """Each one-sided key with the build of the side that has it and the declaration's reason (or None).
-    Two sides of the same build print the same keys: between them nothing is declared one-sided."""
+    Two sides of the same build print the same keys: between them only a declaration naming the other
+    side (`against`) holds."""
     reasons = {}
     same = builds["C"] is not None and builds["C"] == builds["PY"]
+    ids = {side: side_id(f) for side, f in frames_by_side.items()}
     for e in entries:
-        frames = frames_by_side[e["side"]]
-        reason = None if same else declared_reason(builds[e["side"]], e["section"], e["key"], frames)
+        frames, other = frames_by_side[e["side"]], "PY" if e["side"] == "C" else "C"
+        reason = declared_reason(builds[e["side"]], e["section"], e["key"], frames, ids[other], same)
         e.update(build=builds[e["side"]], declared=reason)
         reasons[(e["section"], e["key"], e["side"])] = reason
     return [reasons.get(k) for k in zip(full["section"], full["key"], full["side"])]

@@ -1,11 +1,15 @@
 """traces/one_sided.toml as Python: which build a trace came from, and which keys that build prints alone.
 
     detect_build(frames) -> str | None                   # the build id of a parsed trace (None: unknown)
-    declared_reason(build, section, key, frames) -> str | None   # why `build` prints section.key alone
+    declared_reason(build, section, key, frames, against=None, same=False) -> str | None
+                                                         # why `build` prints section.key alone
+    side_id(frames) -> str                               # 'ours:C' (c_reference), 'ours:PY', 'unregistered', …
     load_declarations() -> Declarations                  # cached
 
 A one-sided value is fine (listed, not deciding) only when the side that has it is a known build that
-declares the key; anything else makes a comparison incomplete (nbparity.compare_judge).
+declares the key; anything else makes a comparison incomplete (nbparity.compare_judge). A declaration
+with `against` holds only when the side lacking the keys is one of the sides it names; naming that side,
+it holds also between two sides of the same build.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Declaration:
     keys: tuple
     reason: str
     when: tuple = ()      # ((config key, (allowed values, …)), …)
+    against: tuple = ()   # side ids ('ours:C', 'unregistered') the other side must be; () any other build
 
     def covers(self, section: str, key: str) -> bool:
         return f"{section}.{key}" in self.keys or f"{section}.*" in self.keys
@@ -65,13 +70,20 @@ class Declarations:
                 return b.id
         return None
 
-    def reason(self, build: str | None, section: str, key: str, frames) -> str | None:
+    def reason(self, build: str | None, section: str, key: str, frames, against: str | None = None,
+               same: bool = False) -> str | None:
+        """`against`: the side id of the side lacking the key; `same`: both sides are one build."""
         if build is None or (section, key) == FINAL_VALUE:
             return None
         for d in self.entries:
-            if d.build == build and d.covers(section, key) and d.applies(frames):
+            other_ok = against in d.against if d.against else not same
+            if d.build == build and other_ok and d.covers(section, key) and d.applies(frames):
                 return d.reason
         return None
+
+    def side_id(self, frames) -> str:
+        build = self.build_of(frames)
+        return f"{build}:{_dominant_impl(frames)}" if build else "unregistered"
 
 
 def _dominant_impl(frames) -> str | None:
@@ -97,7 +109,7 @@ def load_declarations(traces_dir: str | None = None) -> Declarations:
         if "pixel.I_pixel_final" in keys:
             raise ValueError(f"{path}: one_sided[{i}]: the final pixel value cannot be declared one-sided")
         when = tuple((k, tuple(str(x) for x in v)) for k, v in (e.get("when") or {}).items())
-        entries.append(Declaration(e["build"], keys, e["reason"], when))
+        entries.append(Declaration(e["build"], keys, e["reason"], when, tuple(e.get("against") or ())))
     return Declarations(builds, tuple(entries))
 
 
@@ -105,5 +117,10 @@ def detect_build(frames) -> str | None:
     return load_declarations().build_of(frames)
 
 
-def declared_reason(build: str | None, section: str, key: str, frames) -> str | None:
-    return load_declarations().reason(build, section, key, frames)
+def declared_reason(build: str | None, section: str, key: str, frames, against: str | None = None,
+                    same: bool = False) -> str | None:
+    return load_declarations().reason(build, section, key, frames, against, same)
+
+
+def side_id(frames) -> str:
+    return load_declarations().side_id(frames)

@@ -18,7 +18,8 @@ specification for every option) plus four execution options that are not physics
   -device cpu|cuda          where to compute (default cpu)
   -dtype float32|float64    working precision (default float64); the image is stored as float32
   -quirks MODE              c | c-r2 | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml;
-                            c-r2 = c,-C-ARGV-001 (R2 option matching)
+                            c-r2 = c,-C-ARGV-001 (R2 option matching; a traced run also prints R2's
+                            setup echo: TRACE_PY:key=value, TRACE:, DETECTOR_*, TRACE_PY_SOURCE2 lines)
   -omp_threads N            the thread count of the OpenMP C build to reproduce (default 1): with quirk
                             C-OMP-001 on, the φ=0 carry-over restarts at each thread's block of rows
   -trace_pixel S F          print TRACE_PY lines for pixel slow S, fast F

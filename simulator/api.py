@@ -12,6 +12,7 @@ import torch
 from . import tracing, writers
 from .kernel import render
 from .quirks import Quirks, as_quirks
+from .trace_r2 import emulates_r2, source2_lines
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
 
@@ -86,9 +87,13 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
                  trace_pixel=tp, progress=progress, omp_threads=omp_threads)
     trace_lines: list[str] = []
     if tp is not None:
+        if emulates_r2(q):   # R2's setup echo (trace_r2.py), recorded while the setup ran
+            trace_lines += setup.r2_echo.lines()
         trace_lines += tracing.config_lines(setup)
         if res.trace is not None:
             trace_lines += tracing.pixel_lines(setup, res.trace, int(setup.oversample))
+            if emulates_r2(q):
+                trace_lines += source2_lines(res.trace)
 
     image_np = res.image.detach().cpu().numpy()
     rendered = res.rendered.cpu().numpy()

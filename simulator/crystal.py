@@ -46,7 +46,7 @@ def cell_defaults(a, b, c, alpha, beta, gamma):
     return a, b, c, alpha, beta, gamma
 
 
-def reciprocal_from_cell(a, b, c, alpha, beta, gamma, c_cell_quirk: bool, warn):
+def reciprocal_from_cell(a, b, c, alpha, beta, gamma, c_cell_quirk: bool, warn, echo=None):
     """§3.1: (a*, b*, c*) in 1/Å in the default orientation, and the volume V (Å³)."""
     sigma = (alpha + beta + gamma) / 2.0
     K = sin(sigma) * sin(sigma - alpha) * sin(sigma - beta) * sin(sigma - gamma)
@@ -66,6 +66,8 @@ def reciprocal_from_cell(a, b, c, alpha, beta, gamma, c_cell_quirk: bool, warn):
             x = -x if x != 0.0 else DBL_MIN
         lens.append(x)
     a_s, b_s, c_s = lens
+    if echo is not None:   # the C keeps these lengths as the vectors' stored magnitudes (trace_r2.py)
+        echo.star_slots = (a_s, b_s, c_s)
     cos_as = _clamp_cos(div(cb * cg - ca, sb * sg))
     cos_bs = _clamp_cos(div(cg * ca - cb, sg * sa))
     cos_gs = _clamp_cos(div(ca * cb - cg, sa * sb))
@@ -87,12 +89,15 @@ def apply_misset(vectors, rx, ry, rz):
     return tuple(rotate(v, rx, ry, rz) for v in vectors)
 
 
-def real_space(a_star, b_star, c_star, user_cell: bool, cell_abc, V):
-    """§3.5–§3.6: direct vectors (Å) by duality, V_cell, and the regenerated reciprocal vectors."""
+def real_space(a_star, b_star, c_star, user_cell: bool, cell_abc, V, echo=None):
+    """§3.5–§3.6: direct vectors (Å) by duality, V_cell, and the regenerated reciprocal vectors.
+    `echo` (trace_r2.Echo) records each step's values for the R2 setup echo."""
     Pc = cross(b_star, c_star)
     Pa = cross(c_star, a_star)
     Pb = cross(a_star, b_star)
     Vstar = dot(a_star, Pc)
+    if echo is not None:
+        echo.cross_products((a_star, b_star, c_star), Pb, Pc, Pa, Vstar)
     if user_cell:
         a, b, c = cell_abc
         Pc = rescale(Pc, div(a, V))
@@ -103,10 +108,14 @@ def real_space(a_star, b_star, c_star, user_cell: bool, cell_abc, V):
     a = scale(Pc, Vcell)
     b = scale(Pa, Vcell)
     c = scale(Pb, Vcell)
-    a_star = scale(cross(b, c), Vstar)
-    b_star = scale(cross(c, a), Vstar)
-    c_star = scale(cross(a, b), Vstar)
-    return (a, b, c), (a_star, b_star, c_star), Vcell
+    crosses = (cross(b, c), cross(c, a), cross(a, b))
+    new_stars = tuple(scale(v, Vstar) for v in crosses)
+    if echo is not None:
+        mags = tuple(magnitude(v) for v in (a, b, c))
+        echo.real_vectors(Pc, Pa, Pb, Vcell, Vstar, (a, b, c), mags)
+        echo.regeneration((a_star, b_star, c_star), echo.star_slots, crosses, new_stars,
+                          tuple(magnitude(v) for v in new_stars))
+    return (a, b, c), new_stars, Vcell
 
 
 def cell_report(a, b, c, a_star, b_star, c_star) -> list[str]:

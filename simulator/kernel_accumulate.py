@@ -22,6 +22,8 @@ def accumulate(c, it, cap_eff, pol_eff, omega_eff, eshape, taps=None):
     F_cell = it.F_cell.to(dt)
     F_latt, evaluated = it.F_latt, it.evaluated
     term = F_cell * F_cell
+    if taps:   # F_cell² before the in-place products overwrite it (R2's SOURCE2 lines print it)
+        taps.put(F_cell_sq=taps.iteration(torch.broadcast_to(term, eshape)))
     if term.requires_grad or F_latt.requires_grad:
         term = term * F_latt * F_latt
     else:   # the same ((F·F)·FL)·FL, in place (half the memory traffic)

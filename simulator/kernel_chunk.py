@@ -41,6 +41,8 @@ def render_chunk(c, state, pix, taps=None):
 
     dt = c.dtype
     cap_eff, pol_eff, omega_eff, polar_final = (x.to(dt) for x in (cap_eff, pol_eff, omega_eff, polar_final))
+    if taps:   # P per (T, J, S) and which iterations call the routine (R2's SOURCE2 lines)
+        taps.put(pol=taps.pixel(pol_eff), pol_calls=None if pol_calls is None else taps.pixel(pol_calls[0]))
     I, spec_capture = accumulate(c, it, cap_eff, pol_eff, omega_eff, (c.F, c.M, P) + tuple(surv.shape[1:]), taps)
     val = _final_value(c, I, cap_eff, polar_final, omega_eff, spec_capture)
     if taps:

@@ -132,6 +132,7 @@ class Setup:
     # ------------------------------------------------------------------- misc
     quirks: frozenset = frozenset()   # the enabled quirk ids (registry spelling)
     messages: tuple = ()         # stdout lines setup would print, in order
+    r2_echo: Any = field(default=None, compare=False, repr=False)  # trace_r2.Echo: R2's setup echo
     # extras (not in the contract's required list)
     r_factor: Any = 1.0          # b·o_r of §4.5 step 1 (ignores two-theta)
     cell_volume: Any = 0.0       # V_cell of §3.5 (Å³)

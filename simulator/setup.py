@@ -25,6 +25,7 @@ from .options import OPTION_FIELDS, Options
 from .quirks import as_quirks
 from .sanity import check as check_values
 from .setup_headers import merge_headers
+from .trace_r2 import Echo
 
 BANNER = "nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17"
 
@@ -47,7 +48,7 @@ def derive(options: Options, quirks=frozenset(), cwd: str = ".", overrides=None,
     quirks = as_quirks(quirks)
     say = _Log(log)
     o, mask_frame = _effective_options(options, overrides, cwd, say)
-    st = SimpleNamespace(o=o, quirks=quirks, say=say, cwd=cwd)
+    st = SimpleNamespace(o=o, quirks=quirks, say=say, cwd=cwd, echo=Echo())
     detector.size(st)                       # 1. detector size (§4.1)
     beam.fluence(st)                        # 2. fluence, sample clipping, flux (§1.13.1)
     detector.close_point_and_roi(st)        # 3–4. close point, ROI (§4.2)
@@ -111,5 +112,5 @@ def _run_fields(st) -> dict:
         noisefile=o.noisefile, write_pgm=o.write_pgm, write_noise=o.write_noise, scale=o.scale,
         pgmscale=o.pgmscale, adc=o.adc, seed=st.rng.seeds["noise"], rng_state=st.rng.state(),
         printout=o.printout, printout_pixel=o.printout_pixel, progress=o.progress,
-        quirks=st.quirks.ids, messages=tuple(st.say.lines), trace_pixel=o.trace_pixel, options=o,
+        quirks=st.quirks.ids, messages=tuple(st.say.lines), r2_echo=st.echo, trace_pixel=o.trace_pixel, options=o,
     )

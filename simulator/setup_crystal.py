@@ -49,12 +49,14 @@ def orientation(st) -> None:
                                                         o.cell_alpha, o.cell_beta, o.cell_gamma)
         cell_abc = (ca, cb, cc)
         a_star, b_star, c_star, V = crystal.reciprocal_from_cell(
-            ca, cb, cc, al, be, ga, st.quirks.triclinic_cell_basis, say)
+            ca, cb, cc, al, be, ga, st.quirks.triclinic_cell_basis, say, st.echo)
     if o.matfile is not None:
         say(f"reading {o.matfile}")
         ma, mb, mc = read_mosflm_matrix(os.path.join(st.cwd, o.matfile))
         lam_scale = M_PER_A / o.lambda0
         a_star, b_star, c_star = (scale(fvec(v), lam_scale) for v in (ma, mb, mc))
+        st.echo.star_slots = tuple(magnitude(v) for v in (a_star, b_star, c_star))
+        st.echo.matrix_read((ma, mb, mc), o.lambda0, lam_scale, (a_star, b_star, c_star), st.echo.star_slots)
     st.misset = (0.0, 0.0, 0.0)
     if o.misset_mode == "random":
         umat = random_rotation(90.0, st.rng, "misset", float32_angle=st.frandrot)
@@ -63,12 +65,17 @@ def orientation(st) -> None:
     elif o.misset_mode == "angles":
         st.misset = (o.misset_x, o.misset_y, o.misset_z)
     if o.misset_mode is not None:
-        a_star, b_star, c_star = crystal.apply_misset((a_star, b_star, c_star), *st.misset)
-    (a, b, c), st.stars, st.cell_volume = crystal.real_space(a_star, b_star, c_star, o.user_cell, cell_abc, V)
+        before = (a_star, b_star, c_star)
+        a_star, b_star, c_star = crystal.apply_misset(before, *st.misset)
+        st.echo.misset(before, st.echo.star_slots, tuple(m * RTD for m in st.misset), (a_star, b_star, c_star))
+    (a, b, c), st.stars, st.cell_volume = crystal.real_space(a_star, b_star, c_star, o.user_cell, cell_abc, V,
+                                                             st.echo)
     for line in crystal.cell_report(a, b, c, *st.stars):
         say(line)
     say("volume = %g A^3" % value(st.cell_volume))
     st.a0, st.b0, st.c0 = (scale(v, M_PER_A) for v in (a, b, c))
+    st.echo.conversion((a, b, c), tuple(magnitude(v) for v in (a, b, c)), (st.a0, st.b0, st.c0),
+                       tuple(magnitude(v) for v in (st.a0, st.b0, st.c0)))
 
 
 def size_and_oversample(st) -> None:

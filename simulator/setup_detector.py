@@ -129,9 +129,32 @@ def place(st) -> None:
     st.geo = place_detector(o, st.pivot, st.quirks, st.fdet, st.sdet, st.odet, st.beam, st.twotheta_axis,
                             o.twotheta, (o.detector_rotx, o.detector_roty, o.detector_rotz),
                             st.Fclose, st.Sclose, st.Fbeam, st.Sbeam, o.distance, o.close_distance, st.pixel)
+    _echo_placement(st, st.geo["steps"])
     b, g = st.beam, st.geo
     st.say("XDS incident beam: %g %g %g" % (value(dot(b, g["fdet"])), value(dot(b, g["sdet"])),
                                             value(dot(b, g["odet"]))))
+
+
+def _echo_placement(st, k) -> None:
+    """Record the placement's intermediate values in R2's print order (simulator/trace_r2.py)."""
+    o, echo = st.o, st.echo
+    rots, fso, tau = (o.detector_rotx, o.detector_roty, o.detector_rotz), (st.fdet, st.sdet, st.odet), o.twotheta
+    if st.pivot == "SAMPLE":
+        echo.sample_block(st.convention, rots, tau, st.Xclose, st.Yclose, st.pixel, fso, st.Fclose, st.Sclose,
+                          k["close_distance"], k["r"], k["distance"], k["terms"], k["P0_plane"],
+                          k["P0_rot"], k["P0_twotheta"])
+    echo.rotated_axes(k["fso_rot"], st.twotheta_axis, k["fso"])
+    for name, v in zip(("FAST_AXIS", "SLOW_AXIS", "NORMAL_AXIS"), k["fso"]):
+        echo.detector(name, v)
+    if st.pivot == "BEAM":
+        echo.beam_block(rots, tau, st.Xbeam, st.Ybeam, st.pixel, k["fso"], st.twotheta_axis, st.Fbeam,
+                        st.Sbeam, k["distance"], k["terms"], k["P0_plane"])
+    echo.detector("PIX0_VECTOR", st.geo["P0"])
+
+
+def _terms(scalars, vectors):
+    """(s0·v0, s1·v1, s2·v2) per component: the terms P0 is summed from (R2 prints them)."""
+    return tuple(tuple(x * v[i] for i in range(3)) for x, v in zip(scalars, vectors))
 
 
 def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, Sclose, Fbeam, Sbeam,
@@ -144,13 +167,21 @@ def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, 
     if isnan(close_distance):
         close_distance = abs(r * distance)
     distance = close_distance / r
+    steps = dict(r=r, close_distance=close_distance, distance=distance)
     P0 = None
-    if pivot == "SAMPLE":
-        P0 = tuple(((-Fclose) * f[i] - Sclose * s[i]) + close_distance * o_vec[i] for i in range(3))
-        P0 = rotate_axis(rotate(P0, rx, ry, rz), t2axis, tau)
-    f, s, o_vec = (rotate_axis(rotate(w, rx, ry, rz), t2axis, tau) for w in (f, s, o_vec))
+    if pivot == "SAMPLE":   # a - b*c == a + (-b)*c exactly, so summing the terms is the C's sum
+        terms = _terms((-Fclose, -Sclose, close_distance), (f, s, o_vec))
+        P0 = tuple((terms[0][i] + terms[1][i]) + terms[2][i] for i in range(3))
+        P0_rot = rotate(P0, rx, ry, rz)
+        steps.update(terms=terms, P0_plane=P0, P0_rot=P0_rot)
+        P0 = steps["P0_twotheta"] = rotate_axis(P0_rot, t2axis, tau)
+    rotated = tuple(rotate(w, rx, ry, rz) for w in (f, s, o_vec))
+    f, s, o_vec = (rotate_axis(w, t2axis, tau) for w in rotated)
+    steps.update(fso_rot=rotated, fso=(f, s, o_vec))
     if pivot == "BEAM":
-        P0 = tuple(((-Fbeam) * f[i] - Sbeam * s[i]) + distance * b[i] for i in range(3))
+        terms = _terms((-Fbeam, -Sbeam, distance), (f, s, b))
+        P0 = tuple((terms[0][i] + terms[1][i]) + terms[2][i] for i in range(3))
+        steps.update(terms=terms, P0_plane=P0)
     if o.pix0_vector is not None and not quirks.pix0_ignored:
         # spec mode: the given P0 is used as given (mm for -pix0_vector_mm)
         P0 = tuple(x / MM_PER_M for x in o.pix0_vector) if o.pix0_vector_mm else tuple(o.pix0_vector)
@@ -166,7 +197,7 @@ def place_detector(o, pivot, quirks, f, s, o_vec, b, t2axis, tau, rots, Fclose, 
     dials = (MM_PER_M * P0[2], MM_PER_M * P0[1], -MM_PER_M * P0[0])
     return dict(P0=P0, fdet=f, sdet=s, odet=o_vec, r=r, Fclose=Fclose, Sclose=Sclose,
                 close_distance=close_distance, Fbeam=Fbeam, Sbeam=Sbeam, distance=distance,
-                ORGX=ORGX, ORGY=ORGY, dials_origin=dials)
+                ORGX=ORGX, ORGY=ORGY, dials_origin=dials, steps=steps)
 
 
 def fields(st, mask_frame) -> dict:

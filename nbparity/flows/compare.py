@@ -50,6 +50,7 @@ def _run_and_judge(session, plan, say) -> CompareResult:
     say("running C and torch…")
     pair = session.run_pair(plan.argv, plan.mode, trace_pixel=(slow, fast), shape=plan.shape,
                             meanwhile=lambda c_future: _prepare_compare())
+    plan, pair = _follow_r2_output(session, plan, pair, say)
     t0 = time.perf_counter()
     c_frames = parse_trace(pair.c_run.stdout, source="c")
     py_frames = parse_trace(pair.t_run.trace_text, source="py")
@@ -86,6 +87,26 @@ def _run_and_judge(session, plan, say) -> CompareResult:
     return CompareResult(request, judgement, session.case, plan, comparison, att, pixel_values,
                          _identity(session, plan, pair.c_run), timings, tuple(warnings), runs=pair,
                          attribution_runs=tuple(reruns))
+
+
+def _follow_r2_output(session, plan, pair, say):
+    """A C side that turns out R2 from its output (the argv parses alike under both lines, so nothing was
+    probed): the simulator runs again on the R2 line, which prints R2's setup echo (simulator/trace_r2.py),
+    so that every value the C printed is compared rather than left one-sided."""
+    from nbparity import cline
+    from nbparity.session import PairRun
+
+    mode = cline.torch_mode(plan.mode, "R2")
+    if session.torch.external or mode == plan.mode or cline.detect_line(pair.c_run.stdout) != "R2":
+        return plan, pair
+    say("C side is R2: running the torch side on the R2 line…")
+    t0 = time.perf_counter()
+    run = session.torch.run(plan.argv, session.py_dir, quirks=mode, trace_pixel=(plan.slow, plan.fast),
+                            timeout=session.request.c.timeout, shape=plan.shape)
+    timings = {**pair.timings, "torch_run_r2": round(time.perf_counter() - t0, 4)}
+    plan = replace(plan, mode=mode, enabled=frozenset(plan.enabled) - {"C-ARGV-001"},
+                   c_line=cline.report_line("R2", "the C run's output", pair.c_run.stdout))
+    return plan, PairRun(pair.c_run, run, timings)
 
 
 def _attribute(session, plan, comparison, judge, warnings, say):

@@ -2,8 +2,10 @@
 
 For every recorded configuration and traced pixel, c_reference and the simulator (c quirks on the
 recordings' R2 line, float64) run argv.txt + `-trace_pixel S F`: `nbparity diff RECORDING OURS` must be
-parity, and the float image of the run bit-identical to floatimage.bin.gz. The simulator in float32 must
-match the recorded image within the project's float32 image criterion. Skips without ../shared."""
+parity, and the float image of the run bit-identical to floatimage.bin.gz; the simulator's trace leaves
+no value of the recording one-sided (it prints R2's setup echo, simulator/trace_r2.py). The simulator
+in float32 must match the recorded image within the project's float32 image criterion. Skips without
+../shared."""
 
 from __future__ import annotations
 
@@ -28,6 +30,21 @@ def test_trace_conforms(runs, case, pixel, side):
     ours = runs.get(case, pixel, side)
     result = diff_logs(str(case.recorded_trace(*pixel)), str(ours.trace_log), dtype="float64")
     assert result.exit_code == 0, (case.name, pixel, side, result.first_divergence, result.root_causes[:3])
+
+
+@pytest.mark.parametrize("case,pixel", PIXEL_PARAMS)
+def test_simulator_prints_every_value_r2_prints(runs, case, pixel):
+    """Issue 22 item 3: on the R2 line the simulator prints, under R2's keys, every value the recording
+    holds (its setup echo, DETECTOR_* and SOURCE2 lines included): no C value is left one-sided, and
+    the diff passes on them."""
+    ours = runs.get(case, pixel, "py")
+    result = diff_logs(str(case.recorded_trace(*pixel)), str(ours.trace_log), dtype="float64")
+    c_only = [f"{sec}.{key}" for table in (result.table, result.config_table)
+              for sec, key, side in zip(table["section"], table["key"], table["side"]) if side == "C"]
+    assert not c_only, (case.name, pixel, sorted(set(c_only))[:8], len(c_only))
+    setup = result.table[result.table["section"] == "setup"]
+    assert (setup["side"] == "both").sum() > 100, (case.name, pixel, len(setup))
+    assert result.exit_code == 0, (case.name, pixel, result.first_divergence, result.root_causes[:3])
 
 
 @pytest.mark.parametrize("side", SIDES)

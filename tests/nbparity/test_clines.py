@@ -102,6 +102,20 @@ def test_compare_follows_the_c_line(c_bin, tmp_path, binary, line, mode):
     assert f"C side is {line}" in r.markdown
 
 
+def test_compare_follows_an_r2_line_seen_only_in_its_output(c_bin, tmp_path):
+    """An argv that parses alike under both lines is not probed; once the C output shows R2, the simulator
+    runs on the R2 line, so it prints R2's setup echo (the stand-in prints none: declared against it)."""
+    from nbparity.pipeline import compare_pixel
+
+    r = compare_pixel(*PIXEL, args=" ".join(SMALL), quirks="c", c_bin=str(FAKE_R2), out=str(tmp_path))
+    m = r.metrics
+    assert r.verdict == "identical" and r.exit_code == 0
+    assert m["c_line"]["line"] == "R2" and m["c_line"]["source"] == "the C run's output"
+    assert m["quirk_mode"] == "c,-C-ARGV-001"
+    text = r.runs.t_run.trace_text
+    assert "TRACE_PY:pix0_vector=" in text and "TRACE:   V_star = a_star . (b_star x c_star) = " in text
+
+
 def test_attribution_names_c_argv_001(c_bin, tmp_path):
     from nbparity.pipeline import compare_pixel
 

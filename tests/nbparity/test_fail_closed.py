@@ -177,20 +177,33 @@ def r2_style(text: str) -> str:
 
 
 def test_declared_one_sided_keys_of_two_registered_builds_are_listed_not_deciding(tmp_path, capsys):
-    rc, doc, last = diff(capsys, write(tmp_path, "r2.log", r2_style(C_TEXT)), GOLDEN / "basic_py.log")
+    r2 = write(tmp_path, "r2.log", r2_style(C_TEXT))
+    # against the simulator, R2's setup echo is never declared: on the R2 line the simulator prints it
+    # (simulator/trace_r2.py), and this golden trace was not made on that line
+    rc, doc, last = diff(capsys, r2, GOLDEN / "basic_py.log")
+    assert rc == 1 and last == ("INCOMPLETE — 6 values only the C side printed, declared nowhere (the torch "
+                                "side lacks detector_convention, angles_rad, distance_m) (exit 1)")
+    # the same R2 trace without its geometry lines: only declared keys are one-sided
+    rc, doc, last = diff(capsys, write(tmp_path, "r2_nogeo.log", r2_style(C_TEXT)[len(GEOMETRY):]),
+                         GOLDEN / "basic_py.log")
     assert rc == 0 and doc["judgement"]["verdict"] == "identical", last
     assert doc["builds"] == {"C": "nanoBragg-R2", "torch": "ours"}
     by_node = {o["node"]: o for o in doc["one_sided"]}
-    assert by_node["pixel.detector_convention"]["declared"].startswith("its detector-setup echo")
+    assert "pixel.detector_convention" not in by_node
     assert by_node["config.fluence"]["declared"].startswith("the effective-configuration echo")
     assert by_node["phi.I_term"]["side"] == "PY" and by_node["phi.I_term"]["declared"].startswith("extended per-φ")
     assert doc["counts"]["one_sided_undeclared"] == 0
     assert doc["not_compared"]["config"] == "configuration not compared (only the torch side printed a config echo)"
     # a key no declaration covers stays deciding: incomplete
-    odd = write(tmp_path, "odd.log", r2_style(C_TEXT) + "TRACE_C:mystery_value=3\n")
+    odd = write(tmp_path, "odd.log", r2_style(C_TEXT)[len(GEOMETRY):] + "TRACE_C:mystery_value=3\n")
     rc, doc, last = diff(capsys, odd, GOLDEN / "basic_py.log")
     assert rc == 1 and last == ("INCOMPLETE — 1 value only the C side printed, declared nowhere (the torch "
                                 "side lacks mystery_value) (exit 1)")
+    # against c_reference (ours:C), whose C prints no setup echo, R2's echo is declared
+    rc, doc, last = diff(capsys, r2, C_LOG)
+    assert rc == 0, last
+    by_node = {o["node"]: o for o in doc["one_sided"]}
+    assert by_node["pixel.detector_convention"]["declared"].startswith("its setup echo")
 
 
 def test_declarations_file_is_checked(tmp_path):
