@@ -86,14 +86,23 @@ def _failing_rows(comparison, show_all: bool) -> list[str]:
         return []
     limit = len(fails) if show_all else MAX_ROWS
     title = "rows" if show_all else f"failing rows ({min(limit, len(fails))} of {len(fails)})"
-    out = [f"{title}:  key[comp] occurrence  C  torch  rel"]
+    out = [f"{title}:  key[comp] occurrence  C  torch  rel  ulps  digits  rtol needed"]
     for r in fails.head(limit).to_dict("records"):
         occ = "config" if r["section"] == "config" else f"({r['layer']},{r['subS']},{r['subF']})"
         if r.get("phi_tic") is not None and int(r["phi_tic"]) >= 0:
             occ += f" φ{int(r['phi_tic'])}"
         out.append(_cut(f"  {r['key']}[{r['component']}] {occ}  {_g(r['c'], 12)}  {_g(r['py'], 12)}  "
-                        f"{_g(r['rel'], 3)}  {r['status']}"))
+                        f"{_g(r['rel'], 3)}  {_closeness(r)}  {r['status']}"))
     return out
+
+
+def _closeness(r: dict) -> str:
+    """'ulps 12 · 15.2 digits · needs 3.1e-15' (nbparity.agreement), '-' where nothing was measured."""
+    ulps, digits, need = r.get("ulps"), r.get("digits"), r.get("rtol_needed")
+    if ulps is None or ulps != ulps:
+        return "-"
+    text = f"{_g(ulps, 3)} ulp {_g(digits, 3)} dig"
+    return text + ("" if need is None or need != need else f" need {_g(need, 2)}")
 
 
 def _phi_line(comparison) -> list[str]:
