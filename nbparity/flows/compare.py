@@ -65,6 +65,9 @@ def _run_and_judge(session, plan, say) -> CompareResult:
                               keys=j.keys)
 
     comparison = judge(py_frames)
+    from nbparity.prove.float32 import float32_hints
+
+    comparison.hints.extend(float32_hints(comparison, plan.argv))   # next to the unit hints
     timings = {**pair.timings, "parse_compare": round(time.perf_counter() - t0, 4)}
     pixel_values = {"c_float": pair.c_run.pixel_value(plan.shape, slow, fast),
                     "torch_float": pair.t_run.pixel_value(slow, fast)}

@@ -64,7 +64,10 @@ def _root_rows(comparison) -> list[str]:
                         f"rel {_g(r.get('rel'), 3)}; {down} keys downstream"))
     if len(roots) > MAX_ROOTS:
         out.append(f"  … {len(roots) - MAX_ROOTS} more in the bundle (summary.md)")
-    for h in comparison.hints[:2]:
+    for h in comparison.hints[:3]:
+        if h["factor"] == "float32":   # the ratio is 1 to many digits: the meaning says it all
+            out.append(_cut(f"  hint: {h['node']}: {h['meaning']}"))
+            continue
         out.append(_cut(f"  hint: {h['node']} torch/C = {_g(h['ratio'], 6)} ≈ {h['factor']}: {h['meaning']}"))
     return out
 

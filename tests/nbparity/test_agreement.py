@@ -48,3 +48,27 @@ def test_compare_table_and_root_causes_carry_ulps_digits_and_needed_rtol():
     same = _row(r, "fdet_vec")
     assert same["ulps"] == 0 and same["digits"] == 17 and same["rtol_needed"] == 0
     assert math.isnan(_row(r, "steps")["rtol_needed"])            # exact keys: no tolerance applies
+
+
+def _config_py(key, value):
+    """The golden torch trace with one configuration value changed."""
+    import re
+
+    return re.sub(rf"(TRACE_PY_CONFIG .*\b{key}=)(\S+)", lambda m: m.group(1) + value, PY_TEXT, count=1)
+
+
+def test_float32_hint_names_the_option_a_port_holds_in_float32():
+    from nbparity.prove.float32 import float32_hints
+
+    argv = ["-distance", "100.1", "-fdet_vector", "0", "0.3", "1"]
+    py = _config_py("distance_m", repr(float(np.float32(100.1)) / 1000))
+    r = compare_traces(parse_trace(C_TEXT.replace("distance_m=0.10000000000000001 ", "distance_m=0.1001 "),
+                                   "c"), parse_trace(py, "py"))
+    hints = float32_hints(r, argv)
+    assert [h["node"] for h in hints] == ["config.distance_m"]
+    assert hints[0]["meaning"].startswith("the port appears to hold -distance in float32")
+    # a difference that is not float32 rounding of the argv value is no float32 hint
+    py = _config_py("distance_m", repr(100.1 / 1000 * (1 + 1e-9)))
+    r = compare_traces(parse_trace(C_TEXT.replace("distance_m=0.10000000000000001 ", "distance_m=0.1001 "),
+                                   "c"), parse_trace(py, "py"))
+    assert float32_hints(r, argv) == []
