@@ -21,16 +21,20 @@ class Injection:
 
     @property
     def option(self) -> str:
-        """The option that carries the value (the last option token of the template)."""
-        return [t for t in self.argv.split() if t.startswith("-") and "{" not in t][-1]
+        """The option that carries the value (the token before {0})."""
+        toks = self.argv.split()
+        return toks[toks.index("{0}") - 1]
 
     def applies(self, convention: str | None) -> bool:
         return not self.conventions or (convention or "").upper() in self.conventions
 
-    def tokens(self, raw_values) -> list[str]:
-        """The argv tokens with the C's printed components written in (ValueError on an unreadable one)."""
+    def tokens(self, raw_values, pivot: str | None = None) -> list[str]:
+        """The argv tokens with the C's printed components (and the C's pivot, where the option would
+        move it) written in; ValueError on an unreadable value."""
         scaled = [scaled_text(raw, self.scale) for raw in raw_values]
-        return [t.format(*scaled) if "{" in t else t for t in self.argv.split()]
+        if "{pivot}" in self.argv and not pivot:
+            raise ValueError("the C printed no pivot")
+        return [t.format(*scaled, pivot=(pivot or "").lower()) if "{" in t else t for t in self.argv.split()]
 
 
 def scaled_text(raw: str, scale: float) -> str:
@@ -43,8 +47,10 @@ def scaled_text(raw: str, scale: float) -> str:
         raise ValueError(f"not finite: {raw!r}")
     if scale == 1:
         return str(raw).strip()
-    out = value * Decimal(repr(float(scale)))
-    return format(out.normalize(), "g") if out != 0 else "0"
+    out = (value * Decimal(repr(float(scale)))).normalize()
+    if out == 0:
+        return "0"
+    return format(out, "f") if -7 < out.adjusted() < 16 else format(out, "g")
 
 
 @lru_cache(maxsize=1)

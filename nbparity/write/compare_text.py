@@ -159,6 +159,10 @@ def report_lines(result, show_all: bool = False) -> list[tuple[str, str]]:
         if att.unexplained:
             out.append((_cut(f"unexplained: {att.unexplained} divergent values with "
                              f"{', '.join(att.triggered) or 'no'} quirk(s) emulated"), "red"))
+    if getattr(result, "proof", None) is not None:
+        from nbparity.write.compare_prove import prove_lines
+
+        out += [(line, "cyan") for line in prove_lines(result.proof)]
     if result.error:
         out.append((_cut(f"error: {result.error}"), "red"))
     out.append((_cut(next_step(result)), ""))

@@ -1,0 +1,71 @@
+"""The harness's half of the injection protocol (docs/injection.md): which traced keys a port may be asked
+to take from the C, and the JSON document that carries the C's values for the traced pixel.
+
+    NBPARITY_INJECT=/path/inject.json  python -m myport <argv>
+
+    {"schema": "nbparity.inject/1", "pixel": [slow, fast],
+     "values": [{"key": "rot", "phi_tic": 0, "layer": 0, "subS": 0, "subF": 0,
+                 "value": [[ax, ay, az], [bx, by, bz], [cx, cy, cz]]}, …]}
+
+Keys: "rot" (the rotated real basis a, b, c at a φ step, mosaic domain 0, Å), "hkl_frac" (h, k, l at a φ
+step), "F_latt" (at a φ step). Values are the C's, as printed (round-tripped doubles)."""
+
+from __future__ import annotations
+
+import json
+
+SCHEMA = "nbparity.inject/1"
+ENV = "NBPARITY_INJECT"
+
+# (section, trace key) -> protocol key
+_KEYS = {("pixel", "rot_a_angstroms"): "rot", ("pixel", "rot_b_angstroms"): "rot",
+         ("pixel", "rot_c_angstroms"): "rot", ("pixel", "hkl_frac"): "hkl_frac", ("pixel", "F_latt"): "F_latt",
+         ("phi", "h_frac"): "hkl_frac", ("phi", "k_frac"): "hkl_frac", ("phi", "l_frac"): "hkl_frac",
+         ("phi", "F_latt"): "F_latt"}
+_KEYS.update({("phi", f"rot_{v}_{x}"): "rot" for v in "abc" for x in "xyz"})
+LABELS = {"rot": "rotated vectors (a, b, c)", "hkl_frac": "h k l", "F_latt": "F_latt"}
+
+# where the C's values of a protocol key are read: per-φ fields (every step), in the value's layout
+_PHI_FIELDS = {"rot": [[f"rot_{v}_{x}" for x in "xyz"] for v in "abc"],
+               "hkl_frac": ["h_frac", "k_frac", "l_frac"], "F_latt": "F_latt"}
+
+
+def protocol_key(section: str, key: str) -> str | None:
+    return _KEYS.get((section, key))
+
+
+def nodes_of(key: str) -> list[str]:
+    """The trace nodes a protocol key sets (its own rows must agree once injected)."""
+    return [f"{s}.{k}" for (s, k), p in _KEYS.items() if p == key]
+
+
+def payload_for(comparison, key: str, phi_tic: int) -> dict:
+    """{"key", "phi_tic", "values": [...]}: the C's values of `key` at the φ step (-1: step 0), per
+    occurrence, from the per-φ rows of the comparison."""
+    t = comparison.table
+    tic = max(int(phi_tic), 0)
+    rows = t[(t["section"] == "phi") & (t["phi_tic"] == tic) & (t["side"] != "PY")]
+    by_occ: dict = {}
+    for r in rows.to_dict("records"):
+        by_occ.setdefault((int(r["layer"]), int(r["subS"]), int(r["subF"])), {})[r["key"]] = float(r["c"])
+    values = []
+    for (layer, s, f), got in sorted(by_occ.items()):
+        try:
+            value = _shape(_PHI_FIELDS[key], got)
+        except KeyError:   # this build printed no such field at the step
+            continue
+        values.append({"key": key, "phi_tic": tic, "layer": layer, "subS": s, "subF": f, "value": value})
+    return {"key": key, "phi_tic": tic, "values": values}
+
+
+def _shape(fields, got):
+    if isinstance(fields, str):
+        return got[fields]
+    return [_shape(f, got) for f in fields]
+
+
+def write_injection(path, pixel, payloads) -> None:
+    values = [v for p in payloads for v in p["values"]]
+    doc = {"schema": SCHEMA, "pixel": [int(pixel[0]), int(pixel[1])], "values": values}
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)

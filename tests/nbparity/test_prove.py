@@ -1,0 +1,105 @@
+"""`compare --prove` (issue 24): re-runs with the C's values injected prove root causes, and rank them by
+their effect on the traced pixel. Stand-in ports: flux_port.py (scales -flux), flatt_port.py (implements
+the injection protocol, F_latt with the wrong sign at φ step 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbparity.bundle import verify_bundle
+from nbparity.prove.table import injection_for, scaled_text
+from nbparity.prove.verdicts import CauseVerdict, moved_fraction, rank
+from tests.robustness import c_binary, cli
+
+PY = sys.executable
+PORTS = Path(__file__).resolve().parent / "ports"
+REPO = Path(__file__).resolve().parents[2]
+TINY = ("-default_F 100 -cell 30 30 30 90 90 90 -detpixels 16 -N 2 -oversample 1 -nonoise -nopgm -noprogress "
+        "-flux 1e18 -phisteps 5 -osc 0.5")
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("NBPARITY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("NBPARITY_TEST_PERTURB", raising=False)
+    monkeypatch.delenv("NBPARITY_INJECT", raising=False)
+
+
+def _prove(tmp_path, *args):
+    r = cli(["compare", "--pixel", "3", "4", "--c-bin", str(c_binary()), "--out", str(tmp_path / "out"),
+             "--json", "--prove", "--no-attribution", *args])
+    assert r.returncode == 1, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
+def _port(name):
+    return f"{shlex.quote(PY)} {shlex.quote(str(PORTS / name))} {{argv}}"
+
+
+def test_scaled_flux_is_proven_by_fluence_injection_and_ranked_first(tmp_path):
+    doc = _prove(tmp_path, "--args", TINY, "--py-cmd", _port("flux_port.py"))
+    proof = doc["proof"]
+    first = proof["causes"][0]
+    assert first["message"] == "fluence: proven by -fluence injection: every downstream value agrees"
+    assert first["injected"] == "-flux 0 -fluence 9.9999999999999988e+25"
+    assert first["moved"] == 1.0 and first["pixel_after"] == doc["pixel_values"]["c_float"]
+    assert proof["headline"].startswith("first cause: fluence: proven by -fluence injection; fixed alone")
+    b = Path(doc["bundle"])
+    log = (b / "py_trace_prove1.log").read_text()
+    assert "# injected options: -flux 0 -fluence 9.9999999999999988e+25" in log and "TRACE_PY" in log
+    assert verify_bundle(b).ok
+
+
+def test_wrong_F_latt_sign_at_one_step_is_localised_and_proven_through_the_protocol(tmp_path):
+    doc = _prove(tmp_path, "--args", TINY, "--py-cmd", _port("flatt_port.py"))
+    [cause] = doc["proof"]["causes"]
+    assert cause["label"] == "F_latt at φ step 3" and cause["status"] == "proven"
+    assert cause["message"] == "F_latt at φ step 3: proven by protocol injection: every downstream value agrees"
+    [run] = doc["proof"]["runs"]
+    assert [(v["key"], v["phi_tic"]) for v in run["inject"][0]["values"]] == [("F_latt", 3)]
+    assert run["inject"][0]["values"][0]["value"] > 0     # the C's sign, given to the port
+
+
+def test_a_port_that_ignores_the_protocol_cannot_inject(tmp_path):
+    """The same wrong sign in a port that never reads NBPARITY_INJECT: never 'proven'."""
+    port = tmp_path / "deaf_port.py"
+    port.write_text((PORTS / "flatt_port.py").read_text().replace(
+        "inject.active() or inject.Injection((-1, -1), [])", "inject.Injection((-1, -1), [])"))
+    doc = _prove(tmp_path, "--args", TINY, "--py-cmd", f"{shlex.quote(PY)} {shlex.quote(str(port))} {{argv}}")
+    [cause] = doc["proof"]["causes"]
+    assert cause["status"] == "cannot inject" and "ignored the protocol" in cause["message"]
+
+
+def test_spec_mode_proves_pix0_and_the_phi0_rotated_vectors(tmp_path):
+    """C-PIX0-001 (pix0 from -pix0_vector_mm) and C-PARITY-001 (the φ=0 carry-over): both proven, the pixel
+    agrees once both are injected."""
+    doc = _prove(tmp_path, "--args", TINY + " -pix0_vector_mm 0.8 0.8 -100", "--quirks", "spec")
+    by = {c["label"]: c for c in doc["proof"]["causes"]}
+    assert by["pix0"]["status"] == "proven" and by["pix0"]["message"].startswith(
+        "pix0: proven by -pix0_vector injection")
+    assert by["rotated vectors (a, b, c) at φ step 0"]["status"] == "proven"
+    assert by["distance_m"]["status"] == "not sufficient"      # pix0 given overrides -distance
+    assert doc["proof"]["causes"][0]["label"] == "pix0"          # it closes the pixel's gap
+    together = doc["proof"]["together"]
+    assert together["status"] == "proven" and together["pixel_after"] == doc["pixel_values"]["c_float"]
+
+
+def test_injection_tokens_keep_every_printed_digit():
+    assert scaled_text("0.23127466000000005", 1000) == "231.27466000000005"
+    assert scaled_text("9.7680000000000001e-11", 1e10) == "0.97680000000000001"
+    assert injection_for("config.distance_m").tokens(["0.1"], "SAMPLE") == ["-distance", "100", "-pivot", "sample"]
+    assert injection_for("config.Fbeam_m", "MOSFLM") is None    # -Xbeam is not Fbeam there
+
+
+def test_rank_by_effect_then_size():
+    v = lambda label, moved, rel: CauseVerdict(label, [], "proven", "option", label, moved=moved, rel=rel)  # noqa: E731
+    ranked = rank([v("small", 0.1, 1e-3), v("none", None, 10.0), v("big", 0.99, 1e-9), v("tie", 0.1, 1e-2)])
+    assert [x.label for x in ranked] == ["big", "tie", "small", "none"]
+    assert moved_fraction(3.0, 2.0, 1.0) == 0.5 and moved_fraction(1.0, 2.0, 1.0) is None
