@@ -18,6 +18,7 @@ class Proof:
     runs: list                      # nbparity.prove.run.ProveRun, in the order they were planned
     pixel: dict = field(default_factory=dict)   # c, before
     seconds: float = 0.0
+    split: object = None            # DataFrame (nbparity.prove.split): inherited vs own error per value
 
     @property
     def headline(self) -> str:
@@ -37,7 +38,11 @@ class Proof:
     def to_dict(self) -> dict:
         from nbparity.compare_notes import json_safe
 
+        from nbparity.prove.split import split_summary
+
+        split = split_summary(self.split) if self.split is not None else None
         return json_safe({"headline": self.headline, "pixel": self.pixel, "seconds": self.seconds,
+                          "error_split": split,
                           "causes": [v.to_dict() for v in self.causes],
                           "together": self.together.to_dict() if self.together else None,
                           "runs": [{"label": r.label, "tokens": r.tokens, "command": r.command,
@@ -75,8 +80,14 @@ def prove(session, plan, comparison, judge_text, pixel_values, base_trace: str, 
             verdicts.append(CauseVerdict(c.label, c.nodes, CANNOT, "none", f"{c.label}: cannot inject: {c.why}",
                                          rel=c.row.get("rel")))
     together = _together(runs[-1], len(runs) - 1, before, c_val) if len(live) > 1 else None
+    fixed = runs[-1].comparison if runs else None   # the run with every injectable cause given
+    split = None
+    if fixed is not None:
+        from nbparity.prove.split import error_split
+
+        split = error_split(comparison, fixed, {n for c in live for n in c.nodes})
     return Proof(rank(verdicts), together, runs, {"c": c_val, "before": before},
-                 round(time.perf_counter() - t0, 3))
+                 round(time.perf_counter() - t0, 3), split)
 
 
 def _verdict(cand, run, index, schema, base_trace, before, c_val) -> CauseVerdict:

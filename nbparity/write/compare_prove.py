@@ -32,6 +32,17 @@ def prove_lines(proof) -> list[str]:
         out.append(f"  … {len(proof.causes) - MAX_CAUSES} more in the bundle (summary.md)")
     if proof.together is not None:
         out.append(cut(f"  {_line(proof.together)}"))
+    s = proof.to_dict().get("error_split")
+    if s:
+        text = (f"  error split (every injectable cause given): {s['values']} divergent values, "
+                f"{s['injected']} injected, {s['wholly_inherited']} wholly inherited, "
+                f"{s['with_own_part']} with an own part")
+        if s["largest_own"]:
+            w = s["largest_own"]
+            text += f" (largest: {w['key']}[{w['component']}] own {g(w['own'], 3)} of {g(w['error'], 3)})"
+        if s["not_measured"]:
+            text += f", {s['not_measured']} not measured"
+        out.append(cut(text))
     return out
 
 
@@ -58,4 +69,6 @@ def prove_files(proof) -> dict:
         if r.payloads:
             head.append("# NBPARITY_INJECT file: " + json.dumps(r.payloads))
         files[f"py_trace_prove{i}.log"] = "\n".join(head) + "\n" + (r.trace_text or "")
+    if proof.split is not None:
+        files["prove_split.csv"] = proof.split.to_csv(index=False, float_format="%.17g")
     return files

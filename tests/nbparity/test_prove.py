@@ -50,6 +50,8 @@ def test_scaled_flux_is_proven_by_fluence_injection_and_ranked_first(tmp_path):
     assert first["message"] == "fluence: proven by -fluence injection: every downstream value agrees"
     assert first["injected"] == "-flux 0 -fluence 9.9999999999999988e+25"
     assert first["moved"] == 1.0 and first["pixel_after"] == doc["pixel_values"]["c_float"]
+    assert proof["error_split"]["injected"] == 1 and proof["error_split"]["with_own_part"] == 0
+    assert proof["error_split"]["wholly_inherited"] == proof["error_split"]["values"] - 1
     assert proof["headline"].startswith("first cause: fluence: proven by -fluence injection; fixed alone")
     b = Path(doc["bundle"])
     log = (b / "py_trace_prove1.log").read_text()
@@ -103,3 +105,25 @@ def test_rank_by_effect_then_size():
     ranked = rank([v("small", 0.1, 1e-3), v("none", None, 10.0), v("big", 0.99, 1e-9), v("tie", 0.1, 1e-2)])
     assert [x.label for x in ranked] == ["big", "tie", "small", "none"]
     assert moved_fraction(3.0, 2.0, 1.0) == 0.5 and moved_fraction(1.0, 2.0, 1.0) is None
+
+
+def test_error_split_separates_inherited_from_own():
+    from nbparity.compare import compare_traces
+    from nbparity.prove.split import error_split, split_summary
+    from nbparity.traces import parse_trace
+
+    golden = REPO / "traces" / "golden"
+    c_text, py_text = (golden / "basic_c.log").read_text(), (golden / "basic_py.log").read_text()
+    pos = "TRACE_PY: pixel_pos_meters 0.10000000000000001 -5.0000000000001432e-05 0.00084999999999999659"
+    r = "TRACE_PY: R_distance_meters 0.10000362493429926"
+    bad = py_text.replace(pos, pos.replace("0.10000000000000001", "0.10000000001"), 1) \
+        .replace(r, "TRACE_PY: R_distance_meters 0.10000362494429926", 1)
+    fixed = py_text.replace(r, "TRACE_PY: R_distance_meters 0.10000362493439926", 1)   # 1e-13 its own
+    c = parse_trace(c_text, "c")
+    split = error_split(compare_traces(c, parse_trace(bad, "py")), compare_traces(c, parse_trace(fixed, "py")),
+                        {"pixel.pixel_pos_meters"})
+    row = split[split["key"] == "R_distance_meters"].iloc[0]
+    assert row["error"] == pytest.approx(1e-11, rel=1e-4) and row["own"] == pytest.approx(1e-13, rel=1e-3)
+    assert row["inherited"] == pytest.approx(row["error"] - row["own"], rel=1e-12)
+    s = split_summary(split)
+    assert s["injected"] == 1 and s["with_own_part"] == 1 and s["largest_own"]["key"] == "R_distance_meters"
