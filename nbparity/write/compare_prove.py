@@ -14,7 +14,7 @@ def _effect(v) -> str:
     if v.moved is None:
         return ""
     alone = "" if v.how == "all" else " alone"
-    return f"[{100 * v.moved:.4g}% of the pixel's gap closed{alone}]"
+    return f"[{100 * v.moved:.6g}% of the pixel's gap closed{alone}]"
 
 
 def _line(v) -> str:
