@@ -74,12 +74,12 @@ def prove(session, plan, comparison, judge_text, pixel_values, base_trace: str, 
     before, c_val = pixel_values.get("torch_float"), pixel_values.get("c_float")
     verdicts = []
     for i, c in enumerate(live):
-        verdicts.append(_verdict(c, runs[i], i, schema, base_trace, before, c_val))
+        verdicts.append(_verdict(c, runs[i], i, schema, comparison, base_trace, before, c_val))
     for c in cands:
         if not c.injectable:
             verdicts.append(CauseVerdict(c.label, c.nodes, CANNOT, "none", f"{c.label}: cannot inject: {c.why}",
                                          rel=c.row.get("rel")))
-    together = _together(runs[-1], len(runs) - 1, before, c_val) if len(live) > 1 else None
+    together = _together(runs[-1], len(runs) - 1, comparison, before, c_val) if len(live) > 1 else None
     fixed = runs[-1].comparison if runs else None   # the run with every injectable cause given
     split = None
     if fixed is not None:
@@ -90,13 +90,13 @@ def prove(session, plan, comparison, judge_text, pixel_values, base_trace: str, 
                  round(time.perf_counter() - t0, 3), split)
 
 
-def _verdict(cand, run, index, schema, base_trace, before, c_val) -> CauseVerdict:
+def _verdict(cand, run, index, schema, base, base_trace, before, c_val) -> CauseVerdict:
     injected = _injected(cand)
     if cand.how == "protocol" and not run.error and _same_trace(run.trace_text, base_trace):
         status, msg, still = CANNOT, (f"{cand.label}: cannot inject: the torch side ignored the protocol "
                                       "(its trace did not change; see docs/injection.md)"), []
     else:
-        status, msg, still = judge_cause(cand.label, cand.nodes, cand.how, injected, run, schema)
+        status, msg, still = judge_cause(cand.label, cand.nodes, cand.how, injected, run, schema, base)
     moved = None if status in (FAILED, CANNOT) else moved_fraction(before, run.pixel_value, c_val)
     return CauseVerdict(cand.label, cand.nodes, status, cand.how, msg, injected, still,
                         None if status in (FAILED, CANNOT) else run.pixel_value, moved, cand.row.get("rel"), index)
@@ -107,14 +107,17 @@ def _same_trace(a: str, b: str) -> bool:
     return keep(a) == keep(b)
 
 
-def _together(run, index, before, c_val) -> CauseVerdict:
-    from nbparity.prove.verdicts import NOT_SUFFICIENT, PROVEN, failing_nodes
+def _together(run, index, base, before, c_val) -> CauseVerdict:
+    from nbparity.prove.verdicts import NOT_SUFFICIENT, PROVEN, failing_nodes, less_complete
 
     if run.error:
         return CauseVerdict(TOGETHER, [], FAILED, "all", f"{TOGETHER}: the re-run failed: {run.error}",
                             run_index=index)
     still = sorted(failing_nodes(run.comparison))
-    if not still and run.comparison.exit_code == 0:
+    lacking = less_complete(run.comparison, base)
+    if lacking:
+        status, msg = NOT_SUFFICIENT, f"{TOGETHER}: not proven: the re-run's trace is incomplete ({lacking})"
+    elif not still and run.comparison.exit_code == 0:
         status, msg = PROVEN, f"{TOGETHER}: every value agrees ({run.comparison.verdict.split(':')[0]})"
     else:
         shown = ", ".join(n.split(".", 1)[1] for n in still[:6]) + (" …" if len(still) > 6 else "")

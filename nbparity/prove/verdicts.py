@@ -56,11 +56,26 @@ def failing_nodes(comparison) -> set:
     return {f"{s}.{k}" if s != "config" else f"config.{k}" for s, k in zip(f["section"], f["key"])}
 
 
-def judge_cause(label, nodes, how, injected, run, schema) -> tuple[str, str, list]:
-    """(status, message, still-diverging nodes at or below it) of one injection run."""
+def less_complete(after, base) -> str | None:
+    """Why the re-run's trace proves less than the base one did (values one side lacks, values not finite
+    on both sides, beyond the base run's), or None: a proof stands only on what was compared."""
+    for key, what in (("one_sided_undeclared", "values only one side printed"),
+                      ("non_finite", "values not finite on both sides")):
+        extra = int(after.counts.get(key, 0)) - int(base.counts.get(key, 0))
+        if extra > 0:
+            return f"{extra} more {what} than before"
+    return None
+
+
+def judge_cause(label, nodes, how, injected, run, schema, base) -> tuple[str, str, list]:
+    """(status, message, still-diverging nodes at or below it) of one injection run; `base`: the
+    comparison without injection."""
     if run.error:
         return FAILED, f"{label}: the re-run failed: {run.error}", []
     after = run.comparison
+    lacking = less_complete(after, base)
+    if lacking:
+        return NOT_SUFFICIENT, f"{label}: not proven: the re-run's trace is incomplete ({lacking})", []
     below = subtree(schema, nodes)
     failing = failing_nodes(after)
     new_roots = {r["node"] for r in after.root_causes}

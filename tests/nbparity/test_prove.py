@@ -127,3 +127,29 @@ def test_error_split_separates_inherited_from_own():
     assert row["inherited"] == pytest.approx(row["error"] - row["own"], rel=1e-12)
     s = split_summary(split)
     assert s["injected"] == 1 and s["with_own_part"] == 1 and s["largest_own"]["key"] == "R_distance_meters"
+
+
+def test_a_rerun_whose_trace_lacks_values_proves_nothing():
+    """Fail closed: fixing the cause while the re-run stops printing a value is never 'proven'."""
+    import re
+
+    from nbparity.compare import compare_traces
+    from nbparity.prove.run import ProveRun
+    from nbparity.prove.verdicts import judge_cause
+    from nbparity.schema import load_schema
+    from nbparity.traces import parse_trace
+
+    golden = REPO / "traces" / "golden"
+    c_text, py_text = (golden / "basic_c.log").read_text(), (golden / "basic_py.log").read_text()
+    c = parse_trace(c_text, "c")
+    wrong = re.sub(r"(TRACE_PY_CONFIG .*\bfluence=)(\S+)", r"\g<1>2e+24", py_text, count=1)
+    base = compare_traces(c, parse_trace(wrong, "py"))
+    run = ProveRun("fluence", ["-fluence", "1e24"], [])
+    run.comparison = compare_traces(c, parse_trace(py_text, "py"))
+    status, _, _ = judge_cause("fluence", ["config.fluence"], "option", "-fluence 1e24", run, load_schema(), base)
+    assert status == "proven"
+    lacking = "\n".join(ln for ln in py_text.splitlines() if not ln.startswith("TRACE_PY: polar "))
+    run.comparison = compare_traces(c, parse_trace(lacking, "py"))
+    status, message, _ = judge_cause("fluence", ["config.fluence"], "option", "-fluence 1e24", run, load_schema(),
+                                     base)
+    assert status == "not sufficient" and "the re-run's trace is incomplete (1 more values only one side" in message
