@@ -25,9 +25,12 @@ _KEYS = {("pixel", "rot_a_angstroms"): "rot", ("pixel", "rot_b_angstroms"): "rot
 _KEYS.update({("phi", f"rot_{v}_{x}"): "rot" for v in "abc" for x in "xyz"})
 LABELS = {"rot": "rotated vectors (a, b, c)", "hkl_frac": "h k l", "F_latt": "F_latt"}
 
-# where the C's values of a protocol key are read: per-φ fields (every step), in the value's layout
+# where the C's values of a protocol key are read: per-φ fields (every step), in the value's layout, and
+# for φ step 0 the per-pixel block B lines ((key, component)), which every instrumented build prints
 _PHI_FIELDS = {"rot": [[f"rot_{v}_{x}" for x in "xyz"] for v in "abc"],
                "hkl_frac": ["h_frac", "k_frac", "l_frac"], "F_latt": "F_latt"}
+_STEP0_LINES = {"rot": [[(f"rot_{v}_angstroms", i) for i in range(3)] for v in "abc"],
+                "hkl_frac": [("hkl_frac", i) for i in range(3)], "F_latt": ("F_latt", 0)}
 
 
 def protocol_key(section: str, key: str) -> str | None:
@@ -44,22 +47,31 @@ def payload_for(comparison, key: str, phi_tic: int) -> dict:
     occurrence, from the per-φ rows of the comparison."""
     t = comparison.table
     tic = max(int(phi_tic), 0)
-    rows = t[(t["section"] == "phi") & (t["phi_tic"] == tic) & (t["side"] != "PY")]
-    by_occ: dict = {}
-    for r in rows.to_dict("records"):
-        by_occ.setdefault((int(r["layer"]), int(r["subS"]), int(r["subF"])), {})[r["key"]] = float(r["c"])
-    values = []
-    for (layer, s, f), got in sorted(by_occ.items()):
-        try:
-            value = _shape(_PHI_FIELDS[key], got)
-        except KeyError:   # this build printed no such field at the step
-            continue
-        values.append({"key": key, "phi_tic": tic, "layer": layer, "subS": s, "subF": f, "value": value})
+    values = _values(t[(t["section"] == "phi") & (t["phi_tic"] == tic)], key, tic, _PHI_FIELDS[key],
+                     lambda r: r["key"])
+    if not values and tic == 0:   # a build without the extended per-φ fields: block B is φ step 0
+        values = _values(t[t["section"] == "pixel"], key, tic, _STEP0_LINES[key],
+                         lambda r: (r["key"], int(r["component"])))
     return {"key": key, "phi_tic": tic, "values": values}
 
 
+def _values(rows, key, tic, fields, name_of) -> list:
+    """One protocol value per occurrence of the C's rows that has every field the key needs."""
+    by_occ: dict = {}
+    for r in rows[rows["side"] != "PY"].to_dict("records"):
+        by_occ.setdefault((int(r["layer"]), int(r["subS"]), int(r["subF"])), {})[name_of(r)] = float(r["c"])
+    out = []
+    for (layer, s, f), got in sorted(by_occ.items()):
+        try:
+            value = _shape(fields, got)
+        except KeyError:   # this build printed no such field at the step
+            continue
+        out.append({"key": key, "phi_tic": tic, "layer": layer, "subS": s, "subF": f, "value": value})
+    return out
+
+
 def _shape(fields, got):
-    if isinstance(fields, str):
+    if isinstance(fields, (str, tuple)):
         return got[fields]
     return [_shape(f, got) for f in fields]
 

@@ -153,3 +153,24 @@ def test_a_rerun_whose_trace_lacks_values_proves_nothing():
     status, message, _ = judge_cause("fluence", ["config.fluence"], "option", "-fluence 1e24", run, load_schema(),
                                      base)
     assert status == "not sufficient" and "the re-run's trace is incomplete (1 more values only one side" in message
+
+
+def test_protocol_values_come_from_per_phi_fields_or_block_B_at_step_0():
+    from nbparity.compare import compare_traces
+    from nbparity.prove.protocol import payload_for
+    from nbparity.traces import parse_trace
+
+    golden = REPO / "traces" / "golden"
+    c_text, py_text = (golden / "basic_c.log").read_text(), (golden / "basic_py.log").read_text()
+    r = compare_traces(parse_trace(c_text, "c"), parse_trace(py_text, "py"))
+    phi = payload_for(r, "F_latt", 2)["values"]
+    t = r.table
+    want = t[(t["section"] == "phi") & (t["key"] == "F_latt") & (t["phi_tic"] == 2)]["c"].tolist()
+    assert [v["value"] for v in phi] == want and phi[0]["phi_tic"] == 2
+    # without per-φ rotated vectors (other builds), step 0 comes from the rot_*_angstroms lines
+    bare = "\n".join(ln for ln in c_text.splitlines() if not ln.startswith("TRACE_C_PHI"))
+    r = compare_traces(parse_trace(bare, "c"), parse_trace(py_text, "py"))
+    [rot] = payload_for(r, "rot", 0)["values"]
+    line = next(ln for ln in c_text.splitlines() if ln.startswith("TRACE_C: rot_b_angstroms "))
+    assert rot["value"][1] == [float(x) for x in line.split()[2:]]
+    assert payload_for(r, "rot", 1)["values"] == []

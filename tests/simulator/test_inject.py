@@ -58,3 +58,12 @@ def test_a_file_for_another_pixel_is_refused(tmp_path, monkeypatch):
     _inject(monkeypatch, tmp_path, [], pixel=(1, 1))
     with pytest.raises(ValueError, match="the file is for pixel"):
         _run(tmp_path)
+
+
+def test_injected_h_k_l_decide_F_latt(tmp_path, monkeypatch):
+    """Integer h k l at a step: every SQUARE sincg factor is its peak N, so F_latt = Na·Nb·Nc = 8."""
+    _inject(monkeypatch, tmp_path, [{"key": "hkl_frac", "phi_tic": 1, "layer": 0, "subS": 0, "subF": 0,
+                                     "value": [1.0, -2.0, 3.0]}])
+    inj = _run(tmp_path)
+    assert [_phi_field(inj, 1, k) for k in ("h_frac", "k_frac", "l_frac")] == [1.0, -2.0, 3.0]
+    assert _phi_field(inj, 1, "F_latt") == 8.0
