@@ -3,7 +3,8 @@ intermediates of the traced pixel, named by NBPARITY_INJECT, replaces the simula
 the traced pixel only; everything downstream is computed from the injected values by the ordinary code.
 
 Hooks: taps.py (the recorder of the traced pixel) carries the active injection; the lattice half of the
-kernel (kernel_lattice.py) asks it for h, k, l (from injected rotated vectors or injected h k l) and F_latt.
+kernel (kernel_lattice.py) asks it for h, k, l (from injected rotated vectors or injected h k l) and F_latt,
+the chunk (kernel_chunk.py) for the pixel's polarization factor and solid angle.
 Other pixels never see it. Not on the float32 offset path (kernel_offsets.py): there the file is ignored."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 
 ENV = "NBPARITY_INJECT"
 SCHEMA = "nbparity.inject/1"
-KEYS = ("rot", "hkl_frac", "F_latt")
+KEYS = ("rot", "hkl_frac", "F_latt", "polar", "omega")
 
 _active = None
 

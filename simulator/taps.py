@@ -84,6 +84,19 @@ class InjectingTaps(Taps):
             F_latt[tic, 0, self.p, t, j] = float(e["value"])
         return F_latt
 
+    def pixel_factors(self, c, omega_eff, polar_final):
+        """Ω (every sub-pixel) and the final polarization factor of the pixel, where injected: what the
+        loop leaves and the final value uses without -oversample_omega / -oversample_polar."""
+        for e in self.injection.of("omega"):
+            if not c.os_omega:
+                omega_eff = omega_eff.clone()
+                omega_eff[self.p] = float(e["value"])
+        for e in self.injection.of("polar"):
+            if not c.os_polar:
+                polar_final = polar_final.clone()
+                polar_final[self.p] = float(e["value"])
+        return omega_eff, polar_final
+
     def put(self, **named):
         """As Taps.put; the recorded rotated vectors show the injected ones at their φ step."""
         for name in ("lat", "lat_first"):

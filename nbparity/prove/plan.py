@@ -73,7 +73,7 @@ def intermediate_candidates(comparison, protocol: bool) -> list[Candidate]:
     """The root causes that are intermediates of the traced pixel, grouped by what the protocol injects
     (one candidate per protocol key and φ step: the three rotated vectors go together); `protocol`:
     whether the torch side may implement it (a port that ignores it is found out by its unchanged trace)."""
-    from nbparity.prove.protocol import LABELS, payload_for, protocol_key
+    from nbparity.prove.protocol import LABELS, PER_PIXEL, payload_for, protocol_key
 
     groups: dict = {}
     out = []
@@ -86,12 +86,12 @@ def intermediate_candidates(comparison, protocol: bool) -> list[Candidate]:
                    "the torch side does not implement the injection protocol (docs/injection.md)")
             out.append(Candidate(r["node"], "none", why=why, row=r, label=r["key"], nodes=[r["node"]]))
             continue
-        tic = max(int(r.get("phi_tic", -1)), 0)
+        tic = -1 if key in PER_PIXEL else max(int(r.get("phi_tic", -1)), 0)
         cand = groups.get((key, tic))
         if cand is None:
             cand = groups[(key, tic)] = Candidate(
                 r["node"], "protocol", inject=payload_for(comparison, key, tic), row=r,
-                label=f"{LABELS[key]} at φ step {tic}", nodes=[])
+                label=LABELS[key] + (f" at φ step {tic}" if tic >= 0 else ""), nodes=[])
             out.append(cand)
         cand.nodes.append(r["node"])
         if _size(r) > _size(cand.row):

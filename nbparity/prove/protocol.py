@@ -8,7 +8,8 @@ to take from the C, and the JSON document that carries the C's values for the tr
                  "value": [[ax, ay, az], [bx, by, bz], [cx, cy, cz]]}, …]}
 
 Keys: "rot" (the rotated real basis a, b, c at a φ step, mosaic domain 0, Å), "hkl_frac" (h, k, l at a φ
-step), "F_latt" (at a φ step). Values are the C's, as printed (round-tripped doubles)."""
+step), "F_latt" (at a φ step), "polar" and "omega" (the pixel's, phi_tic -1). Values are the C's, as
+printed (round-tripped doubles)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ ENV = "NBPARITY_INJECT"
 _KEYS = {("pixel", "rot_a_angstroms"): "rot", ("pixel", "rot_b_angstroms"): "rot",
          ("pixel", "rot_c_angstroms"): "rot", ("pixel", "hkl_frac"): "hkl_frac", ("pixel", "F_latt"): "F_latt",
          ("phi", "h_frac"): "hkl_frac", ("phi", "k_frac"): "hkl_frac", ("phi", "l_frac"): "hkl_frac",
-         ("phi", "F_latt"): "F_latt"}
+         ("phi", "F_latt"): "F_latt", ("pixel", "polar"): "polar", ("pixel", "omega_pixel"): "omega",
+         ("pixel", "omega_pixel_sr"): "omega"}
 _KEYS.update({("phi", f"rot_{v}_{x}"): "rot" for v in "abc" for x in "xyz"})
-LABELS = {"rot": "rotated vectors (a, b, c)", "hkl_frac": "h k l", "F_latt": "F_latt"}
+LABELS = {"rot": "rotated vectors (a, b, c)", "hkl_frac": "h k l", "F_latt": "F_latt",
+          "polar": "polarization factor", "omega": "solid angle Ω"}
+PER_PIXEL = ("polar", "omega")   # one value per pixel (block C), no φ step
 
 # where the C's values of a protocol key are read: per-φ fields (every step), in the value's layout, and
 # for φ step 0 the per-pixel block B lines ((key, component)), which every instrumented build prints
@@ -46,6 +50,10 @@ def payload_for(comparison, key: str, phi_tic: int) -> dict:
     """{"key", "phi_tic", "values": [...]}: the C's values of `key` at the φ step (-1: step 0), per
     occurrence, from the per-φ rows of the comparison."""
     t = comparison.table
+    if key in PER_PIXEL:   # the value the loop leaves (block C), once per pixel
+        line = {"polar": ("polar", 0), "omega": ("omega_pixel", 0)}[key]
+        values = _values(t[t["section"] == "pixel"], key, -1, line, lambda r: (r["key"], int(r["component"])))
+        return {"key": key, "phi_tic": -1, "values": values[:1]}
     tic = max(int(phi_tic), 0)
     values = _values(t[(t["section"] == "phi") & (t["phi_tic"] == tic)], key, tic, _PHI_FIELDS[key],
                      lambda r: r["key"])

@@ -174,3 +174,6 @@ def test_protocol_values_come_from_per_phi_fields_or_block_B_at_step_0():
     line = next(ln for ln in c_text.splitlines() if ln.startswith("TRACE_C: rot_b_angstroms "))
     assert rot["value"][1] == [float(x) for x in line.split()[2:]]
     assert payload_for(r, "rot", 1)["values"] == []
+    polar = next(ln for ln in c_text.splitlines() if ln.startswith("TRACE_C: polar "))
+    [p] = payload_for(r, "polar", -1)["values"]
+    assert p["value"] == float(polar.split()[2]) and p["phi_tic"] == -1

@@ -67,3 +67,19 @@ def test_injected_h_k_l_decide_F_latt(tmp_path, monkeypatch):
     inj = _run(tmp_path)
     assert [_phi_field(inj, 1, k) for k in ("h_frac", "k_frac", "l_frac")] == [1.0, -2.0, 3.0]
     assert _phi_field(inj, 1, "F_latt") == 8.0
+
+
+def test_injected_polarization_and_solid_angle_scale_the_pixel(tmp_path, monkeypatch):
+    monkeypatch.delenv("NBPARITY_INJECT", raising=False)
+    base = _run(tmp_path)
+    _inject(monkeypatch, tmp_path, [{"key": "polar", "phi_tic": -1, "layer": 0, "subS": 0, "subF": 0, "value": 0.5},
+                                    {"key": "omega", "phi_tic": -1, "layer": 0, "subS": 0, "subF": 0, "value": 1e-6}])
+    inj = _run(tmp_path)
+
+    def line(res, key):
+        return float(next(ln for ln in res.trace_lines if ln.startswith(f"TRACE_PY: {key} ")).split()[2])
+
+    assert line(inj, "polar") == 0.5 and line(inj, "omega_pixel") == 1e-6
+    want = line(base, "I_pixel_final") / line(base, "polar") / line(base, "omega_pixel") * 0.5 * 1e-6
+    assert line(inj, "I_pixel_final") == pytest.approx(want, rel=1e-14)
+    assert torch.nonzero(inj.image != base.image).tolist() == [list(PIXEL)]
