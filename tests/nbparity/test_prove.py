@@ -177,3 +177,14 @@ def test_protocol_values_come_from_per_phi_fields_or_block_B_at_step_0():
     polar = next(ln for ln in c_text.splitlines() if ln.startswith("TRACE_C: polar "))
     [p] = payload_for(r, "polar", -1)["values"]
     assert p["value"] == float(polar.split()[2]) and p["phi_tic"] == -1
+
+
+def test_a_port_holding_distance_in_float32_is_named(tmp_path):
+    r = cli(["compare", "--pixel", "3", "4", "--c-bin", str(c_binary()), "--out", str(tmp_path / "out"), "--json",
+             "--no-attribution", "--args", TINY + " -distance 100.1", "--py-cmd", _port("f32_port.py")])
+    assert r.returncode == 1, r.stderr[-2000:]
+    hints = json.loads(r.stdout)["comparison"]["hints"]
+    f32 = [h for h in hints if h["factor"] == "float32"]
+    assert [h["node"] for h in f32] == ["config.distance_m"]
+    assert f32[0]["meaning"] == ("the port appears to hold -distance in float32 (torch's distance_m is float32 "
+                                 "rounding of 100.1)")
