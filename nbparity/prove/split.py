@@ -39,5 +39,5 @@ def split_summary(split) -> dict:
         r = own.loc[(own["own"] / own["error"].where(own["error"] > 0, 1)).idxmax()]
         worst = {"key": r["key"], "section": r["section"], "component": int(r["component"]),
                  "phi_tic": int(r["phi_tic"]), "own": float(r["own"]), "error": float(r["error"])}
-    return {"values": int(len(split)) + causes, "injected": causes, "wholly_inherited": int((measured["own"] == 0).sum()),
-            "with_own_part": int(len(own)), "not_measured": int(len(split) - len(measured)), "largest_own": worst}
+    return {"values": int(len(split)) + causes, "injected": causes,
+            "wholly_inherited": int((measured["own"] == 0).sum()), "with_own_part": int(len(own)), "not_measured": int(len(split) - len(measured)), "largest_own": worst}

@@ -25,7 +25,8 @@ def _line(v) -> str:
 
 def prove_lines(proof) -> list[str]:
     """The terminal lines: the headline, then each cause by rank, then all causes together."""
-    out = [cut(proof.headline), f"prove: {len(proof.runs)} re-run(s) in {proof.seconds:.1f} s; causes by effect on the pixel:"]
+    out = [cut(proof.headline),
+           f"prove: {len(proof.runs)} re-run(s) in {proof.seconds:.1f} s; causes by effect on the pixel:"]
     for i, v in enumerate(proof.causes[:MAX_CAUSES], 1):
         out.append(cut(f"  {i}. {_line(v)}"))
     if len(proof.causes) > MAX_CAUSES:
