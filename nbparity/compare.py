@@ -21,7 +21,8 @@ Public API::
 Comparison fields:
     table          DataFrame, one row per aligned value, TABLE_COLUMNS: section, key, component, layer, subS,
                    subF, phi_tic, repeat, c, py, abs, rel, rtol, atol, tol_class, status ('pass' | 'FAIL' |
-                   'one-sided' | 'non-finite': the same NaN/inf on both sides, not compared), side ('both' | 'C' | 'PY'), line_c, line_py, raw_c, raw_py
+                   'one-sided' | 'non-finite': the same NaN/inf on both sides, not compared), side ('both' | 'C' | 'PY'), line_c, line_py, raw_c, raw_py,
+                   printed, then nbparity.agreement's ulps, digits, rtol_needed
                    (rows in C emission order; rows only the torch side has come last)
     config_table   DataFrame with the same columns for the config echo (section 'config', occurrence 0)
     config_diffs   list of dicts (FAIL rows of config_table): key, component, c, py, raw_c, raw_py, abs, rel, ...
@@ -66,6 +67,7 @@ from nbparity.compare_align import (ALIGN_ON, RULE, TABLE_COLUMNS, copy_frames, 
 from nbparity.compare_judge import KEY_PRESETS, judge_aligned, key_mask, parse_keys  # noqa: F401
 from nbparity.compare_notes import (hints, json_safe, occ_text, records_of, root_causes, row_dict,  # noqa: F401
                                     scope_text, unit_hint)
+from nbparity.agreement import agreement
 from nbparity.errors import UsageError
 from nbparity.schema import DTYPES, load_schema
 from nbparity.trace.tolerance import printed_note, printed_summary
@@ -218,6 +220,7 @@ def compare_traces(c, py, *, rtol: float | None = None, atol: float | None = Non
                                    phi_one_occ=(phi_one_occurrence(c), phi_one_occurrence(py))))
     config_table = finish_table(judge_rows(merge(c.config, py.config, ["key", "component", "repeat"]), schema,
                                            dtype, rtol, atol, section_col="config"), config=True)
+    table, config_table = agreement(table), agreement(config_table)
     per_phi = per_phi_table(table)
     phi_summary = summary(per_phi)
     found = _findings(table, config_table, schema)

@@ -61,10 +61,12 @@ def row_dict(row) -> dict:
     import pandas as pd
 
     keep = ["section", "key", "component", "layer", "subS", "subF", "phi_tic", "c", "py", "abs", "rel",
-            "rtol", "atol", "tol_class", "raw_c", "raw_py", "line_c", "line_py"]
-    d = {k: row[k] for k in keep}
+            "rtol", "atol", "tol_class", "raw_c", "raw_py", "line_c", "line_py", "ulps", "digits", "rtol_needed"]
+    d = {k: row[k] for k in keep if k in row}
     for k in ("line_c", "line_py"):
         d[k] = None if pd.isna(d[k]) else int(d[k])
+    if "ulps" in d and not pd.isna(d["ulps"]) and abs(d["ulps"]) < 2 ** 63:   # a count
+        d["ulps"] = int(d["ulps"])
     return json_safe(d)
 
 

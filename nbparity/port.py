@@ -222,9 +222,11 @@ def run_in_group(full: list, cwd: Path, timeout: float, env_extra=None):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk_ids=(), shape=None) -> PortRun:
+def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk_ids=(), shape=None,
+             env=None) -> PortRun:
     """Run the port on `argv` in `workdir` (RunnerError, exit 3, on a timeout, a failed start, a non-zero
-    exit or a signal; the error carries the run as `.port_run` for the bundle)."""
+    exit or a signal; the error carries the run as `.port_run` for the bundle). `env`: variables added to
+    the port's environment (--prove's NBPARITY_INJECT)."""
     from nbparity.cases import float_image_name
     from nbparity.runners import describe_exit, last_line
 
@@ -233,7 +235,7 @@ def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk
     full = spec.command_for(argv, quirk_ids)
     t0 = time.perf_counter()
     try:
-        rc, out, err = run_in_group(full, wd, timeout)
+        rc, out, err = run_in_group(full, wd, timeout, env)
     except subprocess.TimeoutExpired:
         raise RunnerError(f"port run timed out after {timeout:g} s: {shlex.join(spec.prefix)}") from None
     except OSError as exc:

@@ -123,6 +123,7 @@ class CompareRequest(PixelRequest):
     judge: JudgeSpec = field(default_factory=JudgeSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     full_frame: bool = False
+    prove: bool = False             # re-run the torch side with the C's values injected (nbparity.prove)
     kind: str = "compare"
 
 

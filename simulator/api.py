@@ -83,8 +83,11 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
     setup = derive(opts, quirks=q, cwd=str(cwd), overrides=overrides, write_fdump=write_outputs)
     tp = getattr(opts, "trace_pixel", None) or getattr(setup, "trace_pixel", None)
 
-    res = render(setup, device=dev, dtype=dt, quirks=q, chunk_pixels=chunk_pixels,
-                 trace_pixel=tp, progress=progress, omp_threads=omp_threads)
+    from .inject import from_env
+
+    with from_env(tp):   # NBPARITY_INJECT: the C's intermediates for the traced pixel (docs/injection.md)
+        res = render(setup, device=dev, dtype=dt, quirks=q, chunk_pixels=chunk_pixels,
+                     trace_pixel=tp, progress=progress, omp_threads=omp_threads)
     trace_lines: list[str] = []
     if tp is not None:
         if emulates_r2(q):   # R2's setup echo (trace_r2.py), recorded while the setup ran

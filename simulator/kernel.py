@@ -21,7 +21,7 @@ from .cpu_memory import give_back, reuse_freed_memory
 from .kernel_chunk import render_chunk
 from .kernel_prepare import Prepared
 from .quirks import as_quirks
-from .taps import Taps
+from .taps import make_taps
 
 __all__ = ["render", "thread_blocks", "Prepared", "RenderResult", "RenderState", "rendered_pixels", "chunk_budget"]
 
@@ -132,7 +132,7 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
         taps = None
         if trace_flat is not None:
             hit = torch.nonzero(pix == trace_flat).reshape(-1)
-            taps = Taps(int(hit[0])) if hit.numel() else None
+            taps = make_taps(int(hit[0])) if hit.numel() else None
         vals, osum = render_chunk(c, state, pix, taps)
         img[pix] = vals
         omega_sum = osum if omega_sum is None else omega_sum + osum

@@ -26,6 +26,8 @@ def render_chunk(c, state, pix, taps=None):
     omega_sum = omega_eff.sum()
     surv, inc, lam, dP, q0 = _sources(c, d)
     pol_eff, polar_final, d_used, pol_calls = polarization_in_effect(c, surv, inc, dP)
+    if hasattr(taps, "injection"):   # the injection protocol (simulator/inject.py): the traced pixel only
+        omega_eff, polar_final = taps.pixel_factors(c, omega_eff, polar_final)
     q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
     q = tuple(torch.broadcast_to(x, surv.shape) for x in q)
     if taps:

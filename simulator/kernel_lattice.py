@@ -56,10 +56,14 @@ def lattice_iterations(c, state, q, surv, taps=None) -> Iterations:
         for idx in first_idx:   # one per thread block (C-OMP-001) starting in this chunk, usually one
             for n, h_first in enumerate(first_run_hkl(c, q, idx)):
                 hkl[n][(slice(None), slice(None)) + idx] = h_first
+    if hasattr(taps, "injection"):   # the injection protocol (simulator/inject.py): the traced pixel only
+        hkl = taps.hkl(c, hkl, q)
     h, k, l = hkl
     hkl0 = tuple((x - 0.5).ceil_() for x in hkl)
     F_latt, fabc = lattice_factor(c.shape, hkl, hkl0, c.N, c.fudge, c.stars, dtype=c.dtype)
     F_latt = torch.broadcast_to(F_latt, eshape)
+    if hasattr(taps, "injection"):
+        F_latt = taps.F_latt(c, F_latt)
 
     evaluated = evaluated_mask(c, surv, F_latt)
     F_cell = c.grid.nearest(*hkl0, like=h)

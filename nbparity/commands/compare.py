@@ -20,7 +20,10 @@ from nbparity.options import (c_options, c_spec, case_options, case_spec, judge_
 @click.option("--full-frame", is_flag=True, help="Render the whole frame instead of the narrowed region.")
 @click.option("--no-attribution", is_flag=True, help="Skip the quirk attribution re-runs.")
 @click.option("--all", "show_all", is_flag=True, help="Print every row, not only the failing ones.")
-def command(pixel, full_frame, no_attribution, show_all, **kw):
+@click.option("--prove", is_flag=True,
+              help="Re-run the torch side with each root cause's C value injected (options, or the injection "
+                   "protocol of docs/injection.md) and report which causes that proves, ranked by effect.")
+def command(pixel, full_frame, no_attribution, show_all, prove, **kw):
     """Run C and torch on the identical argv for one pixel and judge every traced factor and the pixel's
     value in both images.
 
@@ -32,7 +35,7 @@ def command(pixel, full_frame, no_attribution, show_all, **kw):
 
     request = CompareRequest(pixel=tuple(pixel), case=case_spec(kw), c=c_spec(kw), torch=torch_spec(kw),
                              judge=judge_spec(kw, attribute=not no_attribution),
-                             output=output_spec(kw, show_all), full_frame=full_frame)
+                             output=output_spec(kw, show_all), full_frame=full_frame, prove=prove)
     return run_and_show(request)
 
 

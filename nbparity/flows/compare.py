@@ -66,6 +66,9 @@ def _run_and_judge(session, plan, say) -> CompareResult:
                               keys=j.keys)
 
     comparison = judge(py_frames)
+    from nbparity.prove.float32 import float32_hints
+
+    comparison.hints.extend(float32_hints(comparison, plan.argv))   # next to the unit hints
     timings = {**pair.timings, "parse_compare": round(time.perf_counter() - t0, 4)}
     pixel_values = {"c_float": pair.c_run.pixel_value(plan.shape, slow, fast),
                     "torch_float": pair.t_run.pixel_value(slow, fast)}
@@ -83,10 +86,17 @@ def _run_and_judge(session, plan, say) -> CompareResult:
         if reruns:
             all_on = max(reruns, key=lambda mr: mr[0].count("+"))[1]
             pixel_values["torch_float_all_quirks"] = all_on.pixel_value(slow, fast)
+    proof = None
+    if request.prove and comparison.exit_code != 0:
+        from nbparity.prove.proof import prove
+
+        proof = prove(session, plan, comparison, lambda text: judge(parse_trace(text, source="py")),
+                      pixel_values, pair.t_run.trace_text, log=say)
+        timings["prove"] = proof.seconds
     judgement = judge_compare(comparison, att, pixel_values, request.torch.dtype, j.strict)
     return CompareResult(request, judgement, session.case, plan, comparison, att, pixel_values,
                          _identity(session, plan, pair.c_run), timings, tuple(warnings), runs=pair,
-                         attribution_runs=tuple(reruns))
+                         attribution_runs=tuple(reruns), proof=proof)
 
 
 def _follow_r2_output(session, plan, pair, say):

@@ -28,6 +28,7 @@ class CompareResult(JudgedResult):
     error: str | None = None
     runs: object = None                # nbparity.session.PairRun (raw outputs, for the bundle)
     attribution_runs: tuple = ()       # ((mode, run), …): the re-runs, for the bundle
+    proof: object = None               # nbparity.prove.proof.Proof (--prove)
     bundle: Path | None = None
 
     @property
@@ -79,6 +80,8 @@ class CompareResult(JudgedResult):
             m["one_sided"] = self.comparison.one_sided
         if self.attribution is not None:
             m["attribution"] = self.attribution.to_dict()
+        if self.proof is not None:
+            m["proof"] = self.proof.to_dict()
         if self.error:
             m["error"] = self.error
         m["bundle"] = str(self.bundle) if self.bundle else None

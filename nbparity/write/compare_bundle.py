@@ -60,6 +60,10 @@ def write_compare_bundle(result, session, worker=None):
         "per_phi.csv": _csv(comparison.per_phi) if comparison is not None else "",
         "summary.md": summary_markdown(result),
     })
+    if result.proof is not None:
+        from nbparity.write.compare_prove import prove_files
+
+        files.update(prove_files(result.proof))
     for i, (mode, run) in enumerate(result.attribution_runs, 1):
         files[f"py_trace_attr{i}.log"] = f"# attribution re-run, quirks {mode}\n" + _torch_log(run)
     name = bundle_name(result.case.name if result.case else "case", result.slow, result.fast)

@@ -24,6 +24,10 @@ def summary_markdown(result) -> str:
 
         out += ["", report.to_markdown(result.comparison).strip()]
         out += _per_phi_md(result.comparison)
+    if getattr(result, "proof", None) is not None:
+        from nbparity.write.compare_prove import prove_markdown
+
+        out += prove_markdown(result.proof)
     out += ["", next_step(result), ""]
     return "\n".join(out)
 

@@ -64,7 +64,10 @@ def _root_rows(comparison) -> list[str]:
                         f"rel {_g(r.get('rel'), 3)}; {down} keys downstream"))
     if len(roots) > MAX_ROOTS:
         out.append(f"  … {len(roots) - MAX_ROOTS} more in the bundle (summary.md)")
-    for h in comparison.hints[:2]:
+    for h in comparison.hints[:3]:
+        if h["factor"] == "float32":   # the ratio is 1 to many digits: the meaning says it all
+            out.append(_cut(f"  hint: {h['node']}: {h['meaning']}"))
+            continue
         out.append(_cut(f"  hint: {h['node']} torch/C = {_g(h['ratio'], 6)} ≈ {h['factor']}: {h['meaning']}"))
     return out
 
@@ -86,14 +89,23 @@ def _failing_rows(comparison, show_all: bool) -> list[str]:
         return []
     limit = len(fails) if show_all else MAX_ROWS
     title = "rows" if show_all else f"failing rows ({min(limit, len(fails))} of {len(fails)})"
-    out = [f"{title}:  key[comp] occurrence  C  torch  rel"]
+    out = [f"{title}:  key[comp] occurrence  C  torch  rel  ulps  digits  rtol needed"]
     for r in fails.head(limit).to_dict("records"):
         occ = "config" if r["section"] == "config" else f"({r['layer']},{r['subS']},{r['subF']})"
         if r.get("phi_tic") is not None and int(r["phi_tic"]) >= 0:
             occ += f" φ{int(r['phi_tic'])}"
         out.append(_cut(f"  {r['key']}[{r['component']}] {occ}  {_g(r['c'], 12)}  {_g(r['py'], 12)}  "
-                        f"{_g(r['rel'], 3)}  {r['status']}"))
+                        f"{_g(r['rel'], 3)}  {_closeness(r)}  {r['status']}"))
     return out
+
+
+def _closeness(r: dict) -> str:
+    """'ulps 12 · 15.2 digits · needs 3.1e-15' (nbparity.agreement), '-' where nothing was measured."""
+    ulps, digits, need = r.get("ulps"), r.get("digits"), r.get("rtol_needed")
+    if ulps is None or ulps != ulps:
+        return "-"
+    text = f"{_g(ulps, 3)} ulp {_g(digits, 3)} dig"
+    return text + ("" if need is None or need != need else f" need {_g(need, 2)}")
 
 
 def _phi_line(comparison) -> list[str]:
@@ -147,6 +159,10 @@ def report_lines(result, show_all: bool = False) -> list[tuple[str, str]]:
         if att.unexplained:
             out.append((_cut(f"unexplained: {att.unexplained} divergent values with "
                              f"{', '.join(att.triggered) or 'no'} quirk(s) emulated"), "red"))
+    if getattr(result, "proof", None) is not None:
+        from nbparity.write.compare_prove import prove_lines
+
+        out += [(line, "cyan") for line in prove_lines(result.proof)]
     if result.error:
         out.append((_cut(f"error: {result.error}"), "red"))
     out.append((_cut(next_step(result)), ""))
