@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .cpu_memory import give_back, reuse_freed_memory
+from .kernel_accumulate import sequential_float32
 from .kernel_chunk import render_chunk
 from .kernel_prepare import Prepared
 from .kernel_slices import render_pixel
@@ -130,7 +131,9 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
         state.blocks = thread_blocks(c.spixels, c.fpixels, omp_threads)
     trace_flat = _trace_index(c, trace_pixel, rendered)
     box = int(box_iterations) if box_iterations else max(1, budget // bytes_per_iteration(c.dtype, c.interpolate))
-    sliced = c.T * c.J * c.S * c.F * c.M > box   # one pixel's iterations exceed the budget: boxes of them
+    # one pixel's iterations exceed the budget: boxes of them (float32 only where the sum is sequential,
+    # which every pixel too large for MIN_WORK is: a box then continues the unsliced scan bit for bit)
+    sliced = c.T * c.J * c.S * c.F * c.M > box and (c.exact or sequential_float32(c))
     chunk = 1 if sliced else int(chunk_pixels) if chunk_pixels else choose_chunk(c, budget)
     total = idx.numel()
     trace = omega_sum = None

@@ -27,7 +27,7 @@ def accumulate(c, it, cap_eff, pol_eff, omega_eff, eshape, taps=None):
     term = w.term
     for fct in w.factors:
         term = torch.where(w.evaluated(), term * fct, term)
-    if c.exact or _sequential_float32(c):
+    if c.exact or sequential_float32(c):
         return _sum_in_c_order(term, w.I0), w.spec_capture
     return _sum_any_order(term, w.I0), w.spec_capture
 
@@ -42,7 +42,7 @@ class Weighted:
     running: bool           # C-OVERSAMPLE-001: the factors multiply the running sum
 
 
-def _sequential_float32(c):
+def sequential_float32(c):
     """Float32 renders sum in C order too (a sequential scan) once a pixel has more than SEQUENTIAL_ITERS
     iterations: then a render sliced over the iteration space (kernel_slices.py, only ever that large)
     continues the very scan an unsliced one runs, bit for bit."""

@@ -26,17 +26,17 @@ _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 class MemoryBudgetError(BadValue):
-    """A render that cannot run within the budget, or a budget that cannot be read: exit 2."""
+    """A render that cannot run within the budget: one line, exit 2 (bad input)."""
 
 
 def parse_size(text) -> int:
-    """Bytes from '1073741824', '512M', '1.5G' (binary units, an optional trailing B)."""
+    """Bytes from '1073741824', '512M', '1.5G' (binary units, an optional trailing B); ValueError."""
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
     if not m:
-        raise MemoryBudgetError(f"bad -max_memory {text!r}: give bytes, or a number with K, M, G or T")
+        raise ValueError(f"bad -max_memory {text!r}: give bytes, or a number with K, M, G or T")
     value = float(m.group(1)) * _UNITS[m.group(2).upper()]
     if not math.isfinite(value) or value < 1 or value > 2**60:
-        raise MemoryBudgetError(f"bad -max_memory {text!r}: out of range")
+        raise ValueError(f"bad -max_memory {text!r}: out of range")
     return int(value)
 
 
@@ -104,4 +104,7 @@ def work_budget(setup, dtype, limit: int, chunk_target: int, traced: bool) -> in
 
 
 def _mib(n) -> str:
-    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.2f} GiB"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
