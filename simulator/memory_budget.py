@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-import torch
-
-from .sanity import BadValue
+from .sanity import BadValue   # torch is imported where needed: the harness parses sizes without it
 
 DEFAULT_FRACTION = 0.5        # of the available memory, when -max_memory is not given
 FALLBACK_AVAILABLE = 4 * 2**30   # when the available memory cannot be read
@@ -42,6 +40,8 @@ def parse_size(text) -> int:
 
 def available_bytes(device) -> int:
     """Memory available to the render now: free device memory on CUDA, MemAvailable on the CPU."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         try:
@@ -70,7 +70,7 @@ def default_limit(device) -> int:
 def bytes_per_iteration(dtype, interpolate: bool) -> int:
     """Work-tensor bytes per (pixel, iteration) element."""
     per = BYTES_PER_ITER + (BYTES_PER_INTERP if interpolate else 0)
-    return per * (8 if dtype == torch.float64 else 4)
+    return per * _itemsize(dtype)
 
 
 def iterations_per_pixel(setup) -> int:
@@ -81,7 +81,7 @@ def iterations_per_pixel(setup) -> int:
 
 def fixed_bytes(setup, dtype, traced: bool) -> dict:
     """What the render holds whatever its chunks: the image, the tables, a traced pixel's values."""
-    size = 8 if dtype == torch.float64 else 4
+    size = _itemsize(dtype)
     lattice = int(setup.phisteps) * len(setup.mosaic_umats) * 9 * 8 * 4   # two variants, views and copies
     grid = math.prod(int(x) for x in getattr(setup.hkl_grid, "shape", ())) * (8 + 3 * size) \
         if setup.hkl_grid is not None else 0
@@ -99,8 +99,12 @@ def work_budget(setup, dtype, limit: int, chunk_target: int, traced: bool) -> in
         parts = ", ".join(f"{k} {_mib(v)}" for k, v in fixed.items() if v)
         raise MemoryBudgetError(
             f"render refused: it needs at least {_mib(sum(fixed.values()) + MIN_WORK)} ({parts}, "
-            f"work {_mib(MIN_WORK)}) and the memory budget is {_mib(limit)} (-max_memory)")
+            f"work {_mib(MIN_WORK)}) and the memory budget (max memory) is {_mib(limit)}")
     return int(min(chunk_target, left))
+
+
+def _itemsize(dtype) -> int:
+    return 8 if str(dtype).endswith("float64") else 4
 
 
 def _mib(n) -> str:
