@@ -4,7 +4,9 @@ Summation order (measured, see tests/simulator/test_kernel.py): the C adds the K
 ((I_bg + t0) + t1) + …. `torch.sum` uses a pairwise/vectorized reduction whose rounding differs at
 ~1e-16 relative. We take the last element of `torch.cumsum` instead: on CPU it is a strictly sequential
 scan (double accumulator), so float64 sums are bit-identical to the C loop; on CUDA the scan is
-parallel and may differ in the last bit, which is within the trace tolerance."""
+parallel and may differ in the last bit, which is within the trace tolerance. Float32 renders use torch's
+own order, except for pixels of more than SEQUENTIAL_ITERS iterations (the only ones a memory budget
+slices, kernel_slices.py): those scan in C order too, so a sliced pixel continues the same scan."""
 
 from __future__ import annotations
 
