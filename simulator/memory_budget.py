@@ -20,6 +20,7 @@ BYTES_PER_ITER = 48           # live values per (pixel, iteration) element, meas
 BYTES_PER_INTERP = 120        # extra values per element when tricubic interpolation is on
 IMAGE_BYTES_PER_PIXEL = 48    # image (render dtype and float32), masks, indices, the writers' copies
 TRACE_BYTES_PER_ITER = 160    # a traced pixel's recorded values per iteration (taps, then the lines' arrays)
+RUNTIME_BYTES = 24 * 2**20    # what any render adds to the interpreter (measured 15 MiB on one pixel)
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -85,7 +86,7 @@ def fixed_bytes(setup, dtype, traced: bool) -> dict:
     lattice = int(setup.phisteps) * len(setup.mosaic_umats) * 9 * 8 * 4   # two variants, views and copies
     grid = math.prod(int(x) for x in getattr(setup.hkl_grid, "shape", ())) * (8 + 3 * size) \
         if setup.hkl_grid is not None else 0
-    return {"image": int(setup.fpixels) * int(setup.spixels) * IMAGE_BYTES_PER_PIXEL,
+    return {"runtime": RUNTIME_BYTES, "image": int(setup.fpixels) * int(setup.spixels) * IMAGE_BYTES_PER_PIXEL,
             "tables": lattice + grid,
             "trace": iterations_per_pixel(setup) * TRACE_BYTES_PER_ITER if traced else 0}
 
