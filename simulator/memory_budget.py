@@ -20,7 +20,7 @@ BYTES_PER_ITER = 48           # live values per (pixel, iteration) element, meas
 BYTES_PER_INTERP = 120        # extra values per element when tricubic interpolation is on
 IMAGE_BYTES_PER_PIXEL = 48    # image (render dtype and float32), masks, indices, the writers' copies
 TRACE_BYTES_PER_ITER = 160    # a traced pixel's recorded values per iteration (taps, then the lines' arrays)
-RUNTIME_BYTES = 24 * 2**20    # what any render adds to the interpreter (measured 15 MiB on one pixel)
+RUNTIME_BYTES = 32 * 2**20    # what any render adds to the interpreter (measured 15 MiB on one pixel, ~25 sliced)
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 

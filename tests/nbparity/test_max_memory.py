@@ -37,7 +37,7 @@ def test_compare_refuses_a_render_over_the_budget(tmp_path, c_reference_binary):
     p = _compare(tmp_path, c_reference_binary, "--max-memory", "1M")
     assert p.returncode == 2, p.stderr
     refused = [ln for ln in p.stderr.splitlines() if "render refused" in ln]
-    assert refused == ["nbparity: render refused: it needs at least 32.0 MiB (runtime 24.0 MiB, image 48.0 KiB, "
+    assert refused == ["nbparity: render refused: it needs at least 40.0 MiB (runtime 32.0 MiB, image 48.0 KiB, "
                        "tables 288 B, trace 640 B, work 8.0 MiB) and the memory budget (max memory) is 1.0 MiB"]
     assert not list((tmp_path / "out").glob("*/request.json"))   # no bundle
 
