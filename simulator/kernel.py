@@ -22,6 +22,7 @@ from .kernel_accumulate import sequential_float32
 from .kernel_chunk import render_chunk
 from .kernel_prepare import Prepared
 from .kernel_slices import render_pixel
+from .memory_budget import box_iterations as box_iterations_within
 from .memory_budget import bytes_per_iteration, default_limit, work_budget
 from .quirks import as_quirks
 from .taps import Taps
@@ -130,10 +131,12 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
     if c.quirks.omp_block_restart and int(omp_threads) > 1:
         state.blocks = thread_blocks(c.spixels, c.fpixels, omp_threads)
     trace_flat = _trace_index(c, trace_pixel, rendered)
-    box = int(box_iterations) if box_iterations else max(1, budget // bytes_per_iteration(c.dtype, c.interpolate))
+    K = c.T * c.J * c.S * c.F * c.M
     # one pixel's iterations exceed the budget: boxes of them (float32 only where the sum is sequential,
     # which every pixel too large for MIN_WORK is: a box then continues the unsliced scan bit for bit)
-    sliced = c.T * c.J * c.S * c.F * c.M > box and (c.exact or sequential_float32(c))
+    box = int(box_iterations) if box_iterations else box_iterations_within(budget, c.dtype, c.interpolate)
+    too_large = K * bytes_per_iteration(c.dtype, c.interpolate) > budget or bool(box_iterations and K > box)
+    sliced = too_large and (c.exact or sequential_float32(c))
     chunk = 1 if sliced else int(chunk_pixels) if chunk_pixels else choose_chunk(c, budget)
     total = idx.numel()
     trace = omega_sum = None
