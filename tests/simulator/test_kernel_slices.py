@@ -130,3 +130,18 @@ def test_cli_refuses_a_render_over_the_budget(tmp_path):
     p = _simulator("-max_memory", "lots", cwd=tmp_path)
     assert p.returncode == 2 and p.stderr.strip().splitlines() == [
         "simulator: bad -max_memory 'lots': give bytes, or a number with K, M, G or T"]
+
+
+@pytest.mark.parametrize("reach", [3, 1])
+def test_sliced_equals_unsliced_interpolated(tmp_path, monkeypatch, reach, sliced_pixels):
+    """Tricubic F_cell; with a grid of ±1 the C-INTERP-001 kill switch fires in the first box and holds
+    for every later box and pixel (its warning printed once)."""
+    lines = [f"{h} {k} {l} {10 + (7 * h + 3 * k + l) % 11}" for h in range(-reach, reach + 1)
+             for k in range(-reach, reach + 1) for l in range(-reach, reach + 1)]
+    (tmp_path / "tiny.hkl").write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    for mode in ("c", "spec"):
+        s = _setup("-hkl tiny.hkl -interpolate -oversample 2 -phi 0 -osc 2 -phisteps 3", mode)
+        _assert_sliced_equal(s, mode, (1, 5), sliced_pixels)
+        if reach == 1 and mode == "c":
+            assert render(s, quirks=mode).messages[0].startswith("WARNING: out of range")
