@@ -162,8 +162,8 @@ class Carry:
         self.I = torch.cumsum(x, 1)[:, -1]
 
     def suffix_products(self, g):
-        """C-OVERSAMPLE-001's G_k = Π_{i>=k} g_i of a box (P, K'), continuing the product of the boxes
-        after it (self.G, float64), as the unsliced flip/cumprod/flip scan forms it."""
+        """The suffix products G_k = Π_{i>=k} g_i (C-OVERSAMPLE-001) of a box (P, K'), continuing those
+        of the boxes after it (self.G, float64), as the unsliced flip/cumprod/flip scan forms it."""
         P = g.shape[0]
         G0 = self.G if self.G is not None else torch.ones(P, dtype=torch.float64, device=g.device)
         x = torch.cat([G0[:, None], torch.flip(g, [1]).to(torch.float64)], 1)
@@ -171,7 +171,7 @@ class Carry:
 
 
 def running_factors(c, w, eshape):
-    """C-OVERSAMPLE-001's per-iteration factor g (1 where the C does not evaluate), (P, K') in C order."""
+    """The per-iteration factor g of C-OVERSAMPLE-001 (1 where the C does not evaluate), (P, K') in C order."""
     P = eshape[2]
     g = torch.ones(eshape, dtype=c.dtype, device=c.device)
     for fct in w.factors:
