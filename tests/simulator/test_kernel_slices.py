@@ -22,7 +22,7 @@ BASE = ("-cell 50 60 70 90 90 90 -distance 100 -pixel 0.5 -nonoise -nopgm -lambd
 CASES = {   # each with K = T·J·S·F·M iterations per pixel spread over several levels
     "os_flags": "-oversample 3 -oversample_thick -oversample_polar -oversample_omega -detector_thick 0.5 "
                 "-detector_thicksteps 2",
-    "thick": "-oversample 2 -detector_thick 0.5 -detector_thicksteps 3",
+    "thick_water": "-oversample 2 -detector_thick 0.5 -detector_thicksteps 3 -water 50",
     "phi_mosaic": "-oversample 2 -mosaic 1 -mosaic_dom 3 -phi 0 -osc 2 -phisteps 3",
     "sources": "-divergence 1 -divsteps 2 -oversample 2 -polar 0.5",
 }
