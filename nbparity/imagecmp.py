@@ -49,7 +49,7 @@ def _port_image(argv, wd: Path, port, quirks, timeout, say):
 
 
 def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float64", quirks="c",
-                timeout=600, port=None, threads=1) -> ImagePair:
+                timeout=600, port=None, threads=1, max_memory=None) -> ImagePair:
     """Run C (workdir/c) and torch (workdir/torch) on the identical argv; separate directories so no
     Fdump.bin or output file of one side is seen by the other. RunnerError if either image is missing.
     `port` (nbparity.port.PortSpec): the torch side is that external command (quirks: only its `+ID`
@@ -74,7 +74,8 @@ def render_pair(argv: list[str], workdir, binary, *, device="cpu", dtype="float6
             quirks = cline.torch_mode(quirks, line)
         say(f"C done in {c_run.wall_s:.2f} s; running torch ({device}, {dtype}, quirks={quirks})…")
         omp = int(threads) if int(threads) > 1 and is_openmp(binary) else 1
-        t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks, omp_threads=omp)
+        t_run = run_torch(argv, wd / "torch", device=device, dtype=dtype, quirks=quirks, omp_threads=omp,
+                          max_memory=max_memory)
         res = t_run.result
         setup = res.setup
         img = getattr(res, "image", None)

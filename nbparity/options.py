@@ -92,7 +92,29 @@ def torch_options(fn):
                           "(traces/quirks.toml). spec does what the physics intends and names the C quirks "
                           "that explain each divergence. In a c mode the torch side follows the C binary's "
                           "line (R1/R2, C-ARGV-001) where it changes the parse."),
+        max_memory_option,
     ])
+
+
+max_memory_option = click.option(
+    "--max-memory", default=None, metavar="SIZE",
+    help="Memory budget of the simulator's render: bytes or 512M, 2G (default: half the available memory). "
+         "A pixel too large for it renders in slices; a render that cannot fit is refused (exit 2).")
+
+
+def max_memory_bytes(text, port=None) -> int | None:
+    """--max-memory as bytes (UsageError, exit 2, on a bad size or with --py-cmd, whose memory is its own)."""
+    if text is None:
+        return None
+    from nbparity.errors import UsageError
+    from simulator.memory_budget import parse_size
+
+    if port is not None:
+        raise UsageError("--max-memory bounds the in-repo simulator; a --py-cmd port manages its own memory")
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-memory: {exc}".replace("bad -max_memory", "bad size")) from None
 
 
 def torch_spec(kw) -> TorchSpec:
@@ -109,7 +131,7 @@ def torch_spec(kw) -> TorchSpec:
             from nbparity.errors import UsageError
 
             raise UsageError(f"--quirks: {exc}") from None
-    return TorchSpec(device, dtype, quirks, port)
+    return TorchSpec(device, dtype, quirks, port, max_memory_bytes(kw.pop("max_memory"), port))
 
 
 def judge_options(fn):

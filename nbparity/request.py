@@ -64,13 +64,15 @@ class TorchSpec:
     dtype: str = "float64"
     quirks: str = DEFAULT_QUIRKS
     port: object = None
+    max_memory: int | None = None   # the simulator's memory budget in bytes (None: its default)
 
     @property
     def external(self) -> bool:
         return self.port is not None
 
     def to_dict(self) -> dict:
-        d = {"device": self.device, "dtype": self.dtype, "quirks": self.quirks, "port": None}
+        d = {"device": self.device, "dtype": self.dtype, "quirks": self.quirks, "port": None,
+             "max_memory": self.max_memory}
         if self.port is not None:
             import shlex
 
@@ -227,7 +229,10 @@ def _torch_from_dict(d: dict) -> TorchSpec:
         p = d["port"]
         port = PortSpec.parse(p["command"], [f"{k}={v}" for k, v in (p.get("quirk_flags") or {}).items()])
         port = replace(port, given=p.get("given") or port.given)
-    return TorchSpec(d.get("device", "cpu"), d.get("dtype", "float64"), d.get("quirks", DEFAULT_QUIRKS), port)
+    mm = d.get("max_memory")
+    if mm is not None and (type(mm) is not int or mm < 1):
+        raise ValueError(f"torch.max_memory must be a number of bytes, not {mm!r}")
+    return TorchSpec(d.get("device", "cpu"), d.get("dtype", "float64"), d.get("quirks", DEFAULT_QUIRKS), port, mm)
 
 
 def read_request(path):

@@ -222,9 +222,10 @@ class TorchRun:
 
 
 def run_torch(argv: list[str], workdir, device: str = "cpu", dtype: str = "float64", quirks: str = "spec",
-              trace_pixel=None, write_outputs: bool = False, omp_threads: int = 1) -> TorchRun:
+              trace_pixel=None, write_outputs: bool = False, omp_threads: int = 1, max_memory=None) -> TorchRun:
     """Call simulator.run in-process (torch imported once). Any failure → RunnerError with one line.
-    omp_threads: the OpenMP C's thread count the simulator emulates (quirk C-OMP-001)."""
+    omp_threads: the OpenMP C's thread count the simulator emulates (quirk C-OMP-001); max_memory: the
+    render's memory budget in bytes (a render it cannot hold is a UsageError, exit 2)."""
     perturb = os.environ.get("NBPARITY_TEST_PERTURB")
     run_argv = perturb_argv(argv, perturb) if perturb else list(argv)
     wd = Path(workdir)
@@ -234,7 +235,7 @@ def run_torch(argv: list[str], workdir, device: str = "cpu", dtype: str = "float
         import simulator
 
         res = simulator.run(run_argv, trace_pixel=trace_pixel, device=device, dtype=dtype, quirks=quirks,
-                            write_outputs=write_outputs, cwd=str(wd), omp_threads=omp_threads)
+                            write_outputs=write_outputs, cwd=str(wd), omp_threads=omp_threads, max_memory=max_memory)
     except RunnerError:
         raise
     except Exception as exc:  # CUDA OOM, simulator errors, bad quirk strings: one line, exit 3

@@ -60,6 +60,7 @@ class SimulatorSide:
     quirks: str = "c"
     worker: object = None           # nbparity.torchworker.TorchWorker, or None to run in this process
     omp_threads: int = 1            # the OpenMP C's thread count to emulate (C-OMP-001; the session sets it)
+    max_memory: int | None = None   # the render's memory budget in bytes (simulator/memory_budget.py)
     external = False
 
     def start(self, argv, workdir, *, quirks=None, trace_pixel=None, timeout=600, shape=None):
@@ -69,12 +70,12 @@ class SimulatorSide:
         if self.worker is not None:
             key = ("run", mode) if self.omp_threads == 1 else ("run", mode, self.omp_threads)
             self.worker.submit(key, list(argv), workdir, self.device, self.dtype, mode, trace_pixel,
-                               omp_threads=self.omp_threads)
+                               omp_threads=self.omp_threads, max_memory=self.max_memory)
             return lambda: self.worker.result(key)
         from nbparity.runners import run_torch
 
         return lambda: run_torch(list(argv), workdir, self.device, self.dtype, mode, trace_pixel=trace_pixel,
-                                 omp_threads=self.omp_threads)
+                                 omp_threads=self.omp_threads, max_memory=self.max_memory)
 
     def run(self, argv, workdir, **kw):
         return self.start(argv, workdir, **kw)()
@@ -84,7 +85,8 @@ class SimulatorSide:
 
         sha, dirty = git_state()
         return {"kind": "simulator", "command": None, "git_sha": sha, "dirty": dirty, "dtype": self.dtype,
-                "device": self.device, "quirk_mode": mode or self.quirks, "omp_threads": self.omp_threads}
+                "device": self.device, "quirk_mode": mode or self.quirks, "omp_threads": self.omp_threads,
+                "max_memory": self.max_memory}
 
 
 @dataclass(frozen=True)
@@ -113,4 +115,4 @@ def torch_side(spec, worker=None):
     """The side a TorchSpec names: the port when one is given, else the in-repo simulator."""
     if spec.port is not None:
         return PortSide(spec.port, spec.dtype)
-    return SimulatorSide(spec.device, spec.dtype, spec.quirks, worker)
+    return SimulatorSide(spec.device, spec.dtype, spec.quirks, worker, max_memory=spec.max_memory)

@@ -21,7 +21,7 @@ import struct
 import sys
 import threading
 
-from nbparity.errors import RunnerError
+from nbparity.errors import NbparityError, RunnerError
 
 _HEADER = struct.Struct("<Q")
 
@@ -165,16 +165,16 @@ class TorchWorker:
 
     # ----------------------------------------------------------------------------- jobs
 
-    def submit(self, key, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1) -> None:
-        """Queue run_torch(argv, workdir, device, dtype, quirks, trace_pixel=…, omp_threads=…) under `key`
-        (once)."""
+    def submit(self, key, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1, max_memory=None) -> None:
+        """Queue run_torch(argv, workdir, device, dtype, quirks, trace_pixel=…, omp_threads=…, max_memory=…)
+        under `key` (once)."""
         if key in self._keys:
             return
         jid = self._next
         self._next += 1
         self._keys[key] = jid
         self._send(("run", jid, list(argv), str(workdir), device, dtype, quirks,
-                    tuple(trace_pixel) if trace_pixel is not None else None, int(omp_threads)))
+                    tuple(trace_pixel) if trace_pixel is not None else None, int(omp_threads), max_memory))
 
     def prime(self, path) -> None:
         """Let the child adopt this process's parsed HKL files, pickled at `path` (simulator.readers)."""
@@ -284,8 +284,8 @@ def _child_main(job_fd: int, res_fd: int) -> None:
 
                 _write_msg(res_fd, ("env", envinfo.torch_info()))
                 continue
-            _, jid, argv, workdir, device, dtype, quirks, trace_pixel, threads = job
-            _write_msg(res_fd, _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, threads))
+            _, jid, argv, workdir, device, dtype, quirks, trace_pixel, threads, max_memory = job
+            _write_msg(res_fd, _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, threads, max_memory))
     except BaseException:
         code = 1
     finally:
@@ -302,12 +302,13 @@ def _prime(path: str) -> None:
         pass
 
 
-def _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1):
+def _run_job(jid, argv, workdir, device, dtype, quirks, trace_pixel, omp_threads=1, max_memory=None):
     from nbparity.runners import run_torch
 
     try:
-        tr = run_torch(argv, workdir, device, dtype, quirks, trace_pixel=trace_pixel, omp_threads=omp_threads)
-    except RunnerError as exc:
+        tr = run_torch(argv, workdir, device, dtype, quirks, trace_pixel=trace_pixel, omp_threads=omp_threads,
+                       max_memory=max_memory)
+    except NbparityError as exc:   # RunnerError (exit 3) or UsageError (bad input, a refused budget: exit 2)
         return ("err", jid, _portable(exc))
     except Exception as exc:  # run_torch turns everything into RunnerError; this is a safety net
         return ("err", jid, RunnerError(f"torch run failed: {type(exc).__name__}: {exc}"))

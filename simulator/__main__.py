@@ -1,20 +1,22 @@
-"""`python -m simulator <nanoBragg args> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE] [-omp_threads N]`
+"""`python -m simulator <nanoBragg args> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE] [-omp_threads N]
+[-max_memory BYTES]`
 
 Runs like the C program: same output files in the current directory, setup messages, trace lines and
 statistics on stdout. Exit 9 where the C exits 9, 2 on a bad -device/-dtype/-quirks/-omp_threads, 3 with one stderr
-line when the simulation fails (e.g. CUDA out of memory)."""
+line when the simulation fails (e.g. CUDA out of memory); 2 with one line when the render cannot fit the
+memory budget (refused before it starts)."""
 
 from __future__ import annotations
 
 import sys
 
-TORCH_OPTIONS = {"-device": "cpu", "-dtype": "float64", "-quirks": "spec", "-omp_threads": "1"}
+TORCH_OPTIONS = {"-device": "cpu", "-dtype": "float64", "-quirks": "spec", "-omp_threads": "1", "-max_memory": None}
 
 HELP = """usage: python -m simulator <nanoBragg arguments> [-device cpu|cuda] [-dtype float32|float64] [-quirks MODE]
-       [-omp_threads N]
+       [-omp_threads N] [-max_memory BYTES]
 
 The PyTorch port of nanoBragg. Takes the C program's command line unchanged (see the nanoBragg
-specification for every option) plus four execution options that are not physics:
+specification for every option) plus execution options that are not physics:
   -device cpu|cuda          where to compute (default cpu)
   -dtype float32|float64    working precision (default float64); the image is stored as float32
   -quirks MODE              c | c-r2 | spec, then ,+ID / ,-ID toggles (default spec); ids in traces/quirks.toml;
@@ -22,9 +24,12 @@ specification for every option) plus four execution options that are not physics
                             setup echo: TRACE_PY:key=value, TRACE:, DETECTOR_*, TRACE_PY_SOURCE2 lines)
   -omp_threads N            the thread count of the OpenMP C build to reproduce (default 1): with quirk
                             C-OMP-001 on, the φ=0 carry-over restarts at each thread's block of rows
+  -max_memory BYTES         memory budget of the render: bytes or 512M, 2G (default: half the memory
+                            available; on CUDA the free device memory). A pixel whose iterations exceed
+                            it is rendered in slices; a render that cannot fit is refused (exit 2)
   -trace_pixel S F          print TRACE_PY lines for pixel slow S, fast F
-Exit status: 0 ok, 9 where nanoBragg exits 9 (usage, unreadable input), 2 bad execution option,
-3 simulation failure."""
+Exit status: 0 ok, 9 where nanoBragg exits 9 (usage, unreadable input), 2 bad execution option or a
+render the memory budget cannot hold, 3 simulation failure."""
 
 
 def split_args(argv: list[str]) -> tuple[list[str], dict]:
@@ -59,6 +64,8 @@ def main(argv=None) -> int:
         resolve_dtype(opts["-dtype"])
         resolve_device(opts["-device"])
         resolve_threads(opts["-omp_threads"])
+        from .memory_budget import parse_size
+        max_memory = parse_size(opts["-max_memory"]) if opts["-max_memory"] is not None else None
     except ValueError as exc:
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
@@ -67,7 +74,7 @@ def main(argv=None) -> int:
     from .sanity import BadValue
     try:
         result = run(args, device=opts["-device"], dtype=opts["-dtype"], quirks=opts["-quirks"],
-                     write_outputs=True, cwd=".", omp_threads=opts["-omp_threads"])
+                     write_outputs=True, cwd=".", omp_threads=opts["-omp_threads"], max_memory=max_memory)
     except BadValue as exc:   # a meaningless option value: bad input
         print(f"simulator: {exc}", file=sys.stderr)
         return 2

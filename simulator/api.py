@@ -11,6 +11,7 @@ import torch
 
 from . import tracing, writers
 from .kernel import render
+from .memory_budget import parse_size
 from .quirks import Quirks, as_quirks
 from .trace_r2 import emulates_r2, source2_lines
 
@@ -62,9 +63,10 @@ def resolve_device(device) -> torch.device:
 
 def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="float64", quirks="spec",
         write_outputs=False, cwd=".", overrides=None, chunk_pixels=None, progress=None,
-        omp_threads=1) -> RunResult:
+        omp_threads=1, max_memory=None) -> RunResult:
     """omp_threads: the OpenMP C's thread count whose per-thread φ carry-over restart (quirk C-OMP-001)
-    the render emulates; 1 (default) is the serial program."""
+    the render emulates; 1 (default) is the serial program. max_memory: the render's memory budget,
+    bytes or a size such as '512M' (simulator/memory_budget.py); None: a fraction of what is available."""
     from .argv import parse_argv
     from .setup import derive
 
@@ -87,7 +89,8 @@ def run(argv_or_options, *, roi=None, trace_pixel=None, device="cpu", dtype="flo
 
     with from_env(tp):   # NBPARITY_INJECT: the C's intermediates for the traced pixel (docs/injection.md)
         res = render(setup, device=dev, dtype=dt, quirks=q, chunk_pixels=chunk_pixels,
-                     trace_pixel=tp, progress=progress, omp_threads=omp_threads)
+                     trace_pixel=tp, progress=progress, omp_threads=omp_threads,
+                     max_memory=parse_size(max_memory) if max_memory is not None else None)
     trace_lines: list[str] = []
     if tp is not None:
         if emulates_r2(q):   # R2's setup echo (trace_r2.py), recorded while the setup ran

@@ -18,8 +18,12 @@ import numpy as np
 import torch
 
 from .cpu_memory import give_back, reuse_freed_memory
+from .kernel_accumulate import sequential_float32
 from .kernel_chunk import render_chunk
 from .kernel_prepare import Prepared
+from .kernel_slices import render_pixel
+from .memory_budget import box_iterations as box_iterations_within
+from .memory_budget import bytes_per_iteration, default_limit, work_budget
 from .quirks import as_quirks
 from .taps import make_taps
 
@@ -27,8 +31,6 @@ __all__ = ["render", "thread_blocks", "Prepared", "RenderResult", "RenderState",
 
 DEFAULT_BUDGET = 256 * 2**20   # bytes of work tensors per chunk (CPU: keeps the peak RSS well under 1 GiB)
 CUDA_BUDGET_MAX = 8 * 2**30    # on CUDA: a quarter of the free device memory, at most this
-BYTES_PER_ITER = 48            # live doubles per (pixel, iteration) element, measured roughly
-BYTES_PER_INTERP = 120         # extra doubles per element when tricubic interpolation is on
 
 
 @dataclass
@@ -40,6 +42,7 @@ class RenderState:
     interp_on: bool = True           # the global interpolate flag (C-INTERP-001)
     omega_sum: float = 0.0
     messages: list = field(default_factory=list)
+    first_pending: tuple = ()        # a first φ run continued from an earlier box of the pixel (kernel_slices)
 
 
 @dataclass
@@ -92,9 +95,7 @@ def chunk_budget(device) -> int:
 
 def choose_chunk(c: Prepared, budget=DEFAULT_BUDGET) -> int:
     K = c.T * c.os * c.os * c.S * c.F * c.M
-    per = BYTES_PER_ITER + (BYTES_PER_INTERP if c.interpolate else 0)
-    per = per * (8 if c.dtype == torch.float64 else 4)
-    return max(1, int(budget // (K * per)))
+    return max(1, int(budget // (K * bytes_per_iteration(c.dtype, c.interpolate))))
 
 
 def thread_blocks(spixels: int, fpixels: int, threads: int) -> list:
@@ -111,10 +112,16 @@ def thread_blocks(spixels: int, fpixels: int, threads: int) -> list:
 
 
 def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chunk_pixels=None,
-           trace_pixel=None, progress=None, omp_threads=1) -> RenderResult:
+           trace_pixel=None, progress=None, omp_threads=1, max_memory=None, box_iterations=None) -> RenderResult:
     """Render `setup` (quirks: a Quirks, a mode string or registry ids); trace_pixel = (slow, fast).
-    omp_threads: the thread count of the OpenMP C to emulate (C-OMP-001; 1 = the serial program)."""
+    omp_threads: the thread count of the OpenMP C to emulate (C-OMP-001; 1 = the serial program).
+    max_memory: the memory budget in bytes (memory_budget.py; default a fraction of what is available):
+    a render that cannot fit raises MemoryBudgetError before it starts. A pixel whose iterations
+    exceed the work budget is rendered in boxes of its iteration space (kernel_slices.py);
+    box_iterations forces that box size."""
     device = torch.device(device)
+    limit = int(max_memory) if max_memory is not None else default_limit(device)
+    budget = work_budget(setup, dtype, limit, chunk_budget(device), trace_pixel is not None)
     if device.type == "cpu":
         reuse_freed_memory()
     c = Prepared(setup, dtype, device, as_quirks(quirks))
@@ -124,7 +131,13 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
     if c.quirks.omp_block_restart and int(omp_threads) > 1:
         state.blocks = thread_blocks(c.spixels, c.fpixels, omp_threads)
     trace_flat = _trace_index(c, trace_pixel, rendered)
-    chunk = int(chunk_pixels) if chunk_pixels else choose_chunk(c, chunk_budget(device))
+    K = c.T * c.J * c.S * c.F * c.M
+    # one pixel's iterations exceed the budget: boxes of them (float32 only where the sum is sequential,
+    # which every pixel too large for MIN_WORK is: a box then continues the unsliced scan bit for bit)
+    box = int(box_iterations) if box_iterations else box_iterations_within(budget, c.dtype, c.interpolate)
+    too_large = K * bytes_per_iteration(c.dtype, c.interpolate) > budget or bool(box_iterations and K > box)
+    sliced = too_large and (c.exact or sequential_float32(c))
+    chunk = 1 if sliced else int(chunk_pixels) if chunk_pixels else choose_chunk(c, budget)
     total = idx.numel()
     trace = omega_sum = None
     for start in range(0, total, chunk):   # chunks of pixels (bounded memory), not single pixels
@@ -133,11 +146,15 @@ def render(setup, *, device="cpu", dtype=torch.float64, quirks=frozenset(), chun
         if trace_flat is not None:
             hit = torch.nonzero(pix == trace_flat).reshape(-1)
             taps = make_taps(int(hit[0])) if hit.numel() else None
-        vals, osum = render_chunk(c, state, pix, taps)
+        if sliced:
+            vals, osum, traced = render_pixel(c, state, pix, box, traced=taps is not None)
+        else:
+            vals, osum = render_chunk(c, state, pix, taps)
+            traced = taps.values if taps is not None else None
         img[pix] = vals
         omega_sum = osum if omega_sum is None else omega_sum + osum
-        if taps is not None:
-            trace = taps.values
+        if traced is not None:
+            trace = traced
         if progress is not None:
             progress(min(start + chunk, total), total)
     if device.type == "cpu":

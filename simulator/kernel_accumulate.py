@@ -4,20 +4,55 @@ Summation order (measured, see tests/simulator/test_kernel.py): the C adds the K
 ((I_bg + t0) + t1) + …. `torch.sum` uses a pairwise/vectorized reduction whose rounding differs at
 ~1e-16 relative. We take the last element of `torch.cumsum` instead: on CPU it is a strictly sequential
 scan (double accumulator), so float64 sums are bit-identical to the C loop; on CUDA the scan is
-parallel and may differ in the last bit, which is within the trace tolerance."""
+parallel and may differ in the last bit, which is within the trace tolerance. Float32 renders use torch's
+own order, except for pixels of more than SEQUENTIAL_ITERS iterations (the only ones a memory budget
+slices, kernel_slices.py): those scan in C order too, so a sliced pixel continues the same scan."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from .kernel_lattice import c_order
 
+SEQUENTIAL_ITERS = 4096   # float32: iterations per pixel above which the sum runs in C order
+
 
 def accumulate(c, it, cap_eff, pol_eff, omega_eff, eshape, taps=None):
     """I per pixel (before r_e²·fluence/steps) from the Iterations `it`, and whether each layer's terms
     carry their own capture fraction (spec mode of C-CAPTURE-001). Factors are in the render dtype."""
+    w = weighted_terms(c, it, cap_eff, pol_eff, omega_eff, eshape, taps)
+    if w.running:
+        return _running_products(c, w.term, w.factors, w.evaluated, w.I0, eshape), w.spec_capture
+    term = w.term
+    for fct in w.factors:
+        term = torch.where(w.evaluated(), term * fct, term)
+    if c.exact or sequential_float32(c):
+        return _sum_in_c_order(term, w.I0), w.spec_capture
+    return _sum_any_order(term, w.I0), w.spec_capture
+
+
+@dataclass
+class Weighted:
+    term: torch.Tensor      # F_cell²·F_latt² (spec mode: ·C per layer), (F, M, P, T, J, S)
+    factors: list           # the per-iteration C, P, Ω factors of -oversample_thick/_polar/_omega
+    evaluated: object       # () → the iterations the C evaluates
+    I0: float               # the sum's start value
+    spec_capture: bool
+    running: bool           # C-OVERSAMPLE-001: the factors multiply the running sum
+
+
+def sequential_float32(c):
+    """Float32 renders sum in C order too (a sequential scan) once a pixel has more than SEQUENTIAL_ITERS
+    iterations: then a render sliced over the iteration space (kernel_slices.py, only ever that large)
+    continues the very scan an unsliced one runs, bit for bit."""
+    return c.T * c.J * c.S * c.F * c.M > SEQUENTIAL_ITERS
+
+
+def weighted_terms(c, it, cap_eff, pol_eff, omega_eff, eshape, taps=None) -> Weighted:
+    """The iteration terms and the factors the C applies to them, before any summation."""
     dt = c.dtype
     F_cell = it.F_cell.to(dt)
     F_latt, evaluated = it.F_latt, it.evaluated
@@ -46,11 +81,8 @@ def accumulate(c, it, cap_eff, pol_eff, omega_eff, eshape, taps=None):
     spec_capture = not c.os_thick and c.detector_thick != 0.0 and not c.quirks.last_layer_capture
     if spec_capture:
         term = term * per_layer(cap_eff)   # each layer weighted by its own C
-    if factors and c.quirks.oversample_running_products:
-        return _running_products(c, term, factors, evaluated, I0, eshape), spec_capture
-    for fct in factors:
-        term = torch.where(evaluated(), term * fct, term)
-    return (_sum_in_c_order(term, I0) if c.exact else _sum_any_order(term, I0)), spec_capture
+    running = bool(factors) and c.quirks.oversample_running_products
+    return Weighted(term, factors, evaluated, I0, spec_capture, running)
 
 
 def _running_products(c, term, factors, evaluated, I0, eshape):

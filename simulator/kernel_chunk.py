@@ -6,6 +6,8 @@ values where they are computed; a traced chunk takes exactly the path an untrace
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from . import kernel_geometry as geo
@@ -17,15 +19,31 @@ from .kernel_polar import loop_end_vectors, polarization_in_effect
 from .kernel_vec import csqrt, rdiv
 
 
-def render_chunk(c, state, pix, taps=None):
-    """Pixel values (requested dtype) of the flat pixel indices `pix`, and the chunk's Ω sum."""
+@dataclass
+class BoxResult:
+    """What one box of a sliced pixel (kernel_slices.py) leaves for the summation and the final value."""
+    it: object
+    cap_eff: torch.Tensor
+    pol_eff: torch.Tensor
+    omega_eff: torch.Tensor
+    polar_final: torch.Tensor
+    d: tuple
+    pol_calls: object
+    eshape: tuple
+
+
+def render_chunk(c, state, pix, taps=None, carry=None):
+    """Pixel values (requested dtype) of the flat pixel indices `pix`, and the chunk's Ω sum. With a
+    `carry` (kernel_carry.py) `c` is one box of the iteration space and the scans continue from the
+    carry: the BoxResult comes back in place of the values."""
     P = pix.numel()
     state.chunk_pix = pix   # which thread block each pixel belongs to (C-OMP-001)
     fp, sp = pix % c.fpixels, pix // c.fpixels
-    d, omega_eff, cap_eff = _detector(c, fp, sp, taps)
+    d, omega_eff, cap_eff = _detector(c, fp, sp, taps, carry)
     omega_sum = omega_eff.sum()
     surv, inc, lam, dP, q0 = _sources(c, d)
-    pol_eff, polar_final, d_used, pol_calls = polarization_in_effect(c, surv, inc, dP)
+    in_effect = carry.polarization if carry is not None else polarization_in_effect
+    pol_eff, polar_final, d_used, pol_calls = in_effect(c, surv, inc, dP)
     if hasattr(taps, "injection"):   # the injection protocol (simulator/inject.py): the traced pixel only
         omega_eff, polar_final = taps.pixel_factors(c, omega_eff, polar_final)
     q = tuple(((d_used[k] - inc[k]) / lam) for k in range(3)) if d_used is not dP else q0
@@ -44,8 +62,14 @@ def render_chunk(c, state, pix, taps=None):
     dt = c.dtype
     cap_eff, pol_eff, omega_eff, polar_final = (x.to(dt) for x in (cap_eff, pol_eff, omega_eff, polar_final))
     if taps:   # P per (T, J, S) and which iterations call the routine (R2's SOURCE2 lines)
-        taps.put(pol=taps.pixel(pol_eff), pol_calls=None if pol_calls is None else taps.pixel(pol_calls[0]))
-    I, spec_capture = accumulate(c, it, cap_eff, pol_eff, omega_eff, (c.F, c.M, P) + tuple(surv.shape[1:]), taps)
+        taps.put(pol=taps.pixel(torch.broadcast_to(pol_eff, surv.shape)),
+                 pol_calls=None if pol_calls is None else taps.pixel(torch.broadcast_to(pol_calls[0], surv.shape)))
+    eshape = (c.F, c.M, P) + tuple(surv.shape[1:])
+    if carry is not None:
+        if taps:
+            taps.put(omega_eff=taps.pixel(omega_eff))
+        return BoxResult(it, cap_eff, pol_eff, omega_eff, polar_final, d, pol_calls, eshape), omega_sum
+    I, spec_capture = accumulate(c, it, cap_eff, pol_eff, omega_eff, eshape, taps)
     val = _final_value(c, I, cap_eff, polar_final, omega_eff, spec_capture)
     if taps:
         # block C prints the loop's variables as it leaves them (trace-format.md), used or not
@@ -55,17 +79,19 @@ def render_chunk(c, state, pix, taps=None):
     return val, omega_sum
 
 
-def _detector(c, fp, sp, taps):
+def _detector(c, fp, sp, taps, carry=None):
     """Positions, diffracted directions, Ω and capture fraction per (P, T, J) (§6.3, §6.4)."""
     X, _, _ = geo.subpixel_positions(c, fp, sp)
     d, R = geo.diffracted(X, c.exact)
-    P, T, J = fp.numel(), c.T, c.os * c.os
+    P, T, J = fp.numel(), c.T, c.J
     omega_all = torch.broadcast_to(geo.solid_angle(c, R), (P, T, J))
     # Ω: computed at the first sub-pixel of the pixel, recomputed while it is 0 (or every sub-pixel)
-    omega_eff = omega_all.reshape(P, T * J)
-    if not c.os_omega:
-        omega_eff = geo.hold_first_nonzero(omega_eff, 1)
-    omega_eff = omega_eff.reshape(P, T, J)
+    if c.os_omega:
+        omega_eff = omega_all
+    elif carry is not None:
+        omega_eff = carry.hold_omega(omega_all)
+    else:
+        omega_eff = geo.hold_first_nonzero(omega_all.reshape(P, T * J), 1).reshape(P, T, J)
     # capture fraction per layer: reset to 1 (thickness 0) or 0 per layer, computed at the first
     # sub-pixel and recomputed while 0, or at every sub-pixel with -oversample_thick (§6.4)
     if c.os_thick:
@@ -74,7 +100,7 @@ def _detector(c, fp, sp, taps):
         cap_eff = torch.ones((P, T, J), dtype=c.gdt, device=c.device)
     else:
         cap = torch.broadcast_to(geo.capture_fraction(c, d), (P, T, J)).contiguous()
-        cap_eff = geo.hold_first_nonzero(cap, 2)
+        cap_eff = carry.hold_capture(cap) if carry is not None else geo.hold_first_nonzero(cap, 2)
     if taps:
         taps.put(X=taps.pixel(X), R=taps.pixel(R), omega_all=taps.pixel(omega_all), d=taps.pixel(d))
     return d, omega_eff, cap_eff

@@ -16,15 +16,15 @@ def subpixel_positions(c, fp, sp):
     Fdet = sub·(fp·os + subF) + sub/2 (integer formed first), likewise Sdet; Odet = t·thickstep;
     X_k = ((Fdet·f_k + Sdet·s_k) + Odet·o_k) + P0_k."""
     os_, dt = c.os, c.gdt
-    j = torch.arange(os_ * os_, device=c.device)
+    j = torch.arange(c.j0, c.j0 + c.J, device=c.device)
     sub_f, sub_s = j % os_, j // os_
     fdet = (fp[:, None] * os_ + sub_f[None, :]).to(dt) * c.sub + c.half_sub      # (P, J)
     sdet = (sp[:, None] * os_ + sub_s[None, :]).to(dt) * c.sub + c.half_sub
-    odet = torch.arange(c.T, device=c.device).to(dt) * c.thickstep               # (T,)
+    odet = torch.arange(c.t0, c.t0 + c.T, device=c.device).to(dt) * c.thickstep   # (T,)
     fdet, sdet, odet = fdet[:, None, :], sdet[:, None, :], odet[None, :, None]
     # One layer: Odet·o_k is ±0, and x + (±0) differs from x only in the sign of a zero, which a
     # non-zero P0_k added next erases: that component skips the two passes.
-    thin = c.T == 1 and bool(torch.isfinite(odet).all()) and all(math.isfinite(float(x)) for x in c.o)
+    thin = c.T == 1 and c.t0 == 0 and bool(torch.isfinite(odet).all()) and all(math.isfinite(float(x)) for x in c.o)
     X = tuple((fdet * c.f[k] + sdet * c.s[k]) + c.pix0[k] if thin and bool(c.pix0[k] != 0.0)
               else ((fdet * c.f[k] + sdet * c.s[k]) + odet * c.o[k]) + c.pix0[k] for k in range(3))
     if c.curved_det:
@@ -45,7 +45,7 @@ def solid_angle(c, R):
 def capture_fraction(c, d):
     """exp(((−t)·S·μ)/ρ) − exp(((−(t+1))·S·μ)/ρ), ρ = d·o, for every (P, T, J)."""
     rho = d[0] * c.o[0] + d[1] * c.o[1] + d[2] * c.o[2]
-    t = torch.arange(c.T, device=c.device)
+    t = torch.arange(c.t0, c.t0 + c.T, device=c.device)
     mt = (-t).to(c.gdt)[None, :, None]
     mt1 = (-(t + 1)).to(c.gdt)[None, :, None]
     return torch.exp(mt * c.thickstep * c.mu / rho) - torch.exp(mt1 * c.thickstep * c.mu / rho)

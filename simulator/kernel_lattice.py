@@ -93,8 +93,12 @@ def first_run(c, state, surv):
     `state`. C-PARITY-001: a first run uses the lattice_first vectors. Serially there is one, the
     render's very first φ run; an OpenMP C has one per thread block of rows (C-OMP-001, `state.blocks`).
     A block's first run is its first pixel (C order) with a source that survives the dmin cut."""
-    if c.lattice_first is None or not state.blocks:
+    if c.lattice_first is None:
         return None
+    # a first run that a slice of the iteration space began: its later φ/domain slices (kernel_slices)
+    pending = tuple(getattr(state, "first_pending", ()))
+    if not state.blocks:
+        return pending or None
     P = surv.shape[0]
     alive = surv.reshape(P, -1).any(1)
     pix = state.chunk_pix
@@ -114,7 +118,7 @@ def first_run(c, state, surv):
         found.append((p, *reversed(idx)))
         if pix is None:
             break
-    return tuple(found) or None
+    return pending + tuple(found) or None
 
 
 def first_run_hkl(c, q, idx):

@@ -39,6 +39,8 @@ class Prepared:
         self.fpixels, self.spixels = int(setup.fpixels), int(setup.spixels)
         self.os = int(setup.oversample)
         self.T = int(setup.thicksteps)
+        # the layers and sub-pixels this Prepared renders start at t0, j0 (kernel_slices.py narrows them)
+        self.t0, self.j0, self.J = 0, 0, self.os * self.os
         self.pixel = t(setup.pixel)
         self.sub = self.pixel / self.os
         self.half_sub = self.sub / 2.0

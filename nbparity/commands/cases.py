@@ -8,7 +8,7 @@ import sys
 import click
 
 from nbparity.commands.portopts import port_options
-from nbparity.options import output_options, output_spec
+from nbparity.options import max_memory_bytes, max_memory_option, output_options, output_spec
 from nbparity.request import DEFAULT_QUIRKS
 
 STYLE = {"identical": "green", "within_tolerance": "green", "explained": "yellow", "divergent": "red",
@@ -83,10 +83,11 @@ RUN_HELP = (f"Run every case of MATRIX.yaml. Exit 0 when every run passes (ident
 @click.option("--strict", is_flag=True, help="Runs explained by known C quirks fail too (exit 1).")
 @click.option("--allow-empty", is_flag=True,
               help="Accept all-zero or non-finite images on both sides (otherwise: incomplete).")
+@max_memory_option
 @output_options
 @port_options
 def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, c_threads, strict, allow_empty, py_cmd,
-        py_quirk_flags, **kw):
+        py_quirk_flags, max_memory, **kw):
     from nbparity.cbuild import check_c_options
     from nbparity.commands.portopts import port_from_options
     from nbparity.read.matrix_parse import load_matrix
@@ -97,8 +98,10 @@ def run(matrix_file, only, jobs, junit_xml, scheduler, c_bin, c_source, c_thread
     port = port_from_options(py_cmd, py_quirk_flags)
     load_matrix(matrix_file, list(only) or None)   # a bad matrix is exit 2 before anything is built
     request = MatrixRequest(
-        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only), CSpec(_abs(c_bin), _abs(c_source), threads=c_threads),
-        TorchSpec(port=port), JudgeSpec(strict=strict, allow_empty=allow_empty), output_spec(kw), jobs,
+        os.path.abspath(os.path.expanduser(matrix_file)), tuple(only),
+        CSpec(_abs(c_bin), _abs(c_source), threads=c_threads),
+        TorchSpec(port=port, max_memory=max_memory_bytes(max_memory, port)),
+        JudgeSpec(strict=strict, allow_empty=allow_empty), output_spec(kw), jobs,
         scheduler, _abs(junit_xml))
     return run_and_show(request)
 

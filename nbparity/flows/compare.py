@@ -157,13 +157,14 @@ def _speculate(session, plan) -> None:
     def key(mode):   # the keys SimulatorSide.start uses
         return ("run", mode) if threads == 1 else ("run", mode, threads)
 
+    budget = session.torch.max_memory
     worker.submit(key(plan.mode), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, plan.mode,
-                  (plan.slow, plan.fast), omp_threads=threads)
+                  (plan.slow, plan.fast), omp_threads=threads, max_memory=budget)
     worker.request_env()
     if req.judge.attribute and not all_ids() <= set(plan.enabled):
         for m in planned_modes(plan.setup, plan.mode, registry=registry_for(plan.c_line), threads=threads):
             worker.submit(key(m), plan.argv, session.py_dir, req.torch.device, req.torch.dtype, m,
-                          (plan.slow, plan.fast), omp_threads=threads)
+                          (plan.slow, plan.fast), omp_threads=threads, max_memory=budget)
 
 
 def _require_pixel_lines(c_frames, py_frames, external: bool, slow: int, fast: int) -> None:

@@ -46,7 +46,8 @@ def run_matrix(request, log=None, sides=None) -> MatrixResult:
     done: list = []
     try:
         ctx = RunContext(str(binary), str(out_dir), str(work_root), _prepare(matrix, binary, work_root, say),
-                         request.judge.strict, request.judge.allow_empty, sides, int(request.c.threads))
+                         request.judge.strict, request.judge.allow_empty, sides, int(request.c.threads),
+                         request.torch.max_memory)
         _run_all(matrix, ctx, request, say, done)
     except BaseException as exc:   # Ctrl-C, SIGTERM: keep what finished, marked interrupted, then stop
         if not isinstance(exc, Exception):

@@ -30,6 +30,7 @@ class RunContext:
     allow_empty: bool = False
     sides: object = None         # (C side, torch side) for the trace compares: fake sides in tests
     threads: int = 1             # OMP_NUM_THREADS of every C run (--c-threads; an OpenMP build's image depends on it)
+    max_memory: int | None = None   # the simulator's memory budget (--max-memory), every run
 
 
 def is_spec_mode(quirks: str) -> bool:
@@ -127,7 +128,7 @@ def _run(spec, ctx: RunContext, res: dict) -> None:
         w = gates.metrics["max_abs_diff_pixel"]
         if [w["slow"], w["fast"]] not in [list(p) for p in spec.trace_pixels]:
             traces.append({**_trace(spec, ctx, argv, (w["slow"], w["fast"])), "auto": "worst image pixel"})
-        image_j = _attribute_image(spec, (argv, wd, ctx.binary, ctx.threads), traces, raw, res)
+        image_j = _attribute_image(spec, (argv, wd, ctx.binary, ctx.threads, ctx.max_memory), traces, raw, res)
     parts = [("image", image_j)] + [(_trace_name(t), Judgement(Verdict(t["verdict"]), t["reason"]))
                                     for t in traces]
     j = run_judgement(parts, ctx.strict)
@@ -159,7 +160,7 @@ def _image(spec, ctx: RunContext, argv, wd: Path):
     from nbparity.imagecmp import judge_images, render_pair
 
     pair = render_pair(argv, wd, ctx.binary, device=spec.device, dtype=spec.dtype, quirks=spec.quirks,
-                       timeout=spec.timeout_s, port=spec.port, threads=ctx.threads)
+                       timeout=spec.timeout_s, port=spec.port, threads=ctx.threads, max_memory=ctx.max_memory)
     return pair, judge_images(pair, *_gates(spec))
 
 
@@ -184,7 +185,7 @@ def _image_request(spec, ctx: RunContext, argv):
 
     return ImageRequest(case=CaseSpec(args=shlex.join(argv), label=spec.label),
                         c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s, threads=ctx.threads),
-                        torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
+                        torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port, ctx.max_memory),
                         judge=JudgeSpec(strict=ctx.strict, allow_empty=ctx.allow_empty),
                         output=OutputSpec(out=str(ctx.out_dir)),
                         thresholds=tuple(sorted({**spec.thresholds, **spec.options}.items())))
@@ -192,17 +193,18 @@ def _image_request(spec, ctx: RunContext, argv):
 
 def _attribute_image(spec, where: tuple, traces: list, raw: Judgement, res: dict) -> Judgement:
     """An image divergence is explained only if emulating exactly the quirks the traces attributed
-    restores parity (the image rendered again with them). `where`: (argv, work folder, C binary, C threads)."""
+    restores parity (the image rendered again with them). `where`: (argv, work folder, C binary, C threads,
+    memory budget)."""
     from nbparity.imagecmp import judge_images, render_pair
     from nbparity.images import describe_failures
 
     attributed = sorted({q for t in traces for q in t.get("attributed", [])})
     if not attributed:
         return raw
-    argv, wd, binary, threads = where
+    argv, wd, binary, threads, max_memory = where
     mode = spec.quirks + "".join(f",+{q}" for q in attributed)
     again = render_pair(argv, wd / "attributed", binary, device=spec.device, dtype=spec.dtype, quirks=mode,
-                        timeout=spec.timeout_s, port=spec.port, threads=threads)
+                        timeout=spec.timeout_s, port=spec.port, threads=threads, max_memory=max_memory)
     v2 = judge_images(again, *_gates(spec))
     res["attribution"] = {"quirks": attributed, "mode": mode, "image_ok": v2.ok, "gates": v2.gates,
                           "failed": describe_failures(v2), "verdict": gates_judgement(v2).verdict.value}
@@ -243,7 +245,7 @@ def _compare_request(spec, ctx: RunContext, argv, pixel):
     return CompareRequest(
         pixel=tuple(pixel), case=CaseSpec(args=shlex.join(argv), label=spec.label),
         c=CSpec(binary=str(ctx.binary), timeout=spec.timeout_s, threads=ctx.threads),
-        torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port),
+        torch=TorchSpec(spec.device, spec.dtype, spec.quirks, spec.port, ctx.max_memory),
         judge=JudgeSpec(rtol=tol.get("trace_rtol"), atol=tol.get("trace_atol"), strict=ctx.strict,
                         allow_empty=ctx.allow_empty),
         output=OutputSpec(out=str(ctx.out_dir)))
