@@ -120,8 +120,8 @@ QUIRKS: tuple[QuirkDef, ...] = (
         "§3.1", "-cell given and the two constructions of c*_z differ in any bit (all triclinic and rhombohedral "
         "cells; rounding alone for some orthogonal ones, e.g. 50 60 70 90 90 90)",
         _CELL,
-        "c*_z = |c*|·sqrt(1 − cos²β* − ((cos α* − cos β*·cos γ*)/sin γ*)²), the textbook construction, so the "
-        "direct cell has the requested angles."),
+        "c*_z = |c*|·sqrt(1 − cos²β* − ((cos α* − cos β*·cos γ*)/sin γ*)²), the textbook construction, so "
+        "the direct cell has the requested angles."),
     QuirkDef(
         "C-PIX0-001", "-pix0_vector ignored", "pix0_ignored", trig.pix0_given,
         "-pix0_vector and -pix0_vector_mm only switch to CUSTOM; both pivot branches overwrite P0, so the given "

@@ -97,7 +97,7 @@ def detector(draw) -> list[str]:
 
 
 @st.composite
-def sampling(draw, npix: int = 6) -> list[str]:
+def sampling(draw) -> list[str]:
     over = _tokens("-oversample", draw(st.integers(1, 2)))
     flags = [f for f in ("-oversample_thick", "-oversample_polar", "-oversample_omega") if draw(st.booleans())]
     dmin = _pick(draw, [_tokens("-dmin", 5)], 3)
