@@ -99,9 +99,13 @@ def test_matrix_run_c_mode_is_spec_plus_triggered_quirks(run, prepared, tmp_path
     assert mode_gap(_argv(run, prepared), tmp_path, c_mode=_c_mode(run)) == []
 
 
-@pytest.mark.parametrize("run", [p for p in MATRIX_RUNS if p.values[0].trace_pixels])
-def test_matrix_spec_divergences_are_attributed(run, prepared, tmp_path):
-    """Spec-mode attribution names a registered quirk for every divergence of each traced pixel, with the
+TRACED = [pytest.param(p.values[0], tuple(px), id=f"{p.id}-{px[0]}-{px[1]}")
+          for p in MATRIX_RUNS for px in p.values[0].trace_pixels]
+
+
+@pytest.mark.parametrize("run, pixel", TRACED)
+def test_matrix_spec_divergences_are_attributed(run, pixel, prepared, tmp_path):
+    """Spec-mode attribution names a registered quirk for every divergence of every traced pixel, with the
     c-mode simulator standing in for the C (the matrices themselves prove the two bit-identical)."""
     from nbparity.attribution import attribute, load_registry
     from nbparity.compare import compare_traces
@@ -112,7 +116,7 @@ def test_matrix_spec_divergences_are_attributed(run, prepared, tmp_path):
     from simulator.setup import derive
 
     argv, c_mode = _argv(run, prepared), _c_mode(run)
-    slow, fast = run.trace_pixels[0]
+    slow, fast = pixel
 
     def trace(mode, prefix="TRACE_PY"):
         lines = render(argv, quirks=mode, cwd=str(tmp_path), trace_pixel=(slow, fast)).trace_lines
