@@ -1,4 +1,5 @@
-"""Attribute spec-mode divergences to registered C quirks (traces/quirks.toml).
+"""Attribute spec-mode divergences to registered C quirks (simulator/quirk_registry.py, whose triggers
+decide which quirks a case can show; traces/quirks.toml is generated from it).
 
 For every quirk whose trigger holds for this case, the torch side is re-run with that quirk alone, then
 with all triggered quirks together, then all-but-one (leave-one-out), so a quirk whose effect is hidden
@@ -8,82 +9,27 @@ that the all-triggered run removes are "explained": they do not fail the run unl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-# ----------------------------------------------------------------------------- triggers (one per id)
-
-
-def _f(x) -> float:
-    return float(x)  # Setup scalars may be 0-dim tensors
-
-
-def _phi_hits_zero(s, o) -> bool:
-    n = int(s.phisteps)
-    if n <= 1:
-        return False
-    phi0, step = _f(getattr(s, "phi0", 0.0)), _f(getattr(s, "phistep", 0.0))
-    return any(phi0 + step * i == 0.0 for i in range(n))  # C evaluates φ0 + (S_φ·n)
-
-
-def _cell_triclinic(s, o) -> bool:
-    if o is None or not getattr(o, "user_cell", False):
-        return False
-    al, be, ga = (_f(x) or math.pi / 2 for x in (o.cell_alpha, o.cell_beta, o.cell_gamma))  # 0 = 90°
-    cos_gs = (math.cos(al) * math.cos(be) - math.cos(ga)) / (math.sin(al) * math.sin(be))
-    return math.sin(ga) != math.sqrt(max(0.0, 1.0 - cos_gs * cos_gs))
-
-
-def _argv_line_sensitive(s, o) -> bool:
-    from simulator.argv import line_sensitive
-
-    return o is not None and bool(getattr(o, "argv", ())) and line_sensitive(list(o.argv))
-
-
-TRIGGERS = {
-    "C-PARITY-001": _phi_hits_zero,
-    # whether an evaluation falls out of range is only known while rendering: interpolation on may trigger
-    "C-INTERP-001": lambda s, o: bool(s.interpolate),
-    "C-OVERSAMPLE-001": lambda s, o: bool(s.oversample_thick or s.oversample_polar or s.oversample_omega),
-    "C-CAPTURE-001": lambda s, o: _f(s.detector_thick) > 0 and int(s.thicksteps) > 1 and not s.oversample_thick,
-    "C-WATER-001": lambda s, o: _f(getattr(s, "water_size", 0.0)) > 0,
-    "C-RANDROT-001": lambda s, o: int(getattr(s, "mosaic_domains", 1)) > 1
-    or (o is not None and getattr(o, "misset_mode", None) == "random"),
-    "C-POLAR-001": lambda s, o: not s.nopolar and (len(s.source_dirs) > 1 or bool(s.oversample_polar)),
-    "C-CELL-001": _cell_triclinic,
-    "C-PIX0-001": lambda s, o: o is not None and getattr(o, "pix0_vector", None) is not None,
-    "C-ARGV-001": _argv_line_sensitive,
-    # not a function of the configuration alone: the C's thread count (triggered_quirks' `threads`)
-    "C-OMP-001": _phi_hits_zero,
-}
-RUN_TRIGGERS = {"C-OMP-001"}   # also need an OpenMP C run on more than one thread
+# ----------------------------------------------------------------------------- triggers
 
 
 def load_registry() -> list[dict]:
-    import tomllib
+    """The registered quirks as tables (id, title, trigger, keys, …), in registry order: from
+    simulator/quirk_registry.py, the one definition traces/quirks.toml is generated from."""
+    from simulator.quirk_registry import QUIRKS
 
-    from nbparity.cbuild import repo_root
-
-    with open(repo_root() / "traces" / "quirks.toml", "rb") as fh:
-        return tomllib.load(fh).get("quirk", [])
+    return [q.table() for q in QUIRKS]
 
 
 def triggered_quirks(setup, registry=None, threads: int = 1) -> list[str]:
-    """Ids of the registered quirks whose trigger holds for this setup, in registry order. threads: the
-    OpenMP thread count the C ran on (1 for a serial build), which C-OMP-001's trigger needs."""
-    registry = registry if registry is not None else load_registry()
-    opts = getattr(setup, "options", None)
-    out = []
-    for q in registry:
-        pred = TRIGGERS.get(q["id"])
-        if q["id"] in RUN_TRIGGERS and int(threads) <= 1:
-            continue
-        try:
-            if pred is not None and pred(setup, opts):
-                out.append(q["id"])
-        except (AttributeError, TypeError, ValueError):
-            out.append(q["id"])  # cannot decide: re-running with it is harmless, missing it is not
-    return out
+    """Ids of the quirks of `registry` (default: all) whose trigger holds for this setup, in registry
+    order. threads: the OpenMP thread count the C ran on (1 for a serial build), which C-OMP-001's
+    trigger needs. A trigger that fails raises: a guess here would hide a bug in it."""
+    from simulator.quirk_registry import triggered
+
+    ids = None if registry is None else [q["id"] for q in registry]
+    return triggered(setup, threads, ids)
 
 
 # ----------------------------------------------------------------------------- failing-value sets

@@ -1,4 +1,4 @@
-"""The registered quirk ids, as the harness sees them (traces/quirks.toml through the simulator's reader)."""
+"""The registered quirk ids, as the harness sees them (simulator/quirk_registry.py, through simulator.quirks)."""
 
 from __future__ import annotations
 

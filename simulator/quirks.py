@@ -1,31 +1,28 @@
 """Quirk mode strings (docs/contracts.md §2): `c` | `c-r2` | `spec`, then `,+ID` / `,-ID` toggles.
 `c-r2` is shorthand for `c,-C-ARGV-001` (the R2 C line's option matching).
 
-The ids come from traces/quirks.toml, the registry shared with the harness. The simulator asks a typed
+The ids come from quirk_registry.py, the one definition of each quirk (traces/quirks.toml is generated
+from it) shared with the harness. The simulator asks a typed
 `Quirks` (one named boolean per registered quirk), never a set of id strings, so that a misspelled
 quirk is an AttributeError or an unknown-id error, not a silent spec-mode branch."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
-REGISTRY = Path(__file__).resolve().parent.parent / "traces" / "quirks.toml"
+from .quirk_registry import BY_ID, QUIRKS
+
+REGISTRY = "simulator/quirk_registry.py"
 
 
-@functools.lru_cache(maxsize=1)
 def registry() -> dict:
     """id -> the quirk's table (title, keys, trigger, …), in registry order."""
-    with open(REGISTRY, "rb") as fh:
-        data = tomllib.load(fh)
-    return {q["id"]: q for q in data.get("quirk", [])}
+    return {q.id: q.table() for q in QUIRKS}
 
 
 def all_ids() -> frozenset:
-    return frozenset(registry())
+    return frozenset(BY_ID)
 
 
 def resolve(mode: str) -> frozenset:
@@ -55,23 +52,11 @@ def resolve(mode: str) -> frozenset:
 
 def keys_of(qid: str) -> tuple:
     """The trace keys the registry says a quirk can change."""
-    return tuple(registry()[qid].get("keys", ()))
+    return tuple(BY_ID[qid].keys)
 
 
-# registry id -> Quirks field: the one table naming the switches (checked against the registry below)
-FIELDS = {
-    "C-PARITY-001": "phi_carryover",
-    "C-INTERP-001": "interp_kill_switch",
-    "C-OVERSAMPLE-001": "oversample_running_products",
-    "C-CAPTURE-001": "last_layer_capture",
-    "C-WATER-001": "water_scaled_twice",
-    "C-RANDROT-001": "float32_random_rotation",
-    "C-POLAR-001": "polar_renormalizes",
-    "C-CELL-001": "triclinic_cell_basis",
-    "C-PIX0-001": "pix0_ignored",
-    "C-ARGV-001": "r1_option_matching",
-    "C-OMP-001": "omp_block_restart",
-}
+# registry id -> Quirks field, as the registry names the switches (checked against the dataclass below)
+FIELDS = {q.id: q.switch for q in QUIRKS}
 
 
 @dataclass(frozen=True)
@@ -131,7 +116,7 @@ def as_quirks(quirks) -> Quirks:
 
 
 def _check_fields() -> None:
-    """Fail at import when the field table and the registry disagree, either way."""
+    """Fail at import when the registry's switches and the Quirks fields disagree, either way."""
     switches = {f.name for f in dataclasses.fields(Quirks) if f.type in (bool, "bool")}
     missing = all_ids() - set(FIELDS)
     stale = set(FIELDS) - all_ids()

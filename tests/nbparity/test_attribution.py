@@ -21,10 +21,20 @@ def _setup(argv, cwd):
     return simulator_setup.derive(parse_argv(argv), cwd=str(cwd), write_fdump=False)
 
 
-def test_every_registered_quirk_has_a_trigger():
-    from nbparity.attribution import TRIGGERS
+def test_attribution_reads_the_one_registry():
+    from simulator.quirk_registry import QUIRKS
 
-    assert {q["id"] for q in load_registry()} <= set(TRIGGERS)
+    assert [q["id"] for q in load_registry()] == [q.id for q in QUIRKS]
+    assert all(callable(q.trigger) for q in QUIRKS)
+
+
+def test_a_failing_trigger_raises_instead_of_guessing(tmp_path):
+    from types import SimpleNamespace
+
+    s = _setup(shlex.split("-cell 30 30 30 -default_F 10 -detpixels 8"), tmp_path)
+    broken = SimpleNamespace(**{k: v for k, v in vars(s).items() if k != "water_size"})
+    with pytest.raises(AttributeError, match="water_size"):
+        triggered_quirks(broken)
 
 
 def test_supervisor_command_triggers_carry_over_and_pix0(tmp_path):
