@@ -53,7 +53,7 @@ class ValueColumns:
     def line_table(self) -> dict:
         names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
         ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)
-        self.names_per_line = []
+        self.names_per_line, self.ints_per_line = [], array("q")   # copied out: free them
         table = {n: names[:, c].copy() for c, n in enumerate(LINE_NAMES)}
         table.update({n: ints[:, c].copy() for c, n in enumerate((*LINE_INTS, "count"))})
         return table
@@ -68,6 +68,7 @@ def expand(table: dict, cols: ValueColumns) -> dict:
     out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
     out["value"] = np.frombuffer(cols.value, dtype=np.float64) if total else np.zeros(0)
     out["raw"] = np.array(cols.raw, dtype=object) if total else np.zeros(0, dtype=object)
+    cols.raw = []
     return out
 
 

@@ -1,5 +1,5 @@
-"""A trace's lines, one at a time, from text, bytes or an open binary file: the whole decoded text and a
-list of its lines are never held (a traced pixel can print millions of sub-pixel lines).
+"""A trace's lines, one block at a time, from text, bytes or an open binary file: the whole decoded text and
+a list of all its lines are never held (a traced pixel can print millions of sub-pixel lines).
 
     source = LineSource(text_bytes_or_binary_file)
     for no, line in source: ...          # 1-based numbers; lines split on '\\n' only, without it
@@ -11,6 +11,8 @@ Undecodable bytes become U+FFFD; decode_warning names the first one's byte offse
 
 from __future__ import annotations
 
+_BLOCK = 1 << 18
+
 
 class LineSource:
     def __init__(self, source):
@@ -21,49 +23,58 @@ class LineSource:
         self.decode_warning: str | None = None
 
     def __iter__(self):
+        no = 0
+        for lines, ends_with_newline in self._blocks():
+            last = len(lines) - 1
+            for k, line in enumerate(lines):
+                no += 1
+                self.n_lines, self.last_cut = no, k == last and not ends_with_newline
+                yield no, line
+
+    def _blocks(self):
+        """(lines of a block of whole lines, whether the input continues after it): str.split('\\n')
+        of the whole input, a block at a time; the last block's final piece may be cut or empty."""
         src = self.source
         if isinstance(src, str):
-            pieces = _split(src, "\n")
+            self.binary = "\x00" in src
+            pieces = [src]
         elif isinstance(src, (bytes, bytearray, memoryview)):
-            pieces = _split(bytes(src), b"\n")
+            pieces = [bytes(src)[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
         else:
-            pieces = _file_pieces(src)
-        offset = 0
-        for no, (piece, ended) in enumerate(pieces, start=1):
-            self.n_lines, self.last_cut = no, not ended
-            yield no, self._text(piece, offset)
-            offset += len(piece) + 1
+            pieces = iter(lambda: src.read(_BLOCK), b"")
+        empty = "" if isinstance(src, str) else b""
+        newline, parts, offset = ("\n" if isinstance(src, str) else b"\n"), [], 0
+        for piece in pieces:
+            nl = piece.rfind(newline)
+            if nl < 0:   # a line longer than a block: joined once its end comes
+                parts.append(piece)
+                continue
+            data = empty.join([*parts, piece[:nl]])
+            yield self._lines(data, offset), True
+            offset += len(data) + 1
+            parts = [piece[nl + 1:]]
+        yield self._lines(empty.join(parts), offset), False
 
-    def _text(self, piece, offset: int) -> str:
-        if isinstance(piece, str):
-            self.binary = self.binary or "\x00" in piece
-            return piece
-        self.binary = self.binary or b"\x00" in piece
+    def _lines(self, data, offset: int) -> list[str]:
+        if isinstance(data, str):
+            return data.split("\n")
+        self.binary = self.binary or b"\x00" in data
         try:
-            return piece.decode("utf-8")
+            return data.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            return [self._line(raw, at) for raw, at in _with_offsets(data.split(b"\n"), offset)]
+
+    def _line(self, raw: bytes, offset: int) -> str:
+        try:
+            return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             if self.decode_warning is None:
                 self.decode_warning = (f"invalid UTF-8 (first at byte {offset + exc.start}); undecodable bytes "
                                        "replaced by U+FFFD")
-            return piece.decode("utf-8", errors="replace")
+            return raw.decode("utf-8", errors="replace")
 
 
-def _split(data, newline):
-    """(line, ended with newline) for each piece of data.split(newline), lazily."""
-    start = 0
-    while True:
-        end = data.find(newline, start)
-        if end < 0:
-            yield data[start:], False
-            return
-        yield data[start:end], True
-        start = end + 1
-
-
-def _file_pieces(stream):
-    ended = True
-    for raw in stream:
-        ended = raw.endswith(b"\n")
-        yield (raw[:-1] if ended else raw), ended
-    if ended:   # text ending with a newline has an empty last piece, as str.split('\n') gives
-        yield b"", False
+def _with_offsets(lines: list, offset: int):
+    for raw in lines:
+        yield raw, offset
+        offset += len(raw) + 1

@@ -14,7 +14,8 @@ import numpy as np
 
 from nbparity.trace.numbers import FULL_DIGITS, _mantissa, decimals, number, sig_digits
 
-_CHUNK = 1 << 16
+_CHUNK = 1 << 16          # rows per slice of the per-row formulas
+_TOKEN_CHUNK = 1 << 14    # tokens per joined buffer (its per-byte temporaries are int64)
 _LOW, _HIGH = -400, 400
 
 
@@ -76,8 +77,8 @@ def token_stats(raw: np.ndarray):
     n = len(raw)
     printed, ok = np.full(n, np.nan), np.zeros(n, bool)
     sig, dec, ends0 = np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(n, bool)
-    for lo in range(0, n, _CHUNK):
-        toks = raw[lo:lo + _CHUNK].tolist()
+    for lo in range(0, n, _TOKEN_CHUNK):
+        toks = raw[lo:lo + _TOKEN_CHUNK].tolist()
         got = _joined_stats(toks) if all(type(t) is str for t in toks) else None
         plain = np.zeros(len(toks), bool)
         if got is not None:
@@ -150,6 +151,7 @@ def precision_columns(cols: dict, exact: bool = False, by_key: bool = False):
     fixed_of_group = _fixed_decimals(key_group, kind, dec, ends0)
     family = key_group if by_key else kind
     n_of_family = _group_max(family, sig, 0)
+    del sig, dec, ends0, ok   # per-value temporaries: the peak of a big read is here
     n_of_family = np.where(n_of_family >= 6, n_of_family, FULL_DIGITS)
     for lo in range(0, len(raw), _CHUNK):   # in slices: a dozen temporaries per value add up
         sl = slice(lo, lo + _CHUNK)
