@@ -25,11 +25,13 @@ class LineSource:
     def __iter__(self):
         no = 0
         for lines, ends_with_newline in self._blocks():
-            last = len(lines) - 1
-            for k, line in enumerate(lines):
-                no += 1
-                self.n_lines, self.last_cut = no, k == last and not ends_with_newline
-                yield no, line
+            self.n_lines = no + len(lines)
+            if ends_with_newline:
+                yield from enumerate(lines, no + 1)
+            else:   # the final piece (after the last end-of-line): one line, maybe empty
+                self.last_cut = True
+                yield self.n_lines, lines[-1]
+            no = self.n_lines
 
     def _blocks(self):
         """(lines of a block of whole lines, whether the input continues after it): str.split('\\n')

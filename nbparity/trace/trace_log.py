@@ -399,15 +399,16 @@ _PLAIN = re.compile(rf"TRACE_([A-Za-z0-9]+): ([A-Za-z_][A-Za-z0-9_]*) ({_NUMBER}
 
 def _parse_lines(p: _Parser, source: LineSource) -> str | None:
     """Feed every line to the parser; returns the truncation reason when the last line is a cut record."""
-    plain = _PLAIN.fullmatch
+    plain = (lambda line: None) if p.phi_only else _PLAIN.fullmatch
+    plain_line = p.plain_pixel_line
     for no, line in source:
         if source.last_cut and line.strip().startswith("TRACE_"):
             p.other.append((no, line))
             return (f"line {no} is cut mid-record (no end-of-line); it is not compared, "
                     "the values before it are")
-        m = None if p.phi_only else plain(line)
+        m = plain(line)
         if m is not None and m[1] != "CONFIG":
-            p.plain_pixel_line(no, m[1], m[2], m[3])
+            plain_line(no, m[1], m[2], m[3])
             continue
         for segment in line.split("\r"):  # progress meters that return the carriage
             if segment.strip():

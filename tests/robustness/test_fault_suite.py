@@ -217,3 +217,19 @@ def test_running_command_interrupted_while_a_side_runs(tmp_path, command, sig, c
            ["nbparity: interrupted" if code == 130 else "nbparity: terminated"], err[-2000:]
     _assert_clean(out, tmp, pids)
     assert bundles_in(out) == []
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_image_interrupted_during_startup(tmp_path, sig, code):
+    """The signal arrives while the command is still importing and planning."""
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _start(["image", "--args", TINY, "--c-bin", str(c_binary()), "--out", str(out)], tmp_path, tmp)
+    time.sleep(0.3)
+    took, err = _interrupt(proc, sig)
+    assert proc.returncode == code, err[-2000:]
+    assert took < 2.0, f"took {took:.2f} s to stop"
+    assert [ln for ln in err.splitlines() if ln.startswith("nbparity:")] == \
+           ["nbparity: interrupted" if code == 130 else "nbparity: terminated"], err[-2000:]
+    _assert_clean(out, tmp)
+    assert bundles_in(out) == []
