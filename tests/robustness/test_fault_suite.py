@@ -233,3 +233,42 @@ def test_image_interrupted_during_startup(tmp_path, sig, code):
            ["nbparity: interrupted" if code == 130 else "nbparity: terminated"], err[-2000:]
     _assert_clean(out, tmp)
     assert bundles_in(out) == []
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live processes of session `sid` (its leader excluded): the command's workers and their runs."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != sid:
+            try:
+                if os.getsid(int(d.name)) == sid and _alive(int(d.name)):
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+def test_matrix_killed_by_sigkill_takes_its_workers_along(tmp_path):
+    """SIGKILL cannot be handled, but the pool workers notice their parent's death and stop within 2 s."""
+    from .test_interrupts import MATRIX
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    proc = _start(["cases", "run", str(MATRIX), "--jobs", "2", "--out", str(out)], tmp_path, tmp)
+    deadline = time.monotonic() + 120   # the workers are busy: a first run has written its bundle
+    while not (out.exists() and any(not p.name.startswith(".") for p in out.iterdir())) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_session_members(proc.pid)) >= 2, "the matrix has no workers running"
+    proc.kill()
+    proc.communicate(timeout=20)
+    t0 = time.monotonic()
+    while _session_members(proc.pid) and time.monotonic() - t0 < 10:
+        time.sleep(0.1)
+    left = _session_members(proc.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"workers still running {time.monotonic() - t0:.1f} s after the matrix was killed"
+    assert time.monotonic() - t0 < 2.0
+    assert list(tmp.iterdir()) == []
