@@ -198,7 +198,8 @@ def _interrupt(proc, sig) -> tuple[float, str]:
     return time.monotonic() - t0, err.decode()
 
 
-@pytest.mark.parametrize("command", [["image"], ["probe", "single-phi", "--pixel", "3", "4"]])
+@pytest.mark.parametrize("command", [["image"], ["probe", "single-phi", "--pixel", "3", "4"],
+                                     ["compare", "--pixel", "3", "4", "--no-attribution"]])
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_running_command_interrupted_while_a_side_runs(tmp_path, command, sig, code):
     """The signal arrives while the (hanging) C side runs, its child included."""
@@ -217,6 +218,7 @@ def test_running_command_interrupted_while_a_side_runs(tmp_path, command, sig, c
            ["nbparity: interrupted" if code == 130 else "nbparity: terminated"], err[-2000:]
     _assert_clean(out, tmp, pids)
     assert bundles_in(out) == []
+    assert _session_members(proc.pid) == [], "a worker of the command is still running"
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
