@@ -177,6 +177,18 @@ def test_hostile_request_json_is_exit_2(tmp_path, text, reason):
     assert_one_line_error(r, 2, reason)
 
 
+@pytest.mark.parametrize("text, reason", [
+    ('{"traces": ' + "[" * 100000 + "]" * 100000 + "}", "nested too deeply"),
+    ('{"traces": [{"phi_tic": ' + "9" * 5000 + ', "h_frac": 1}]}', "holds no trace value"),
+    ('{"traces": [{"phi_tic": 1e300, "h_frac": 1}]}', "holds no trace value"),
+])
+def test_hostile_per_phi_json_is_exit_2(tmp_path, text, reason):
+    doc = tmp_path / "per_phi.json"
+    doc.write_text(text)
+    r = cli(["diff", str(doc), str(doc)])
+    assert_one_line_error(r, 2, reason)
+
+
 # ----------------------------------------------------------------------------- interrupts of a real process
 
 
