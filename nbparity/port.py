@@ -257,11 +257,13 @@ def _wait_bounded(proc, timeout: float, files, max_output: int) -> None:
     while True:
         try:
             proc.wait(timeout=max(min(pause, deadline - time.monotonic()), 0))
-            return
+            exited = True
         except subprocess.TimeoutExpired:
-            pass
-        if sum(os.fstat(f.fileno()).st_size for f in files) > max_output:
+            exited = False
+        if sum(os.fstat(f.fileno()).st_size for f in files) > max_output:   # also a fast writer that ended
             raise OutputTooLarge(f"printed more than {max_output >> 20} MiB: stopped")
+        if exited:
+            return
         if time.monotonic() >= deadline:
             raise subprocess.TimeoutExpired(proc.args, timeout)
         if _STOPPING.is_set():

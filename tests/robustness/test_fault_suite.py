@@ -111,6 +111,18 @@ def test_fake_port_side(tmp_path, tmpdir_env, name, code, needle):
     _assert_clean(out, tmpdir_env, pids)
 
 
+def test_output_over_the_limit_is_refused_even_when_the_writer_has_ended(tmp_path):
+    from nbparity.port import OutputTooLarge, run_in_group
+
+    script = tmp_path / "fast.sh"
+    script.write_text("#!/bin/sh\nhead -c 3000000 /dev/zero | tr '\\0' x\n")
+    script.chmod(0o755)
+    with pytest.raises(OutputTooLarge, match="more than 1 MiB"):
+        run_in_group([str(script)], tmp_path, 30, max_output=1 << 20)
+    rc, out, _ = run_in_group([str(script)], tmp_path, 30, max_output=4 << 20)
+    assert rc == 0 and out == "x" * 3000000
+
+
 # ----------------------------------------------------------------------------- the bundle rename
 
 
