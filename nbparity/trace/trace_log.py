@@ -28,6 +28,7 @@ from nbparity.schema import load_schema
 from nbparity.trace.aliases import AliasLog
 from nbparity.trace.columns import ValueColumns, expand
 from nbparity.trace.lines import LineSource
+from nbparity.trace.occurrences import assign_occurrences
 from nbparity.trace.frames import TraceFrames, build_frames
 from nbparity.trace.layouts import read_body
 from nbparity.trace.numbers import is_placeholder, is_template, labelled_number, number
@@ -346,51 +347,6 @@ def _split_parts(parts: list) -> tuple[list, list]:
     return [t for t, _ in parts], [v for _, v in parts]
 
 
-def _occurrences(table: dict, config_rows: list, warnings: list[str]) -> str:
-    """Set (layer, subS, subF) of the block-indexed lines of `table` in place; returns how it was done."""
-    in_block = table["occ_from"] == "block"
-    blocks = np.unique(table["block"][in_block])
-    if not len(blocks):
-        return "single"
-
-    def echoed(key):
-        vals = [r[4] for r in config_rows if r[1] == key and r[2] == 0 and r[4] == r[4]]
-        return int(vals[0]) if vals else None
-
-    os_, nt = echoed("oversample"), echoed("detector_thicksteps")
-    if os_ is not None:
-        nt = nt or 1
-        if blocks[-1] >= os_ * os_ * nt:
-            warnings.append(f"{blocks[-1] + 1} sub-pixel blocks but the config echo implies {os_ * os_ * nt}")
-        side = max(int(os_), 1)   # C loop nesting: layer (outer) -> subS -> subF (inner)
-        occ, source = np.stack([blocks // (side * side), (blocks // side) % side, blocks % side], 1), "config"
-    else:
-        occ, source = _occurrences_unechoed(table, blocks, warnings)
-    where = np.searchsorted(blocks, table["block"][in_block])
-    for c, name in enumerate(("layer", "subS", "subF")):
-        table[name][in_block] = occ[where, c]
-    return source
-
-
-def _occurrences_unechoed(table: dict, blocks, warnings: list[str]):
-    """Without a config echo: the blocks' per-φ occurrence fields, else (0, 0, k)."""
-    from nbparity.trace.frames import decompose
-
-    fields = (table["occ_from"] == "fields") & (table["section"] == "phi") & (table["block"] >= 0)
-    seen = {}
-    for k, layer, sub_s, sub_f in zip(*(table[n][fields].tolist() for n in ("block", "layer", "subS", "subF"))):
-        seen.setdefault(k, (layer, sub_s, sub_f))
-    if seen:
-        os_ = max(max(o[1], o[2]) for o in seen.values()) + 1
-        if any(k not in seen for k in blocks.tolist()):
-            warnings.append("some blocks have no per-φ occurrence fields; their occurrence was inferred")
-        return np.array([seen.get(k, decompose(k, os_, 1)) for k in blocks.tolist()], np.int64), "phi-fields"
-    if len(blocks) == 1 and blocks[0] == 0:
-        return np.zeros((1, 3), np.int64), "single"
-    warnings.append("no config echo and no per-φ occurrence fields: block k is reported as occurrence (0, 0, k)")
-    return np.stack([np.zeros_like(blocks), np.zeros_like(blocks), blocks], 1), "fallback"
-
-
 # `TRACE_C: key 1 2.5e-3 -0`: the line shape of nearly every line of a big trace, read without the general
 # layouts (it reads exactly as they would: a key, then plain numbers separated by single spaces).
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -428,7 +384,7 @@ def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
     table = p.values.line_table()
     own = _own_impl(table)
     table["impl"][table["section"] == "setup"] = own   # `TRACE:` / `DETECTOR_*` lines are the log's own
-    occ_source = _occurrences(table, p.config, p.warnings)
+    occ_source = assign_occurrences(table, p.config, p.warnings)
     return build_frames(expand(table, p.values), p.config, p.other, truncated=truncation is not None,
                         truncation=truncation, binary=lines.binary, warnings=p.warnings,
                         occurrence_source=occ_source, source=source, n_lines=lines.n_lines,
