@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Run every benchmark (startup, compare_latency, scaling, full_frame, gpu) one after the other, save
+"""Run every benchmark (startup, compare_latency, scaling, full_frame, gpu, trace_reading) one after the other, save
 each one's JSON under bench/results/, and print one markdown results table with the machine (CPU model,
 cores, torch version, date). `make bench` runs this. Numbers only: the exit status is 0 unless a
 benchmark script itself crashed; targets are shown next to the measurements, never enforced.
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
-ORDER = ["startup", "compare_latency", "scaling", "full_frame", "gpu"]
+ORDER = ["startup", "compare_latency", "scaling", "full_frame", "gpu", "trace_reading"]
 
 
 def parse_args(argv=None):
@@ -159,6 +159,22 @@ def rows_for(res: dict) -> list[list]:
                 rows.append(["gpu", f"{j['name']} ({g.get('device_name')})",
                              f"{C.fmt_s(j['median_s'])} (min {C.fmt_s(j['min_s'])})",
                              f"≤ {C.fmt_s(j['target_s'])}" if j.get("target_s") else "—", _meets(j["median_s"], j.get("target_s"))])
+    rows += _trace_reading_rows(res.get("trace_reading"))
+    return rows
+
+
+def _trace_reading_rows(t: dict | None) -> list[list]:
+    rows = []
+    for p in (t or {}).get("points", []):
+        if "error" in p:
+            rows.append(["trace reading", f"{p['size_mb']:.0f} MB C trace", p["error"], "—", "no"])
+            continue
+        rows.append(["trace reading", f"{p['size_mb']:.0f} MB C trace (oversample {p['oversample']}): MB/s wall "
+                     f"(per CPU s)", f"{p['mb_per_s']:.1f} ({p['mb_per_cpu_s']:.1f})", "≥ 20",
+                     _meets(p["mb_per_s"], 20, lower_is_better=False)])
+        rows.append(["trace reading", f"{p['size_mb']:.0f} MB C trace: peak RSS added (× size)",
+                     f"{C.fmt_bytes(p['added_rss_bytes'])} ({p['memory_ratio']:.1f}×)", "≤ 20×",
+                     _meets(p["memory_ratio"], 20)])
     return rows
 
 

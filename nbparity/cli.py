@@ -65,8 +65,26 @@ class Terminated(BaseException):
     """SIGTERM, raised where the process is, so `with` blocks remove their temporary folders."""
 
 
+def _allow_side_runs() -> None:
+    port = sys.modules.get("nbparity.port")
+    if port is not None:
+        port.allow_runs()
+
+
+def _kill_side_runs() -> None:
+    port = sys.modules.get("nbparity.port")   # not imported: no side is running
+    if port is not None:
+        port.kill_running_groups()
+
+
 def _on_sigterm(signum, frame):
+    _kill_side_runs()
     raise Terminated()
+
+
+def _on_sigint(signum, frame):
+    _kill_side_runs()
+    raise KeyboardInterrupt()
 
 
 # the verdict's exit code, set by a command before it prints its report: a reader that closes stdout
@@ -90,15 +108,19 @@ def main(argv=None):
         from nbparity import torchworker
 
         torchworker.prestart()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    previous = None
+    if _main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm), signal.signal(signal.SIGINT, _on_sigint)
     _verdict_code.clear()
+    _allow_side_runs()
     try:
         return _main(argv, debug, "--json" in args)
     finally:
         if prestarted:
             torchworker.discard_prestarted()
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in zip((signal.SIGTERM, signal.SIGINT), previous):
+                signal.signal(sig, signal.SIG_DFL if handler is None else handler)   # None: set outside Python
 
 
 def _main_thread() -> bool:

@@ -11,11 +11,13 @@ the `-floatfile` name in the argv. Quirk switches for the attribution re-runs co
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -203,23 +205,75 @@ def _kill_group(proc) -> None:
         pass
 
 
-def run_in_group(full: list, cwd: Path, timeout: float, env_extra=None):
-    """Run in a session of its own, so a timeout kills the port and everything it started (a child
-    holding stdout open cannot keep the harness waiting). Returns (returncode, stdout, stderr)."""
+# A side's stdout + stderr beyond this is not a run to compare (twice the largest trace a pixel may print,
+# session.MAX_TRACE_BYTES): the run is stopped instead of filling memory and the disk.
+MAX_OUTPUT_BYTES = 128 << 20
+
+
+class OutputTooLarge(Exception):
+    """The run printed more than MAX_OUTPUT_BYTES; it was stopped."""
+
+
+_RUNNING: set = set()   # the process groups run_in_group started and has not reaped yet (any thread)
+_STOPPING = threading.Event()   # set by kill_running_groups: a run starting or waiting now stops too
+
+
+def kill_running_groups() -> None:
+    """Kill every process group a run started (the signal handlers call this: a side's run waits in a
+    worker thread, which a KeyboardInterrupt in the main thread would otherwise wait for). A run whose
+    thread had not registered its group yet sees the event at its next poll."""
+    _STOPPING.set()
+    for proc in list(_RUNNING):
+        _kill_group(proc)
+
+
+def allow_runs() -> None:
+    """A new command: runs may start again (cli.main calls this first)."""
+    _STOPPING.clear()
+
+
+def run_in_group(full: list, cwd: Path, timeout: float, env_extra=None, max_output: int = MAX_OUTPUT_BYTES):
+    """Run in a session of its own, so a timeout kills the port and everything it started (a child still
+    running when it exits goes too). The output goes to unlinked temporary files, watched: over
+    `max_output` bytes the group is killed (OutputTooLarge). Returns (returncode, stdout, stderr)."""
+    import tempfile
+
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), **(env_extra or {})}
-    proc = subprocess.Popen(full, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.communicate()
-        raise
-    except BaseException:   # Ctrl-C: the port must not outlive the harness
-        _kill_group(proc)
-        proc.wait()
-        raise
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(full, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+                                start_new_session=True)
+        _RUNNING.add(proc)
+        try:
+            _wait_bounded(proc, timeout, (out, err), max_output)
+        finally:   # also on Ctrl-C / SIGTERM: the port and its children must not outlive the harness
+            _kill_group(proc)
+            proc.wait()
+            _RUNNING.discard(proc)
+        return proc.returncode, *(_read_back(f) for f in (out, err))
+
+
+def _wait_bounded(proc, timeout: float, files, max_output: int) -> None:
+    deadline, pause = time.monotonic() + timeout, 0.002
+    while True:
+        try:
+            proc.wait(timeout=max(min(pause, deadline - time.monotonic()), 0))
+            exited = True
+        except subprocess.TimeoutExpired:
+            exited = False
+        if sum(os.fstat(f.fileno()).st_size for f in files) > max_output:   # also a fast writer that ended
+            raise OutputTooLarge(f"printed more than {max_output >> 20} MiB: stopped")
+        if exited:
+            return
+        if time.monotonic() >= deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        if _STOPPING.is_set():
+            raise OSError(errno.EINTR, "interrupted")
+        pause = min(pause * 2, 0.1)
+
+
+def _read_back(f) -> str:
+    f.seek(0)
+    return f.read().decode("utf-8", "replace")
 
 
 def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk_ids=(), shape=None,
@@ -238,6 +292,8 @@ def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk
         rc, out, err = run_in_group(full, wd, timeout, env)
     except subprocess.TimeoutExpired:
         raise RunnerError(f"port run timed out after {timeout:g} s: {shlex.join(spec.prefix)}") from None
+    except OutputTooLarge as exc:
+        raise RunnerError(f"port run {exc}: {shlex.join(spec.prefix)}") from None
     except OSError as exc:
         raise RunnerError(f"port run could not start {full[0]}: {exc.strerror or exc}") from None
     run = PortRun(list(argv), full, wd, time.perf_counter() - t0, rc, out, err, shape=shape,
@@ -262,6 +318,8 @@ def _version(prefix: tuple, timeout: float) -> tuple:
             rc, out, err = run_in_group([*prefix, "--version"], Path(wd), timeout)
         except subprocess.TimeoutExpired:
             return (None, f"no answer within {timeout:g} s")
+        except OutputTooLarge as exc:
+            return (None, str(exc))
         except OSError as exc:
             return (None, f"could not start: {exc.strerror or exc}")
     text = (out.strip() or err.strip()).splitlines()

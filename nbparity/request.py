@@ -237,13 +237,13 @@ def _torch_from_dict(d: dict) -> TorchSpec:
 
 def read_request(path):
     """The request of a request.json file (UsageError, exit 2, when unreadable)."""
-    import json
+    from pathlib import Path
 
     from nbparity.errors import UsageError
+    from nbparity.safejson import JSONRefused, load_object
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError, RecursionError) as exc:
+    try:   # the guarded reader: size, depth and number sizes bounded, one-line reasons
+        data = load_object(Path(path))
+    except (OSError, JSONRefused) as exc:
         raise UsageError(f"{path}: cannot read the request: {exc}") from None
     return request_from_dict(data)

@@ -163,12 +163,14 @@ def run_c(binary, argv: list[str], workdir, timeout: float = 600, threads: int =
     wd.mkdir(parents=True, exist_ok=True)
     full = [str(binary), *argv]
     t0 = time.perf_counter()
-    from nbparity.port import run_in_group
+    from nbparity.port import OutputTooLarge, run_in_group
 
     try:   # in a process group of its own: a timeout or Ctrl-C kills a wrapper and everything it started
         rc, out, err = run_in_group(full, wd, timeout, {"OMP_NUM_THREADS": str(int(threads))})
     except subprocess.TimeoutExpired:
         raise RunnerError(f"C run timed out after {timeout:g} s") from None
+    except OutputTooLarge as exc:
+        raise RunnerError(f"C run {exc}") from None
     except OSError as exc:
         raise RunnerError(f"C run could not start {binary}: {exc}") from None
     wall = time.perf_counter() - t0

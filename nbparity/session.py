@@ -220,8 +220,9 @@ class Session:
 
 
 # A traced pixel prints a block per (layer, sub-pixel) and a per-φ line per φ step of each: measured on
-# c_reference, about 1.1 kB per occurrence plus 0.45 kB per φ step. Both sides' traces are held and parsed
-# in memory (tens of times their size), so a trace estimated over this is refused before anything runs.
+# c_reference, about 1.1 kB per occurrence plus 0.45 kB per φ step. Each side's trace is read at about 16x
+# its size in memory and ~5 MB per CPU second (bench/trace_reading.py), then aligned with the other side's:
+# a trace estimated over this is refused before anything runs (64 MiB is already ~1 GiB and ~15 s a side).
 MAX_TRACE_BYTES = 64 << 20
 
 

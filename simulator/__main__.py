@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"simulator: simulation failed: {type(exc).__name__}: {msg[:300]}", file=sys.stderr)
         return 3
-    sys.stdout.write("".join(line + "\n" for line in result.stdout_lines))
+    sys.stdout.writelines(line + "\n" for line in result.stdout_lines)   # not one string of all of them
     return 0
 
 

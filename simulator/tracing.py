@@ -54,7 +54,7 @@ def config_lines(setup, prefix="TRACE_PY_CONFIG") -> list[str]:
 
 
 class _Lines:
-    """The trace lines of one pixel, in order."""
+    """The trace lines of one pixel, in order; `out` is emptied as they are handed on (iter_pixel_lines)."""
 
     def __init__(self, prefix):
         self.prefix, self.out = prefix, []
@@ -62,9 +62,19 @@ class _Lines:
     def __call__(self, key, *vals, ints=False):
         self.out.append(f"{self.prefix}: {key} " + " ".join(str(int(v)) if ints else f17(v) for v in vals))
 
+    def drain(self):
+        yield from self.out
+        self.out.clear()
+
 
 def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
     """Blocks A/B per (layer, subS, subF), per-φ lines, then block C (contracts §1.2–1.3)."""
+    return list(iter_pixel_lines(setup, keep, os_, prefix))
+
+
+def iter_pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY"):
+    """pixel_lines one sub-pixel block at a time, for writing them as they are made (a pixel traced with
+    a large -oversample prints millions of lines)."""
     k = {n: (tuple(np.asarray(x, dtype=np.float64) for x in v) if isinstance(v, tuple) else v)
          for n, v in keep.items()}
     for n in ("R", "omega_all", "omega_eff", "F_latt", "F_cell", "I_term", "phi"):
@@ -77,8 +87,9 @@ def pixel_lines(setup, keep: dict, os_: int, prefix="TRACE_PY") -> list[str]:
             _block_a(line, setup, k, t, j)
             if bool(k["surv"][t, j, 0]):
                 _block_b(line, setup, k, t, j, os_)
+            yield from line.drain()
     _block_c(line, setup, k)
-    return line.out
+    yield from line.drain()
 
 
 def _block_a(line, setup, k, t, j):

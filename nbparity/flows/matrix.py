@@ -4,6 +4,7 @@ dask.distributed cluster), then the matrix bundle and optional JUnit XML. Bad in
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -125,7 +126,21 @@ def _identity(binary, build, matrix) -> dict:
     return {"c": CSide(binary, build).identity(None), "torch": ident}
 
 
-def _worker_init(tmp: str | None = None):
+def _term_with_parent(parent: int | None) -> None:
+    """SIGTERM this worker when the matrix process dies, even by SIGKILL (Linux; elsewhere a no-op)."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:   # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_init(tmp: str | None = None, parent: int | None = None):
     # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
     import os
     import signal
@@ -134,12 +149,21 @@ def _worker_init(tmp: str | None = None):
 
     def on_term(signum, frame):   # unwind, so the run's C/port process group and work folder go too
         signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: a second signal must not cut the cleanup
+        from nbparity.port import kill_running_groups
+
+        kill_running_groups()   # a side waiting in a thread would hold the unwinding until it ends
+        # the pool's worker loop reports the exception and waits for the next run, for ever once the
+        # matrix process is gone: the worker ends itself once its run has unwound
+        import threading
+
+        threading.Timer(1.5, os._exit, (143,)).start()
         raise Terminated()
 
     # Ctrl-C reaches every process of the terminal's group: the parent alone decides, and stops the
     # workers with one SIGTERM each (a worker cleaning up after SIGINT could be cut short by it)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, on_term)
+    _term_with_parent(parent)
     if tmp is not None:   # the runs' temporary folders inside the matrix's work folder: a worker killed
         import tempfile   # mid-run leaves nothing once the parent removes that folder
 
@@ -165,7 +189,7 @@ def _execute_local(specs, ctx: RunContext, jobs: int):
 
     # spawn: a fresh interpreter per worker, no inherited torch/OpenMP thread state from the parent
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                               initargs=(str(Path(ctx.work_root) / "tmp"),))
+                               initargs=(str(Path(ctx.work_root) / "tmp"), os.getpid()))
     try:
         futs = [pool.submit(run_one, spec, ctx) for spec in specs]
         for fut in as_completed(futs):

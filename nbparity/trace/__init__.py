@@ -36,15 +36,22 @@ def _read(fmt: str, text, source):
     return read_trace_log(text, source, phi_only=fmt == "phi-log", format_name=fmt)
 
 
-def parse_trace(text, source: str | None = None, *, format: str | None = None) -> TraceFrames:
-    """Parse trace text (str or bytes) with the named reader, or the detected one when format is None."""
+_SAMPLE = 4 << 20   # bytes of a file the format is detected from (a big trace is read as it streams)
+
+
+def parse_trace(text, source: str | None = None, *, format: str | None = None, sample=None) -> TraceFrames:
+    """Parse trace text (str, bytes, or an open binary file for the line-log formats) with the named reader,
+    or the one detected from `sample` (default: the text itself) when format is None."""
     if format is not None and format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     if format is None:
-        sample = text.decode("utf-8", errors="replace") if isinstance(text, (bytes, bytearray)) else str(text)
-        fmt, reason = detect_format(sample)
+        head = text if sample is None else sample
+        head = head.decode("utf-8", errors="replace") if isinstance(head, (bytes, bytearray)) else str(head)
+        fmt, reason = detect_format(head)
     else:
         fmt, reason = format, "chosen with --format"
+    if not isinstance(text, (str, bytes, bytearray, memoryview)) and fmt not in ("trace-log", "phi-log"):
+        text = text.read()
     frames = _read(fmt, text, source)
     frames.format_reason = reason
     return frames
@@ -54,19 +61,25 @@ def load_trace(path, label: str = "trace", *, format: str | None = None,
                allow_truncated: bool = True) -> TraceFrames:
     """Read and parse a trace file. Missing, unreadable, empty or binary files, and files holding no trace
     value at all, raise UsageError with the reason. A partial or cut trace is returned (frames.truncated
-    says whether a record was cut); allow_truncated=False restores the old refusal of cut traces."""
+    says whether a record was cut); allow_truncated=False restores the old refusal of cut traces.
+    A line log is read as it streams from the file (its format detected from its first 4 MiB)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            head = fh.read(_SAMPLE)
+            if not head.strip() and not fh.read(1):
+                raise UsageError(f"{label} log {path}: empty file")
+            fh.seek(0)
+            if len(head) < _SAMPLE:
+                frames = parse_trace(head, source=str(path), format=format)
+            else:
+                frames = parse_trace(fh, source=str(path), format=format, sample=head[:head.rfind(b"\n") + 1])
     except FileNotFoundError:
         raise UsageError(f"{label} log {path}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{label} log {path}: is a directory") from None
     except OSError as exc:
         raise UsageError(f"{label} log {path}: cannot read ({exc.strerror or exc})") from None
-    if not data.strip():
-        raise UsageError(f"{label} log {path}: empty file")
-    frames = parse_trace(data, source=str(path), format=format)
     if frames.binary:
         raise UsageError(f"{label} log {path}: binary data (NUL bytes), not a trace log")
     if not frames.has_values():

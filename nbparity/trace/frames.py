@@ -91,55 +91,18 @@ def decompose(k: int, oversample: int, thicksteps: int) -> tuple[int, int, int]:
     return (k // (os_ * os_), (k // os_) % os_, k % os_)
 
 
-def _family(row, by_key: bool) -> tuple:
-    """Rows one printf format printed: a table's column (by_key), else a log's line kind: the setup echo's
-    `TRACE:` text (%g) apart from its `DETECTOR_*` lines, each section of each implementation on its own."""
-    if by_key:
-        return (row[0], row[1], row[2])
-    return (row[0], row[1], row[2].startswith("DETECTOR_"))
-
-
-def with_precision(values: list, exact: bool = False, by_key: bool = False) -> list:
-    """Append (digits, half_unit) to each row (nbparity/trace/numbers.py). A key whose tokens are evidently
-    `%.<d>f` is fixed-point; otherwise the significant digits are the most any token of its family shows
-    (%g strips trailing zeros, so one short token says nothing), and a family showing fewer than 6 is taken
-    as printed exactly (never looser than the evidence). exact=True: the source prints the double (JSON)."""
-    from nbparity.trace.numbers import FULL_DIGITS, fixed_point, half_unit, number, printed_digits, sig_digits
-
-    keys: dict[tuple, list[str]] = {}
-    families: dict[tuple, int] = {}
-    for r in values:
-        keys.setdefault((r[0], r[1], r[2]), []).append(str(r[12]))
-        fam = _family(r, by_key)
-        families[fam] = max(families.get(fam, 0), sig_digits(str(r[12])))
-    proven: dict[tuple, set] = {}   # decimals a printout showed to be %.<d>f (a trailing zero), per line kind
-    for k, toks in keys.items():
-        d = fixed_point(toks)
-        if d is not None:
-            proven.setdefault(_family((*k, *[None] * 10), False), set()).add(d)
-    fixed = {k: fixed_point(toks, frozenset(proven.get(_family((*k, *[None] * 10), False), ())))
-             for k, toks in keys.items()} if not exact else {}
-    out = []
-    for r in values:
-        printed = number(str(r[12]).rsplit(":", 1)[-1].strip())
-        if exact or printed is None or printed != printed:
-            out.append([*r, FULL_DIGITS if printed is not None else 0, 0.0])
-            continue
-        d = fixed[(r[0], r[1], r[2])]
-        n = families[_family(r, by_key)]
-        mode, n = ("fixed", d) if d is not None else ("general", n if n >= 6 else FULL_DIGITS)
-        scale = abs(r[11] / printed) if printed != 0.0 and r[11] == r[11] else 1.0
-        out.append([*r, printed_digits(printed, mode, n), half_unit(printed, mode, n) * scale])
-    return out
-
-
-def build_frames(values: list, config: list, other: list, exact: bool = False, by_key: bool = False,
+def build_frames(values, config: list, other: list, exact: bool = False, by_key: bool = False,
                  **kw) -> TraceFrames:
-    """Frames from plain row lists (each reader collects 14-field rows, then calls this; the printed
-    precision columns are added here)."""
+    """Frames from a reader's values: a dict of value columns (nbparity/trace/columns.py), or plain
+    14-field rows; the printed precision columns are added here (nbparity/trace/precision.py)."""
     import pandas as pd
 
-    values = with_precision(values, exact, by_key)
-    return TraceFrames(values=pd.DataFrame(values, columns=VALUE_COLUMNS).astype(VALUE_TYPES),
+    from nbparity.trace.columns import from_rows
+    from nbparity.trace.precision import precision_columns
+
+    cols = values if isinstance(values, dict) else from_rows(values)
+    cols["digits"], cols["half_unit"] = precision_columns(cols, exact, by_key)
+    frame = pd.DataFrame({name: cols[name] for name in VALUE_COLUMNS}, copy=False)
+    return TraceFrames(values=frame.astype(VALUE_TYPES),
                        config=pd.DataFrame(config, columns=CONFIG_COLUMNS).astype(CONFIG_TYPES),
                        other=pd.DataFrame(other, columns=OTHER_COLUMNS).astype({"line": "int64"}), **kw)

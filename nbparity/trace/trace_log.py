@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from nbparity.schema import load_schema
 from nbparity.trace.aliases import AliasLog
-from nbparity.trace.frames import TraceFrames, build_frames, decompose
+from nbparity.trace.columns import ValueColumns, expand
+from nbparity.trace.lines import LineSource
+from nbparity.trace.occurrences import assign_occurrences
+from nbparity.trace.frames import TraceFrames, build_frames
 from nbparity.trace.layouts import read_body
 from nbparity.trace.numbers import is_placeholder, is_template, labelled_number, number
 from nbparity.trace.setup_lines import SetupReader
@@ -61,7 +66,8 @@ class _Parser:
         self.pixel_specs = {s.key: s for s in schema.specs.values() if s.section == "pixel"}
         self.block_ab = {s.key for s in self.pixel_specs.values() if s.id and s.id[0] in "AB"}
         self.block_c = {s.key for s in self.pixel_specs.values() if s.id and s.id[0] == "C"}
-        self.values: list[list] = []
+        self.values = ValueColumns()
+        self.plain_keys: dict[str, tuple] = {}   # printed key -> (our key, factor, numeric), for _PLAIN lines
         self.config: list[list] = []
         self.other: list[tuple[int, str]] = []
         self.warnings: list[str] = []
@@ -161,11 +167,21 @@ class _Parser:
         else:
             parts = items[0].parts
             factor *= self.unit_factor(no, key, items[0].unit)
-        self.pixel_values(no, impl, key, parts, factor, numeric)
+        self.pixel_values(no, impl, key, *_split_parts(parts), factor, numeric)
         for it in items[1:]:   # `|a_m| = 1e-08` after the vector: a value of its own
             name, f2 = self.aliases.resolve("pixel", it.name)
             if not it.text:
-                self.pixel_values(no, impl, name, it.parts, f2 * self.unit_factor(no, name, it.unit), False)
+                self.pixel_values(no, impl, name, *_split_parts(it.parts), f2 * self.unit_factor(no, name, it.unit),
+                                  False)
+
+    def plain_pixel_line(self, no: int, impl: str, key: str, body: str) -> None:
+        """`TRACE_<impl>: key n n n` with plain numbers (see _PLAIN): what pixel_line makes of it, directly."""
+        known = self.plain_keys.get(key)
+        if known is None:
+            name, factor = self.aliases.resolve("pixel", key)
+            known = self.plain_keys[key] = (name, factor, self.numeric_key(name))
+        toks = body.split(" ")
+        self.pixel_values(no, impl, known[0], toks, list(map(float, toks)), known[1], known[2])
 
     def unit_factor(self, no: int, key: str, unit: str, section: str = "pixel") -> float:
         if not unit:
@@ -176,10 +192,11 @@ class _Parser:
             self.warn(f"line {no}: {key}: {note}")
         return factor
 
-    def pixel_values(self, no: int, impl: str, key: str, parts: list, factor: float, numeric: bool) -> None:
+    def pixel_values(self, no: int, impl: str, key: str, toks: list, vals: list, factor: float,
+                     numeric: bool) -> None:
         spec = self.pixel_specs.get(key)
-        if spec is not None and len(parts) != spec.arity:
-            self.warn(f"line {no}: {key} has {len(parts)} values, schema arity {spec.arity}")
+        if spec is not None and len(toks) != spec.arity:
+            self.warn(f"line {no}: {key} has {len(toks)} values, schema arity {spec.arity}")
         if self.start_key is None and key in self.block_ab:
             self.start_key = key
         if key == self.start_key:
@@ -196,10 +213,11 @@ class _Parser:
         if rep:
             where = "the pixel" if block < 0 else f"block {block}"
             self.warn(f"line {no}: {key} repeated within {where} (kept as repeat {rep})")
-        for comp, (tok, val) in enumerate(parts):
-            if val != val and numeric:
-                self.warn(f"line {no}: {key}: unparseable value {tok[:40]!r} (kept as NaN)")
-            self.values.append([impl, "pixel", key, comp, 0, 0, 0, -1, rep, block, occ_from, val * factor, tok, no])
+        if numeric:
+            for tok, val in zip(toks, vals):
+                if val != val:
+                    self.warn(f"line {no}: {key}: unparseable value {tok[:40]!r} (kept as NaN)")
+        self.values.add_line(impl, "pixel", key, 0, 0, 0, -1, rep, block, occ_from, no, toks, vals, factor)
 
     def setup_line(self, no: int, segment: str) -> None:
         """`TRACE:` free text and `DETECTOR_*` lines -> section 'setup' (nbparity/trace/setup_lines.py)."""
@@ -215,8 +233,7 @@ class _Parser:
             factor = self.unit_factor(no, key, unit, "setup")
             rep = self.seen_setup.get(key, 0)
             self.seen_setup[key] = rep + 1
-            for comp, (tok, val) in enumerate(parts):
-                self.values.append(["", "setup", key, comp, 0, 0, 0, -1, rep, -1, "once", val * factor, tok, no])
+            self.values.add("", "setup", key, 0, 0, 0, -1, rep, -1, "once", no, parts, factor)
 
     def fields(self, no: int, rest: str, section: str):
         """`k=v k=v …` (a value may span tokens: `subpixel=0 0 hkl_frac=a b c`) -> [(key, factor, [tokens])],
@@ -270,7 +287,7 @@ class _Parser:
                 if self.numeric_key(name, "phi"):
                     self.warn(f"line {no}: {name}: unparseable value {raw[:40]!r} (kept as NaN)")
                 val = float("nan")
-            self.values.append([impl, "phi", name, 0, *occ, tic, rep, block, occ_from, val * factor, raw, no])
+            self.values.add_line(impl, "phi", name, *occ, tic, rep, block, occ_from, no, [raw], [val], factor)
 
     def extra_line(self, no: int, impl: str, section: str, rest: str, segment: str) -> None:
         """An extra prefix (TAP5, TAP5_HKL, SOURCE2, …): its own section, its own index fields."""
@@ -304,8 +321,7 @@ class _Parser:
             items = read_body(body)
             parts = self.tokens(name, body, False) if items[0].text else items[0].parts
             factor *= 1.0 if items[0].text else self.unit_factor(no, name, items[0].unit, section)
-            for comp, (tok, val) in enumerate(parts):
-                self.values.append([impl, section, name, comp, *occ, tic, rep, -1, occ_from, val * factor, tok, no])
+            self.values.add(impl, section, name, *occ, tic, rep, -1, occ_from, no, parts, factor)
 
     def config_line(self, no: int, impl: str, rest: str) -> None:
         for tok in rest.split():
@@ -327,69 +343,58 @@ class _Parser:
                 self.config.append([impl, key, comp, rep, val, part, no])
 
 
-def _block_map(p: _Parser, config_rows: list, warnings: list[str]) -> tuple[dict[int, tuple], str]:
-    """block index -> (layer, subS, subF), and how it was obtained."""
-    blocks = sorted({r[9] for r in p.values if r[10] == "block"})
-    if not blocks:
-        return {}, "single"
+def _split_parts(parts: list) -> tuple[list, list]:
+    return [t for t, _ in parts], [v for _, v in parts]
 
-    def echoed(key):
-        vals = [r[4] for r in config_rows if r[1] == key and r[2] == 0 and r[4] == r[4]]
-        return int(vals[0]) if vals else None
 
-    os_, nt = echoed("oversample"), echoed("detector_thicksteps")
-    if os_ is not None:
-        nt = nt or 1
-        if blocks[-1] >= os_ * os_ * nt:
-            warnings.append(f"{blocks[-1] + 1} sub-pixel blocks but the config echo implies {os_ * os_ * nt}")
-        return {k: decompose(k, os_, nt) for k in blocks}, "config"
-    seen = {}
-    for r in p.values:
-        if r[10] == "fields" and r[1] == "phi" and r[9] >= 0:
-            seen.setdefault(r[9], (r[4], r[5], r[6]))
-    if seen:
-        os_ = max(max(o[1], o[2]) for o in seen.values()) + 1
-        mapping = {k: seen.get(k, decompose(k, os_, 1)) for k in blocks}
-        if any(k not in seen for k in blocks):
-            warnings.append("some blocks have no per-φ occurrence fields; their occurrence was inferred")
-        return mapping, "phi-fields"
-    if len(blocks) == 1 and blocks[0] == 0:
-        return {0: (0, 0, 0)}, "single"
-    warnings.append("no config echo and no per-φ occurrence fields: block k is reported as occurrence (0, 0, k)")
-    return {k: (0, 0, k) for k in blocks}, "fallback"
+# `TRACE_C: key 1 2.5e-3 -0`: the line shape of nearly every line of a big trace, read without the general
+# layouts (it reads exactly as they would: a key, then plain numbers separated by single spaces).
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PLAIN = re.compile(rf"TRACE_([A-Za-z0-9]+): ([A-Za-z_][A-Za-z0-9_]*) ({_NUMBER}(?: {_NUMBER})*)")
+
+
+def _parse_lines(p: _Parser, source: LineSource) -> str | None:
+    """Feed every line to the parser; returns the truncation reason when the last line is a cut record."""
+    plain = (lambda line: None) if p.phi_only else _PLAIN.fullmatch
+    plain_line = p.plain_pixel_line
+    for no, line in source:
+        if source.last_cut and line.strip().startswith("TRACE_"):
+            p.other.append((no, line))
+            return (f"line {no} is cut mid-record (no end-of-line); it is not compared, "
+                    "the values before it are")
+        m = plain(line)
+        if m is not None and m[1] != "CONFIG":
+            plain_line(no, m[1], m[2], m[3])
+            continue
+        for segment in line.split("\r"):  # progress meters that return the carriage
+            if segment.strip():
+                p.line(no, segment)
+    return None
 
 
 def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
                    format_name: str = "trace-log") -> TraceFrames:
-    """Parse trace text into TraceFrames (never raises on content). phi_only: read only the per-φ lines."""
-    warnings: list[str] = []
-    decoded, binary = decode(text, warnings)
+    """Parse trace text (str, bytes or an open binary file, read line by line) into TraceFrames (never
+    raises on content). phi_only: read only the per-φ lines."""
+    lines = LineSource(text)
     p = _Parser(load_schema(), AliasLog(format_name), phi_only)
-    p.warnings = warnings
-    lines = decoded.split("\n")
-    truncation = None
-    last = lines[-1].strip()
-    if last and last.startswith("TRACE_") and not decoded.endswith("\n"):
-        truncation = (f"line {len(lines)} is cut mid-record (no end-of-line); it is not compared, "
-                      "the values before it are")
-        warnings.append(f"truncated: {truncation}")
-    for no, line in enumerate(lines, start=1):
-        if truncation and no == len(lines):
-            p.other.append((no, line))
-            break
-        for segment in line.split("\r"):  # progress meters that return the carriage
-            if segment.strip():
-                p.line(no, segment)
+    truncation = _parse_lines(p, lines)
+    warnings = [w for w in (lines.decode_warning, truncation and f"truncated: {truncation}") if w]
+    p.warnings[:0] = warnings
+    table = p.values.line_table()
+    own = _own_impl(table)
+    table["impl"][table["section"] == "setup"] = own   # `TRACE:` / `DETECTOR_*` lines are the log's own
+    occ_source = assign_occurrences(table, p.config, p.warnings)
+    return build_frames(expand(table, p.values), p.config, p.other, truncated=truncation is not None,
+                        truncation=truncation, binary=lines.binary, warnings=p.warnings,
+                        occurrence_source=occ_source, source=source, n_lines=lines.n_lines,
+                        format=format_name, aliases=p.aliases.applied())
 
-    impls = [r[0] for r in p.values if r[1] in ("pixel", "phi")]
-    own = max(set(impls), key=impls.count) if impls else "C"
-    for r in p.values:   # `TRACE:` / `DETECTOR_*` carry no implementation: they are the log's own
-        if r[1] == "setup":
-            r[0] = own
-    mapping, occ_source = _block_map(p, p.config, warnings)
-    for r in p.values:
-        if r[10] == "block":
-            r[4], r[5], r[6] = mapping.get(r[9], (0, 0, r[9]))
-    return build_frames(p.values, p.config, p.other, truncated=truncation is not None, truncation=truncation,
-                        binary=binary, warnings=warnings, occurrence_source=occ_source, source=source,
-                        n_lines=len(lines), format=format_name, aliases=p.aliases.applied())
+
+def _own_impl(table: dict) -> str:
+    """The implementation most values of the pixel and per-φ lines belong to ('C' when there are none)."""
+    mine = np.isin(table["section"], ["pixel", "phi"])
+    counts: dict[str, int] = {}
+    for impl, n in zip(table["impl"][mine].tolist(), table["count"][mine].tolist()):
+        counts[impl] = counts.get(impl, 0) + n
+    return max(sorted(counts), key=counts.get) if counts else "C"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
-SCRIPTS = ["startup", "compare_latency", "scaling", "full_frame", "gpu"]
+SCRIPTS = ["startup", "compare_latency", "scaling", "full_frame", "gpu", "trace_reading"]
 
 
 def _pos(x) -> bool:
@@ -66,6 +66,10 @@ def _check(name: str, doc: dict) -> None:
             assert doc["reason"] == "CUDA not available"
         else:
             assert doc["device_name"] and all(_pos(j["median_s"]) for j in doc["jobs"])
+    elif name == "trace_reading":
+        assert not errors, errors
+        for p in doc["points"]:
+            assert _pos(p["mb_per_s"]) and _pos(p["added_rss_bytes"]) and p["values"] > 1000
 
 
 def test_bench_scripts_quick(tmp_path):
@@ -76,5 +80,5 @@ def test_bench_scripts_quick(tmp_path):
                        capture_output=True, text=True, timeout=120, cwd=REPO)
     assert p.returncode == 0, p.stderr
     assert "**Machine:**" in p.stdout and "| benchmark | measurement | value | target | meets target |" in p.stdout
-    for label in ("startup", "compare", "full frame", "scaling", "gpu"):
+    for label in ("startup", "compare", "full frame", "scaling", "gpu", "trace reading"):
         assert f"| {label} |" in p.stdout, label

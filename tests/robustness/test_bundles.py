@@ -60,7 +60,9 @@ def test_writer_failure_leaves_nothing(tmp_path, monkeypatch):
         return real(path)
 
     monkeypatch.setattr(B, "_sha256", boom)
-    with pytest.raises(OSError):
+    from nbparity.errors import UsageError
+
+    with pytest.raises(UsageError, match="cannot write the bundle in .*: No space left on device"):   # exit 2
         B.write_bundle(tmp_path, B.bundle_name("x", 0, 0), FILES)
     assert list(tmp_path.iterdir()) == []
 

@@ -1,0 +1,82 @@
+"""A trace's lines, one block at a time, from text, bytes or an open binary file: the whole decoded text and
+a list of all its lines are never held (a traced pixel can print millions of sub-pixel lines).
+
+    source = LineSource(text_bytes_or_binary_file)
+    for no, line in source: ...          # 1-based numbers; lines split on '\\n' only, without it
+    source.binary, source.n_lines, source.last_cut, source.decode_warning   # known once iterated
+
+last_cut: the final line has no end-of-line (whether that is a cut record is the reader's call).
+Undecodable bytes become U+FFFD; decode_warning names the first one's byte offset.
+"""
+
+from __future__ import annotations
+
+_BLOCK = 1 << 18
+
+
+class LineSource:
+    def __init__(self, source):
+        self.source = source
+        self.binary = False
+        self.n_lines = 0
+        self.last_cut = False
+        self.decode_warning: str | None = None
+
+    def __iter__(self):
+        no = 0
+        for lines, ends_with_newline in self._blocks():
+            self.n_lines = no + len(lines)
+            if ends_with_newline:
+                yield from enumerate(lines, no + 1)
+            else:   # the final piece (after the last end-of-line): one line, maybe empty
+                self.last_cut = True
+                yield self.n_lines, lines[-1]
+            no = self.n_lines
+
+    def _blocks(self):
+        """(lines of a block of whole lines, whether the input continues after it): str.split('\\n')
+        of the whole input, a block at a time; the last block's final piece may be cut or empty."""
+        src = self.source
+        if isinstance(src, str):
+            self.binary = "\x00" in src
+            pieces = [src]
+        elif isinstance(src, (bytes, bytearray, memoryview)):
+            pieces = [bytes(src)[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
+        else:
+            pieces = iter(lambda: src.read(_BLOCK), b"")
+        empty = "" if isinstance(src, str) else b""
+        newline, parts, offset = ("\n" if isinstance(src, str) else b"\n"), [], 0
+        for piece in pieces:
+            nl = piece.rfind(newline)
+            if nl < 0:   # a line longer than a block: joined once its end comes
+                parts.append(piece)
+                continue
+            data = empty.join([*parts, piece[:nl]])
+            yield self._lines(data, offset), True
+            offset += len(data) + 1
+            parts = [piece[nl + 1:]]
+        yield self._lines(empty.join(parts), offset), False
+
+    def _lines(self, data, offset: int) -> list[str]:
+        if isinstance(data, str):
+            return data.split("\n")
+        self.binary = self.binary or b"\x00" in data
+        try:
+            return data.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            return [self._line(raw, at) for raw, at in _with_offsets(data.split(b"\n"), offset)]
+
+    def _line(self, raw: bytes, offset: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.decode_warning is None:
+                self.decode_warning = (f"invalid UTF-8 (first at byte {offset + exc.start}); undecodable bytes "
+                                       "replaced by U+FFFD")
+            return raw.decode("utf-8", errors="replace")
+
+
+def _with_offsets(lines: list, offset: int):
+    for raw in lines:
+        yield raw, offset
+        offset += len(raw) + 1
