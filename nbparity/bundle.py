@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.errors import UsageError
 
 MANIFEST = "sha256.txt"
@@ -49,7 +50,8 @@ def write_bundle(reports_dir, name: str, files: dict) -> Path:
     on collision). Nothing is visible under the final name until the bundle is complete."""
     root = Path(reports_dir)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+    # named after this process: a later command removes it if a SIGKILL stops this one (tempdirs.sweep)
+    tmp = root / f".{name}.tmp-{tempdirs.owner_tag()}-{time.monotonic_ns()}"
     tmp.mkdir()
     try:
         for fname in sorted(files):
@@ -121,7 +123,7 @@ def _printable(text: str) -> str:
 
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-_TEMP_NAME = re.compile(r"^\..*\.tmp-\d+-\d+$")
+_TEMP_NAME = re.compile(r"^\..*\.tmp-\d+(\.\d+\.\d+)?-\d+$")   # (older writers: no start, namespace)
 
 
 def _read_manifest(d: Path) -> dict:

@@ -53,6 +53,9 @@ def cli(ctx, debug):
     Exit codes: 0 parity, 1 divergence, 2 usage or bad input, 3 build/runner/simulation failure."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    from nbparity import tempdirs
+
+    tempdirs.sweep()   # $TMPDIR: the folders of commands killed with SIGKILL (no handler ran)
 
 
 def _wants_torch_worker(args) -> bool:

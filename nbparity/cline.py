@@ -16,8 +16,9 @@ under both lines either way, so it holds whichever line the binary is.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
+
+from nbparity import tempdirs
 
 R2_KEY_VALUE = re.compile(r"^TRACE_C:[A-Za-z_][A-Za-z0-9_]*=", re.M)
 R2_FREE_TEXT = re.compile(r"^TRACE: ", re.M)
@@ -52,7 +53,7 @@ def probe_line(binary, timeout: float = 60) -> str:
     except OSError:
         return "R1"
     if key not in _cache:
-        with tempfile.TemporaryDirectory(prefix="nbparity-probe-") as wd:
+        with tempdirs.folder("probe") as wd:
             try:
                 _cache[key] = detect_line(run_c(p, PROBE_ARGV, wd, timeout=timeout).stdout)
             except RunnerError as exc:

@@ -6,10 +6,10 @@ writes the matrix run's bundle. `nbparity image` itself is nbparity.flows.image.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.errors import RunnerError
 from nbparity.flows.image_judge import measure, sha256_array  # noqa: F401  (sha256_array: the matrix's)
 from nbparity.flows.image_plan import effective_crop as _effective_crop
@@ -181,7 +181,7 @@ def write_image_bundle(r: ImageResult, pair: ImagePair, out_dir, *, request, ext
 
     files: dict[str, str | bytes] = {}
     y0, y1, x0, x1 = pair.crop
-    with tempfile.TemporaryDirectory(prefix="nbparity-png-") as tmp:
+    with tempdirs.folder("png") as tmp:
         pngs = write_pngs(pair.c[y0:y1 + 1, x0:x1 + 1], pair.torch[y0:y1 + 1, x0:x1 + 1], r.image.metrics,
                           tmp, tag=plot_tag(r.case, r.dtype, r.quirks), separate=False)
         for name, path in pngs.items():

@@ -172,8 +172,11 @@ def output_options(fn):
 
 
 def output_spec(kw, show_all: bool = False) -> OutputSpec:
+    from nbparity import tempdirs
+
     out = _abs(kw.pop("out"))
     check_out_dir(out, "--out")
+    tempdirs.sweep(out)   # what killed runs left there (bundle staging, matrix work folders)
     return OutputSpec(out, True, kw.pop("as_json"), show_all, kw.pop("note"))
 
 

@@ -311,9 +311,9 @@ def run_port(spec: PortSpec, argv: list, workdir, *, timeout: float = 600, quirk
 
 @lru_cache(maxsize=16)
 def _version(prefix: tuple, timeout: float) -> tuple:
-    import tempfile
+    from nbparity import tempdirs
 
-    with tempfile.TemporaryDirectory(prefix="nbparity-version-") as wd:
+    with tempdirs.folder("version") as wd:
         try:
             rc, out, err = run_in_group([*prefix, "--version"], Path(wd), timeout)
         except subprocess.TimeoutExpired:

@@ -10,13 +10,12 @@ compare, image, probes and the matrix all run their sides the same way.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from nbparity import cline, placement
+from nbparity import cline, placement, tempdirs
 from nbparity.errors import NbparityError, PixelNotRendered, UsageError
 from nbparity.sides import CSide, SimulatorSide, torch_side
 
@@ -91,8 +90,9 @@ class PairRun:
 class Session:
     """The resources of one parity run; a context manager that removes its work folders on exit."""
 
-    def __init__(self, request, log=None, worker=None, prefix: str = "nbparity-", sides=None):
-        """`sides`: (C side, torch side) to use instead of the request's (tests use fake sides)."""
+    def __init__(self, request, log=None, worker=None, kind: str = "compare", sides=None):
+        """`kind`: the work folder's kind (nbparity/tempdirs.py); `sides`: (C side, torch side) to use
+        instead of the request's (tests use fake sides)."""
         from nbparity.port import check_floatfile, ensure_floatfile
 
         self.request, self.log = request, (log or (lambda msg: None))
@@ -104,7 +104,7 @@ class Session:
         self.case_argv = argv
         self._torch = torch_side(request.torch, worker) if sides is None else sides[1]
         self._omp = None
-        self.work = Path(tempfile.mkdtemp(prefix=prefix))
+        self.work = tempdirs.make(kind)
         self.c_dir = self.case.prepare_workdir(self.work / "c")
         self.py_dir = self.case.prepare_workdir(self.work / "py")
         self._c = None if sides is None else sides[0]

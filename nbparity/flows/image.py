@@ -25,7 +25,7 @@ def run_image(request, log=None, sides=None) -> ImageResult:
     t_all = time.perf_counter()
     say = log or (lambda msg: None)
     thresholds, options = gates_of(request)          # an unknown --threshold name is exit 2, before any run
-    with Session(request, log=say, prefix="nbparity-image-", sides=sides) as session:
+    with Session(request, log=say, kind="image", sides=sides) as session:
         say(f"case {session.case.name}: {session.case.why}")
         plan = plan_image(session, request.roi)
         try:

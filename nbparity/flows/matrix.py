@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.errors import UsageError
 from nbparity.flows.matrix_judge import matrix_judgement
 from nbparity.flows.matrix_result import MatrixResult
@@ -41,9 +41,10 @@ def run_matrix(request, log=None, sides=None) -> MatrixResult:
     matrix = load_request_matrix(request)
     out_dir = Path(request.output.out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    tempdirs.sweep(out_dir)   # work folders of matrices killed with SIGKILL
     binary, build = request.c.resolve(say)
     # work directories live under the output directory, so dask workers sharing the path see them
-    work_root = Path(tempfile.mkdtemp(prefix=".nbparity-matrix-", dir=out_dir))
+    work_root = tempdirs.make("matrix", dir=out_dir)
     done: list = []
     try:
         ctx = RunContext(str(binary), str(out_dir), str(work_root), _prepare(matrix, binary, work_root, say),

@@ -33,7 +33,7 @@ def run_probe(request, log=None, sides=None):
         from nbparity.probes.sincg import params_of
 
         params_of(request)   # bad parameters are exit 2 before anything runs
-    with Session(request, log=say, sides=sides, prefix="nbparity-probe-") as session:
+    with Session(request, log=say, sides=sides, kind="probe") as session:
         say(f"case {session.case.name}: {session.case.why}")
         result = fn(session, log=say)
         if request.output.bundle:

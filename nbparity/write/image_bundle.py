@@ -5,10 +5,10 @@ region and both float images (up to MAX_IMAGE_BYTES_IN_BUNDLE each; larger ones 
 from __future__ import annotations
 
 import socket
-import tempfile
 import time
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.bundle import write_bundle
 
 MAX_IMAGE_BYTES_IN_BUNDLE = 8 << 20
@@ -50,7 +50,7 @@ def _png_files(result) -> dict:
         return {}
     req, crop = result.request, result.plan.crop
     quirks = "the port's own" if req.torch.external else result.plan.mode
-    with tempfile.TemporaryDirectory(prefix="nbparity-png-") as tmp:
+    with tempdirs.folder("png") as tmp:
         pngs = write_pngs(crop_of(c, crop), crop_of(t, crop), result.image.metrics, tmp,
                           tag=plot_tag(result.case.name, req.torch.dtype, quirks), log=req.log_scale)
         return {f"{name}.png": Path(path).read_bytes() for name, path in pngs.items()}
