@@ -70,3 +70,15 @@ def test_folder_context_removes_its_folder(tmp_path):
     with tempdirs.folder("version", dir=tmp_path) as wd:
         assert os.path.isdir(wd)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_staging_folder_never_verifies(tmp_path):
+    """A bundle's staging folder, named after its writer, is reported as an unfinished write."""
+    from nbparity.bundle import verify_bundle
+
+    staging = tmp_path / f".case_1-2.tmp-{tempdirs.owner_tag()}-7"
+    staging.mkdir()
+    (staging / "sha256.txt").write_text("")
+    v = verify_bundle(staging)
+    assert not v.ok and "unfinished bundle write" in v.reason()
+    assert tempdirs.sweep(tmp_path) == [] and staging.is_dir(), "a live writer's staging folder is kept"
