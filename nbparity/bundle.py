@@ -45,8 +45,17 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class Streamed:
+    """A bundle file written piece by piece, so a table of millions of rows is never one string in memory:
+    `write(binary file)` writes it; `preview` (its first lines) and `rows` (how many data rows it has)
+    are what report.html shows of it."""
+
+    def __init__(self, write, preview: str = "", rows: int = 0):
+        self.write, self.preview, self.rows = write, preview, rows
+
+
 def write_bundle(reports_dir, name: str, files: dict) -> Path:
-    """Write `files` (name -> str | bytes) plus sha256.txt into reports_dir/name (or name-2, name-3, …
+    """Write `files` (name -> str | bytes | Streamed) plus sha256.txt into reports_dir/name (or name-2, name-3, …
     on collision). Nothing is visible under the final name until the bundle is complete."""
     root = Path(reports_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -56,7 +65,11 @@ def write_bundle(reports_dir, name: str, files: dict) -> Path:
     try:
         for fname in sorted(files):
             data = files[fname]
-            (tmp / fname).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+            if isinstance(data, Streamed):
+                with open(tmp / fname, "wb") as fh:
+                    data.write(fh)
+            else:
+                (tmp / fname).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         lines = [f"{_sha256(tmp / f)}  {f}\n" for f in sorted(files)]
         (tmp / MANIFEST).write_text("".join(lines))
         n = 1

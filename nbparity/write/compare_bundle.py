@@ -5,13 +5,20 @@ from __future__ import annotations
 import socket
 import time
 
-from nbparity.bundle import bundle_name, write_bundle
+from nbparity.bundle import Streamed, bundle_name, write_bundle
 
 
-def _csv(df) -> str:
+def _csv(df):
+    """The table as CSV, written in chunks of rows by pandas straight into the bundle's file (a trace of
+    millions of values makes a factors.csv of hundreds of MB: ~170 bytes a value)."""
     if df is None or len(df) == 0:
         return ""
-    return df.to_csv(index=False, float_format="%.17g")
+    from nbparity.write.htmlreport import MAX_ROWS
+
+    def write(fh):
+        df.to_csv(fh, index=False, float_format="%.17g", mode="wb", encoding="utf-8")
+
+    return Streamed(write, df.head(MAX_ROWS).to_csv(index=False, float_format="%.17g"), len(df))
 
 
 def _c_log(run) -> str:

@@ -1,6 +1,11 @@
-"""summary.md of a compare bundle: the terminal report's content, then every table in full."""
+"""summary.md of a compare bundle: the terminal report's content, then the tables, capped so the page
+stays small (well under 1 MB) whatever the trace size; factors.csv and per_phi.csv hold every row."""
 
 from __future__ import annotations
+
+MAX_FACTOR_ROWS = 2000   # ~100-200 bytes a row
+MAX_PHI_TEXT_ROWS = 200  # the fixed-width per-φ table: ~1 kB a row
+MAX_PHI_ROWS = 500
 
 
 def summary_markdown(result) -> str:
@@ -22,7 +27,8 @@ def summary_markdown(result) -> str:
     if result.comparison is not None:
         from nbparity.write import report
 
-        out += ["", report.to_markdown(result.comparison).strip()]
+        out += ["", report.to_markdown(result.comparison, max_rows=MAX_FACTOR_ROWS,
+                                             max_phi_rows=MAX_PHI_TEXT_ROWS).strip()]
         out += _per_phi_md(result.comparison)
     if getattr(result, "proof", None) is not None:
         from nbparity.write.compare_prove import prove_markdown
@@ -33,6 +39,8 @@ def summary_markdown(result) -> str:
 
 
 def _per_phi_md(comparison) -> list[str]:
+    from nbparity.write.report import failing_first, left_out_line
+
     pp = comparison.per_phi
     if pp is None or not len(pp):
         return ["", "## Per-φ steps", "", "not compared: no per-φ lines on both sides"]
@@ -42,6 +50,7 @@ def _per_phi_md(comparison) -> list[str]:
     out = ["", "## Per-φ steps (source 0, mosaic 0)", "",
            f"{s.get('steps')} steps, {s.get('failing_steps')} failing; first divergent: {s.get('first_divergent')}",
            "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in pp[cols].itertuples(index=False):
+    shown = failing_first(pp, MAX_PHI_ROWS)
+    for row in shown[cols].itertuples(index=False):
         out.append("| " + " | ".join(f"{v:.17g}" if isinstance(v, float) else str(v) for v in row) + " |")
-    return out
+    return out + left_out_line(len(shown), len(pp), "per_phi.csv")

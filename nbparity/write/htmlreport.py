@@ -31,25 +31,27 @@ _BAD = {"fail", "FAIL", "diverge", "divergent", "DIVERGENCE", "NO", "False", "on
 MAX_ROWS = 2000
 
 
-def _table(headers, rows, bad_rows=()) -> str:
+def _table(headers, rows, bad_rows=(), total: int | None = None) -> str:
+    """At most MAX_ROWS rows; `total`: how many the file has (rows may be its first ones only)."""
     out = ["<table><tr>" + "".join(f"<th>{escape(str(h))}</th>" for h in headers) + "</tr>"]
     for i, row in enumerate(rows[:MAX_ROWS]):
         cls = ' class="bad"' if i in bad_rows else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
     out.append("</table>")
-    if len(rows) > MAX_ROWS:
-        out.append(f'<p class="note">{len(rows) - MAX_ROWS} more rows in the CSV file.</p>')
+    more = (len(rows) if total is None else total) - min(len(rows), MAX_ROWS)
+    if more > 0:
+        out.append(f'<p class="note">{more} more rows in the CSV file.</p>')
     return "\n".join(out)
 
 
-def _csv_table(text: str) -> str:
+def _csv_table(text: str, total: int | None = None) -> str:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return '<p class="note">(empty)</p>'
     head, body = rows[0], rows[1:]
     status = [i for i, h in enumerate(head) if h in ("status", "verdict", "diverges", "ok")]
     bad = {n for n, r in enumerate(body) for i in status if i < len(r) and r[i] in _BAD}
-    return _table(head, body, bad)
+    return _table(head, body, bad, total)
 
 
 def _meta(metrics: dict) -> str:
@@ -127,6 +129,8 @@ def render_page(files: dict) -> str:
     """The HTML page for a bundle's files (name -> str | bytes), before they are written."""
     def text(name):
         data = files.get(name, "")
+        if hasattr(data, "preview"):   # a Streamed file: its first lines only
+            return data.preview
         return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
     try:
@@ -159,7 +163,8 @@ def render_page(files: dict) -> str:
     for name in order:
         if name in files:
             empty = name == "per_phi.csv" and not text(name).strip()
-            table = '<p><b>not compared</b>: no per-φ values on both sides</p>' if empty else _csv_table(text(name))
+            table = ('<p><b>not compared</b>: no per-φ values on both sides</p>' if empty
+                     else _csv_table(text(name), getattr(files[name], "rows", None)))
             body += [f"<h2>{escape(titles.get(name, name))}</h2>", table]
     for name in sorted((n for n in files if n.endswith(".png")), key=lambda n: (n != "comparison.png", n)):
         data = files[name] if isinstance(files[name], bytes) else files[name].encode()

@@ -12,13 +12,14 @@ Public API (reusable by other commands, e.g. `nbparity compare` adds its per-φ 
     summary_lines(comparison) -> list[str]               # plain-text lines of everything above the table
     factor_table(comparison, *, failing_only=False, max_rows=None) -> rich.text.Text (fixed-width)
     render(comparison, console=None, *, failing_only=False, max_rows=None) -> None
-    to_markdown(comparison, *, failing_only=False, max_rows=None, title="nbparity diff") -> str
+    to_markdown(comparison, *, failing_only=False, max_rows=None, max_phi_rows=None, title="nbparity diff") -> str
 """
 
 from __future__ import annotations
 
 import math
 
+MAX_LISTED = 20   # occurrences of a root cause, unit hints: a huge trace must not make a huge summary
 _STATUS_STYLE = {"pass": "green", "FAIL": "bold red", "one-sided": "yellow"}
 
 
@@ -87,12 +88,16 @@ def summary_lines(comparison) -> list[str]:
         out.append("Root causes (failing keys whose parents all agree):")
         for r in comparison.root_causes:
             comps = ",".join(str(c) for c in r["components"])
-            occs = " ".join("(" + ",".join(str(v) for v in o) + ")" for o in r["occurrences"])
+            occs = " ".join("(" + ",".join(str(v) for v in o) + ")" for o in r["occurrences"][:MAX_LISTED])
+            if len(r["occurrences"]) > MAX_LISTED:
+                occs += f" … and {len(r['occurrences']) - MAX_LISTED} more"
             out.append(f"  {r['node']} components [{comps}] at {occs}; first failing [{r['component']}] "
                        f"{occurrence(r)}: {_value_pair(r)}")
             out.append(f"    downstream: {', '.join(r['downstream_nodes']) if r['downstream_nodes'] else '(none)'}")
-    for h in comparison.hints:
+    for h in comparison.hints[:MAX_LISTED]:
         out.append(f"Hint: {h['node']}[{h['component']}] torch/C = {fmt(h['ratio'])} ≈ {h['factor']}: {h['meaning']}")
+    if len(comparison.hints) > MAX_LISTED:
+        out.append(f"… and {len(comparison.hints) - MAX_LISTED} more hints (metrics.json holds all of them)")
     if comparison.one_sided:
         sides = {"C": "C only", "PY": "torch only"}
         declared = [o for o in comparison.one_sided if o.get("declared")]
@@ -182,12 +187,14 @@ def text_table(title: str, headers: list[str], cells: list[list[str]], statuses:
 _PHI_LEAD = ["occurrence", "phi_tic"]
 
 
-def per_phi_text(comparison):
+def per_phi_text(comparison, max_rows: int | None = None):
     """The per-φ table (one row per (occurrence, φ step): C, torch and Δ = torch − C of every shared
-    field, status) as fixed-width Text, or None without per-φ rows."""
+    field, status) as fixed-width Text, or None without per-φ rows; `max_rows`: failing steps first."""
     pp = getattr(comparison, "per_phi", None)
     if pp is None or len(pp) == 0:
         return None
+    steps = len(pp)
+    pp = failing_first(pp, max_rows)
     fields = [c[:-6] for c in pp.columns if c.endswith("_delta") and f"{c[:-6]}_c" in pp.columns]
     shared = [f for f in fields if pp[f"{f}_delta"].notna().any()]
     cols = _PHI_LEAD + [c for f in shared for c in (f"{f}_c", f"{f}_py", f"{f}_delta")] + ["status", "failing"]
@@ -195,7 +202,7 @@ def per_phi_text(comparison):
     headers = ["occurrence", "φ"] + [("Δ" + c[:-6]) if c.endswith("_delta") else c for c in cols[2:]]
     s = getattr(comparison, "phi_summary", {}) or {}
     fd = s.get("first_divergent")
-    title = (f"per-φ steps ({s.get('steps', len(pp))} aligned by (occurrence, phi_tic); first divergent step: "
+    title = (f"per-φ steps ({s.get('steps', steps)} aligned by (occurrence, phi_tic); first divergent step: "
              + (f"{fd['phi_tic']} at ({fd['occurrence']}): {fd['fields']}" if fd else "none") + ")")
     return text_table(title, headers, cells, list(pp["status"]),
                       right=set(headers) - {"occurrence", "status", "failing"})
@@ -227,20 +234,57 @@ def render(comparison, console=None, *, failing_only: bool = False, max_rows: in
 
 
 def to_markdown(comparison, *, failing_only: bool = False, max_rows: int | None = None,
-                title: str = "nbparity diff") -> str:
+                max_phi_rows: int | None = None, title: str = "nbparity diff") -> str:
+    """Markdown of the summary and the tables; `max_rows` / `max_phi_rows` cap the factor and per-φ
+    tables (failing rows first) with a line saying how many rows were left out and where all of them are."""
     lines = summary_lines(comparison)
     out = [f"# {title}", "", f"**{lines[0]}**", ""]
     out += [f"- {l.strip()}" if l.startswith("  ") else l for l in lines[1:]]
-    out += ["", "## Factors (C emission order)", "",
+    rows = _rows(comparison, failing_only, max_rows)
+    out += ["", "## Factors (C emission order)", "", section_counts(comparison), "",
             "| " + " | ".join(_HEADERS) + " |", "|" + "---|" * len(_HEADERS)]
-    for row in _records(_rows(comparison, failing_only, max_rows)):
+    for row in _records(rows):
         cells = _cells(row)
         if row["status"] == "FAIL":
             cells = [f"**{c}**" for c in cells]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    phi_text = per_phi_text(comparison)
+    out += left_out_line(len(rows), len(_rows(comparison, failing_only, None)), "factors.csv")
+    phi_text = per_phi_text(comparison, max_rows=max_phi_rows)
     if phi_text is not None:
         out += ["", "## Per-φ steps", "", "```", phi_text.plain.rstrip("\n"), "```"]
+        out += left_out_line(min(len(comparison.per_phi), max_phi_rows or len(comparison.per_phi)),
+                             len(comparison.per_phi), "per_phi.csv")
     if comparison.warnings:
-        out += ["", "## Parser warnings", ""] + [f"- {w}" for w in comparison.warnings]
+        out += ["", "## Parser warnings", ""] + [f"- {w}" for w in comparison.warnings[:MAX_LISTED]]
+        if len(comparison.warnings) > MAX_LISTED:
+            out.append(f"- … and {len(comparison.warnings) - MAX_LISTED} more (metrics.json holds all of them)")
     return "\n".join(out) + "\n"
+
+
+def section_counts(comparison) -> str:
+    """'rows by section: config 87 (0 failing), pixel 51314 (2 failing), …' of the whole factor table."""
+    import pandas as pd
+
+    table = pd.concat([comparison.config_table, comparison.table], ignore_index=True)
+    if not len(table):
+        return "rows by section: none"
+    failing = (table["status"] == "FAIL").groupby(table["section"], sort=False).agg(["size", "sum"])
+    return "rows by section: " + ", ".join(f"{s} {int(n)} ({int(f)} failing)" for s, (n, f) in failing.iterrows())
+
+
+def left_out_line(shown: int, total: int, full_file: str) -> list[str]:
+    """The line under a capped table (nothing when the table is whole)."""
+    if shown >= total:
+        return []
+    return ["", f"*{total - shown} of {total} rows left out (failing rows first, then in order); "
+                f"{full_file} in this bundle holds all of them.*"]
+
+
+def failing_first(table, max_rows: int | None):
+    """The first `max_rows` rows, those whose status is not 'pass' first (a cap never hides a failure)."""
+    if max_rows is None or len(table) <= max_rows:
+        return table
+    import pandas as pd
+
+    ok = table["status"] == "pass"
+    return pd.concat([table[~ok], table[ok]]).head(max_rows)
