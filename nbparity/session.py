@@ -13,7 +13,6 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from nbparity import cline, placement, tempdirs
 from nbparity.errors import NbparityError, PixelNotRendered, UsageError
