@@ -110,3 +110,16 @@ def always(value):
 
 def finite(x) -> bool:
     return x is not None and math.isfinite(x)
+
+
+def stand_in_port_env(monkeypatch, tmp_path, *unset) -> None:
+    """The environment a stand-in port needs: it imports the in-repo simulator from its work folder, the C
+    builds go to a cache of the test's own, and no test hook or injection of the caller leaks in."""
+    import os
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("NBPARITY_CACHE", str(tmp_path / "cache"))
+    for name in ("NBPARITY_TEST_PERTURB", *unset):
+        monkeypatch.delenv(name, raising=False)

@@ -19,6 +19,7 @@ import pytest
 from nbparity.bundle import verify_bundle
 from nbparity.errors import UsageError
 from nbparity.port import PortSpec
+from tests.nbparity.fakes import stand_in_port_env
 from tests.robustness import assert_one_line_error, bundles_in, c_binary, cli
 
 PY = sys.executable
@@ -33,13 +34,7 @@ QUIRK_FLAGS = ("C-PARITY-001=--phi-carryover", "C-PIX0-001=--pix0-quirk")
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch, tmp_path):
-    # the stand-ins import the in-repo simulator from the run's work folder
-    import os
-
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("NBPARITY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("NBPARITY_TEST_PERTURB", raising=False)
-    monkeypatch.delenv("NBPARITY_DATA", raising=False)
+    stand_in_port_env(monkeypatch, tmp_path, "NBPARITY_DATA")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ the injection protocol, F_latt with the wrong sign at φ step 3)."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from nbparity.bundle import verify_bundle
 from nbparity.prove.table import injection_for, scaled_text
 from nbparity.prove.verdicts import CauseVerdict, moved_fraction, rank
+from tests.nbparity.fakes import stand_in_port_env
 from tests.robustness import c_binary, cli
 
 PY = sys.executable
@@ -26,10 +26,7 @@ TINY = ("-default_F 100 -cell 30 30 30 90 90 90 -detpixels 16 -N 2 -oversample 1
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch, tmp_path):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("NBPARITY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("NBPARITY_TEST_PERTURB", raising=False)
-    monkeypatch.delenv("NBPARITY_INJECT", raising=False)
+    stand_in_port_env(monkeypatch, tmp_path, "NBPARITY_INJECT")
 
 
 def _prove(tmp_path, *args):
