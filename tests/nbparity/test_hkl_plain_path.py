@@ -4,7 +4,6 @@ _PLAIN_HKL regex: the cheaper test must accept exactly the files the regex match
 import random
 
 import numpy as np
-import pytest
 
 import simulator.readers as readers
 

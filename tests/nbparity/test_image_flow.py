@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
-import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
