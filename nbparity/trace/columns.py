@@ -4,7 +4,9 @@ values in flat arrays), never a Python list per value.
 
     ValueColumns()                  .add(impl, section, key, layer, subS, subF, tic, rep, block, occ_from,
                                          no, parts, factor)   parts: [(raw token, value)]
+    .add_chunk(names, ints, raw, value, stats)   many lines at once (nbparity/trace/fast_block.py)
     cols.line_table() -> dict       one numpy array per line field (+ 'count': values on the line)
+    cols.token_stats()              precision.token_stats of every value (those of chunks given, not redone)
     expand(table, cols) -> dict     one numpy array per value column (VALUE_COLUMNS but the precision)
     from_rows(rows) -> dict         the same from 14-field rows (the per-φ JSON and table readers)
 """
@@ -23,7 +25,8 @@ ROW_FIELDS = ("impl", "section", "key", "component", "layer", "subS", "subF", "p
 
 class ValueColumns:
     """Values as a reader finds them, one record per line; names are shared (one string per distinct name).
-    `factor` scales the values (a declared alias's unit)."""
+    `factor` scales the values (a declared alias's unit). Lines added one at a time are kept in compact
+    arrays until a chunk of many lines comes (add_chunk), which keeps the order of the lines."""
 
     def __init__(self):
         self.names: dict[str, str] = {}
@@ -31,9 +34,11 @@ class ValueColumns:
         self.ints_per_line = array("q")       # LINE_INTS and the number of values of each line, flat
         self.raw: list = []
         self.value = array("d")
+        self.chunks: list[tuple] = []         # (names (n, 4) object, ints (n, 8) int64, raw, value, stats)
+        self.n_values = 0
 
     def __len__(self) -> int:
-        return len(self.value)
+        return self.n_values
 
     def add(self, impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no, parts, factor) -> None:
         self.add_line(impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no,
@@ -49,14 +54,59 @@ class ValueColumns:
         self.ints_per_line.extend((layer, subS, subF, tic, rep, block, no, len(toks)))
         self.raw.extend(toks)
         self.value.extend(vals if factor == 1.0 else [v * factor for v in vals])
+        self.n_values += len(toks)
+
+    def add_chunk(self, names: np.ndarray, ints: np.ndarray, raw: list, value: np.ndarray, stats) -> None:
+        """Many lines at once, after those added so far: names (n, 4) LINE_NAMES, ints (n, 8) LINE_INTS and
+        count; stats: what precision.token_stats gives for raw, or None."""
+        self._seal()
+        if len(names):
+            self.chunks.append((names, ints, raw, value, stats))
+            self.n_values += len(raw)
+
+    def _seal(self) -> None:
+        if not self.names_per_line:
+            return
+        names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
+        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1).copy()
+        self.chunks.append((names, ints, self.raw, np.frombuffer(self.value, dtype=np.float64).copy(), None))
+        self.names_per_line, self.ints_per_line, self.raw, self.value = [], array("q"), [], array("d")
 
     def line_table(self) -> dict:
-        names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
-        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)
-        self.names_per_line, self.ints_per_line = [], array("q")   # copied out: free them
+        self._seal()
+        names = _stack([c[0] for c in self.chunks], (0, len(LINE_NAMES)), object)
+        ints = _stack([c[1] for c in self.chunks], (0, len(LINE_INTS) + 1), np.int64)
+        self.chunks = [(None, None, *c[2:]) for c in self.chunks]   # copied out: free them
         table = {n: names[:, c].copy() for c, n in enumerate(LINE_NAMES)}
         table.update({n: ints[:, c].copy() for c, n in enumerate((*LINE_INTS, "count"))})
         return table
+
+    def raw_and_value(self) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.empty(self.n_values, dtype=object)
+        value = np.empty(self.n_values)
+        at = 0
+        for _, _, r, v, _ in self.chunks:
+            raw[at:at + len(r)] = r
+            value[at:at + len(r)] = v
+            at += len(r)
+        return raw, value
+
+    def token_stats(self, raw: np.ndarray):
+        """precision.token_stats of every value: those a chunk brought, the rest computed."""
+        from nbparity.trace.precision import token_stats
+
+        parts, at = [], 0
+        for c in self.chunks:
+            n = len(c[2])
+            parts.append(c[4] if c[4] is not None else token_stats(raw[at:at + n]))
+            at += n
+        if not parts:
+            return token_stats(raw)
+        return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def _stack(arrays: list, empty_shape: tuple, dtype) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=dtype)
 
 
 def expand(table: dict, cols: ValueColumns) -> dict:
@@ -66,9 +116,9 @@ def expand(table: dict, cols: ValueColumns) -> dict:
     total = int(count.sum())
     starts = np.cumsum(count) - count
     out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
-    out["value"] = np.frombuffer(cols.value, dtype=np.float64) if total else np.zeros(0)
-    out["raw"] = np.array(cols.raw, dtype=object) if total else np.zeros(0, dtype=object)
-    cols.raw = []
+    out["raw"], out["value"] = cols.raw_and_value()
+    out["stats"] = cols.token_stats(out["raw"])
+    cols.chunks = []
     return out
 
 

@@ -140,7 +140,9 @@ def _name_codes(cols: dict):
 def precision_columns(cols: dict, exact: bool = False, by_key: bool = False):
     """(digits, half_unit) for every value (see the module docstring)."""
     raw, value = cols["raw"], cols["value"]
-    printed, ok, sig, dec, ends0 = token_stats(raw)
+    stats = cols.pop("stats", None)   # a reader that measured its tokens already (columns.ValueColumns)
+    printed, ok, sig, dec, ends0 = token_stats(raw) if stats is None else stats
+    del stats
     digits, half = np.where(ok, FULL_DIGITS, 0).astype(np.int64), np.zeros(len(raw))
     usable = ok & ~np.isnan(printed)
     if exact or not usable.any():

@@ -1,0 +1,175 @@
+"""The lines of a big trace that have the two dominant shapes, read a block at a time over whole columns:
+
+    TRACE_<impl>: key n n n          (single spaces, plain decimal numbers)      -> a pixel record
+    TRACE_<impl>_PHI k=n k=n …       (single spaces, names, plain decimal numbers) -> a per-φ record per field
+
+    read_block(parser, first_no, lines, data) -> None
+
+Every other line goes through the parser line by line, in order (nbparity/trace/trace_log.py), so the
+records, warnings and kept-aside lines come out as the line-by-line reader makes them; the occurrence
+bookkeeping of the fast lines is nbparity/trace/fast_state.py. A token made only of [0-9.eE+-] that float()
+takes is exactly one the line-by-line reader's number pattern takes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from nbparity.trace.fast_state import Records, commit_segment, lookup
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_PIXEL_HEAD = re.compile(r"TRACE_([A-Za-z0-9]+):")
+_PHI_HEAD = re.compile(r"TRACE_([A-Za-z0-9]+)_PHI")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDEX = {"phi_tic": 1, "layer": 2, "subS": 3, "subF": 4}
+_NOT_NUMERIC = np.ones(256, np.int8)
+_NOT_NUMERIC[list(b"0123456789.eE+-")] = 0
+_MIN_FAST_SHARE = 0.9   # a block with more other lines than this leaves is read line by line
+
+
+def read_block(p, first_no: int, lines: list[str], data: bytes | None, general) -> None:
+    """Read a block of whole lines: fast lines over columns, the others with general(p, no, line)."""
+    if not hasattr(p, "aliased"):   # printed names a declared alias renames (their use is recorded)
+        p.aliased = {n for (src, _, n) in p.aliases.table._by if src == p.aliases.source}
+    got = _classify(p, lines, data) if data is not None and not p.phi_only else None
+    if got is None:
+        for no, line in enumerate(lines, first_no):
+            general(p, no, line)
+        return
+    fast_line, records = got
+    lo = 0
+    for j in np.flatnonzero(~fast_line).tolist():
+        line = lines[j]
+        if not line:
+            continue
+        if "TRACE" not in line and "DETECTOR_" not in line:   # kept aside, touches no reader state
+            general(p, first_no + j, line)
+            continue
+        commit_segment(p, records, lo, j, first_no)
+        general(p, first_no + j, line)
+        lo = j + 1
+    commit_segment(p, records, lo, len(lines), first_no)
+
+
+def _classify(p, lines: list[str], data: bytes):
+    """(fast-line mask, the fast lines' records) of a block, or None to read it line by line."""
+    buf = np.frombuffer(data, np.uint8)
+    sep = np.flatnonzero((buf == 32) | (buf == 10))
+    tokens = " ".join(lines).split(" ")
+    if len(tokens) != len(sep) + 1:
+        return None
+    t = _Tokens(buf, sep, np.array(tokens, dtype=object))
+    first = np.concatenate(([0], np.flatnonzero(buf[sep] == 10) + 1))
+    if len(first) != len(lines):
+        return None
+    ntok = np.diff(np.append(first, len(tokens)))
+    kind, impl = _heads(t.text[first])
+    pixel = (kind == 1) & (ntok >= 3)
+    pixel &= _span_all(t.numeric, first + 2, first + ntok, pixel)
+    phi = (kind == 2) & (ntok >= 2) & _span_all(t.phi_pair, first + 1, first + ntok, kind == 2)
+    if (pixel | phi).sum() < _MIN_FAST_SHARE * max(np.count_nonzero(ntok > 1), 1):
+        return None
+    line_of = np.repeat(np.arange(len(lines)), ntok)
+    pos = np.arange(len(tokens)) - first[line_of]
+    pixel &= _names_ok(p, t.text[np.minimum(first + 1, len(tokens) - 1)], pixel, "pixel")
+    return _records(p, t, first, ntok, line_of, pos, pixel, phi, impl)
+
+
+class _Tokens:
+    """The block's tokens (split on single spaces and ends of lines) and what their bytes are."""
+
+    def __init__(self, buf: np.ndarray, sep: np.ndarray, text: np.ndarray):
+        self.buf, self.text = buf, text
+        self.start = np.concatenate(([0], sep + 1))
+        self.end = np.append(sep, len(buf))
+        bad = np.zeros(len(buf) + 1, np.int32)
+        np.cumsum(_NOT_NUMERIC[buf], out=bad[1:])
+        self.numeric = (self.end > self.start) & (bad[self.end] == bad[self.start])
+        eqs = np.flatnonzero(buf == 61)
+        at = np.searchsorted(eqs, self.start)
+        one_eq = np.searchsorted(eqs, self.end) - at == 1
+        self.eq = np.where(one_eq, eqs[np.minimum(at, max(len(eqs) - 1, 0))] if len(eqs) else 0, self.start)
+        self.phi_pair = one_eq & (self.eq > self.start) & (self.end > self.eq + 1) & \
+            (bad[self.end] == bad[np.minimum(self.eq + 1, len(buf))])
+
+
+def _span_all(flag: np.ndarray, lo: np.ndarray, hi: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Per line: flag holds for every token in [lo, hi) (only computed where `where`)."""
+    c = np.concatenate(([0], np.cumsum(flag)))
+    lo, hi = np.minimum(lo, len(flag)), np.minimum(hi, len(flag))
+    return where & (c[hi] - c[lo] == hi - lo)
+
+
+def _heads(heads: np.ndarray):
+    """(kind per line: 1 pixel, 2 per-φ, 0 other; impl per line) from each line's first token."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(heads)
+    kinds, impls = np.zeros(len(uniq) + 1, np.int64), np.empty(len(uniq) + 1, dtype=object)
+    for u, head in enumerate(uniq.tolist()):
+        for k, pattern in ((1, _PIXEL_HEAD), (2, _PHI_HEAD)):
+            m = pattern.fullmatch(head)
+            if m is not None and m[1] != "CONFIG":
+                kinds[u], impls[u] = k, m[1]
+    return kinds[codes], impls[codes]
+
+
+def _names_ok(p, names: np.ndarray, where: np.ndarray, section: str) -> np.ndarray:
+    import pandas as pd
+
+    codes, uniq = pd.factorize(np.where(where, names, ""))
+    good = np.array([_NAME.fullmatch(n) is not None for n in uniq.tolist()] + [False])
+    return where & good[codes]
+
+
+def _floats(strings: list[str]) -> np.ndarray | None:
+    try:
+        return np.fromiter(map(float, strings), np.float64, len(strings))
+    except ValueError:
+        return None
+
+
+def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
+    """Records of the fast lines, after the checks that need the names and numbers."""
+    import pandas as pd
+
+    phi_tok = phi[line_of] & (pos >= 1)
+    pairs = "=".join(t.text[phi_tok].tolist()).split("=")
+    names, raws = np.array(pairs[0::2], dtype=object), pairs[1::2]
+    if not phi_tok.any():
+        names, raws = np.zeros(0, dtype=object), []
+    t.phi_names = names
+    codes, uniq = pd.factorize(names)
+    resolved = [lookup(p, "phi", n) if _NAME.fullmatch(n) else (None, 1.0) for n in uniq.tolist()]
+    phi_name = np.array([r[0] for r in resolved] + [None], dtype=object)[codes]
+    phi_factor = np.array([r[1] for r in resolved] + [1.0])[codes]
+    index = np.array([_INDEX.get(r[0], 0) for r in resolved] + [0], np.int64)[codes]
+    phi_vals = _floats(raws)
+    body = pixel[line_of] & (pos >= 2)
+    body_vals = _floats(t.text[body].tolist())
+    if phi_vals is None or body_vals is None:   # numbers-only characters that are no number: those lines
+        bad_line = np.zeros(len(first), bool)   # go line by line
+        bad_line[line_of[phi_tok][[_NUMBER.fullmatch(r) is None for r in raws]]] = True
+        bad_line[line_of[body][[_NUMBER.fullmatch(r) is None for r in t.text[body].tolist()]]] = True
+        return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
+    ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
+    if not ok_phi[phi].all():
+        return _records(p, t, first, ntok, line_of, pos, pixel, ok_phi, impl)
+    return (pixel | phi), Records.build(p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals,
+                                        phi_tok, phi_name, phi_factor, index, raws, phi_vals)
+
+
+def _phi_lines(phi, tok_line, name, index, vals, n_lines) -> np.ndarray:
+    """The per-φ lines the fast reader takes: known names, one phi_tic, each index field at most once and a
+    whole number, and at least one value field."""
+    bad = np.zeros(n_lines, bool)
+    bad[tok_line[name == None]] = True   # noqa: E711  (a name the pattern refused)
+    counts = np.zeros((n_lines, 5), np.int64)
+    np.add.at(counts, (tok_line, index), 1)
+    is_index = index > 0
+    whole = np.isfinite(vals) & (np.abs(vals) < 2.0 ** 53) & (vals == np.round(vals))
+    bad[tok_line[is_index & ~whole]] = True
+    bad |= (counts[:, 1:] > 1).any(axis=1) | (counts[:, 1] != 1) | (counts[:, 0] == 0)
+    return phi & ~bad
