@@ -65,7 +65,7 @@ def _classify(p, lines: list[str], data: bytes):
     if len(first) != len(lines):
         return None
     ntok = np.diff(np.append(first, len(tokens)))
-    kind, impl = _heads(t.text[first])
+    kind, impl, head = _heads(t.text[first])
     pixel = (kind == 1) & (ntok >= 3)
     pixel &= _span_all(t.numeric, first + 2, first + ntok, pixel)
     phi = (kind == 2) & (ntok >= 2) & _span_all(t.phi_pair, first + 1, first + ntok, kind == 2)
@@ -73,8 +73,9 @@ def _classify(p, lines: list[str], data: bytes):
         return None
     line_of = np.repeat(np.arange(len(lines)), ntok)
     pos = np.arange(len(tokens)) - first[line_of]
-    pixel &= _names_ok(p, t.text[np.minimum(first + 1, len(tokens) - 1)], pixel, "pixel")
-    return _records(p, t, first, ntok, line_of, pos, pixel, phi, impl)
+    ok, t.key_code, t.key_uniq = _names_ok(t.text[np.minimum(first + 1, len(tokens) - 1)], pixel)
+    t.head = head
+    return _records(p, t, first, ntok, line_of, pos, pixel & ok, phi, impl)
 
 
 class _Tokens:
@@ -113,15 +114,16 @@ def _heads(heads: np.ndarray):
             m = pattern.fullmatch(head)
             if m is not None and m[1] != "CONFIG":
                 kinds[u], impls[u] = k, m[1]
-    return kinds[codes], impls[codes]
+    return kinds[codes], impls[codes], codes
 
 
-def _names_ok(p, names: np.ndarray, where: np.ndarray, section: str) -> np.ndarray:
+def _names_ok(names: np.ndarray, where: np.ndarray):
+    """(is a key name, code of the name, the names) per line, where `where`."""
     import pandas as pd
 
     codes, uniq = pd.factorize(np.where(where, names, ""))
     good = np.array([_NAME.fullmatch(n) is not None for n in uniq.tolist()] + [False])
-    return where & good[codes]
+    return good[codes], codes, uniq.tolist()
 
 
 def _floats(strings: list[str]) -> np.ndarray | None:
@@ -140,8 +142,8 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     names, raws = np.array(pairs[0::2], dtype=object), pairs[1::2]
     if not phi_tok.any():
         names, raws = np.zeros(0, dtype=object), []
-    t.phi_names = names
     codes, uniq = pd.factorize(names)
+    t.phi_code, t.phi_uniq = codes, uniq.tolist()
     resolved = [lookup(p, "phi", n) if _NAME.fullmatch(n) else (None, 1.0) for n in uniq.tolist()]
     phi_name = np.array([r[0] for r in resolved] + [None], dtype=object)[codes]
     phi_factor = np.array([r[1] for r in resolved] + [1.0])[codes]

@@ -58,11 +58,14 @@ class Records:
 
         n_tok = len(t.text)
         px_lines = np.flatnonzero(pixel)
-        keys = t.text[first[px_lines] + 1]
-        key_codes, key_uniq = pd.factorize(keys)
-        resolved = [lookup(p, "pixel", k) for k in key_uniq.tolist()]
-        px_name = np.array([r[0] for r in resolved] + [None], dtype=object)[key_codes]
-        px_factor = np.array([r[1] for r in resolved] + [1.0])[key_codes]
+        key_code = t.key_code[px_lines]
+        resolved = [lookup(p, "pixel", k) for k in t.key_uniq]
+        px_name = np.array([r[0] for r in resolved] + [None], dtype=object)[key_code]
+        px_factor = np.array([r[1] for r in resolved] + [1.0])[key_code]
+        ids: dict = {}   # our key -> a code, for the pixel keys and per-φ names alike
+        px_id = np.array([ids.setdefault(r[0], len(ids)) for r in resolved] + [-1], np.int64)[key_code]
+        phi_id = np.array([ids.setdefault(n, len(ids)) for n in
+                           [lookup(p, "phi", n)[0] for n in t.phi_uniq]] + [-1], np.int64)[t.phi_code]
         # per-φ lines: their index fields
         tok_line = line_of[phi_tok]
         idx = np.zeros((len(first), 5), np.int64)
@@ -78,6 +81,7 @@ class Records:
         rec_line = np.concatenate((px_lines, tok_line[value_field]))[order]
         kind = np.concatenate((np.ones(n_px, np.int64), np.full(value_field.sum(), 2)))[order]
         name = np.concatenate((px_name, phi_name[value_field]))[order]
+        name_id = np.concatenate((px_id, phi_id[value_field]))[order]
         count = np.concatenate((ntok[px_lines] - 2, np.ones(value_field.sum(), np.int64)))[order]
         occ = np.where((kind == 2)[:, None], idx[rec_line][:, [2, 3, 4, 1]], [0, 0, 0, -1])
         fields = (kind == 2) & have[rec_line][:, 2:5].all(axis=1)
@@ -101,22 +105,22 @@ class Records:
         value = printed * factor_tok[is_value]
         stats = (printed, np.ones(len(printed), bool),
                  *_byte_stats(t.buf, vstart[is_value], t.end[is_value]))
-        named_tok = np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok)))
-        named_order = np.argsort(named_tok, kind="stable")
-        printed_names = np.concatenate((keys, t.phi_names))
-        section = np.concatenate((np.full(len(keys), "pixel", dtype=object), np.full(len(tok_line), "phi", dtype=object)))
-        aliased = per_name(printed_names, lambda n: n is not None and n in p.aliased, bool)
-        keep = named_order[aliased[named_order]]   # in token order: the names a declared alias renames
+        aliased = np.array([k in p.aliased for k in t.key_uniq] + [False])[key_code]
+        phi_aliased = np.array([n in p.aliased for n in t.phi_uniq] + [False])[t.phi_code]
+        keep = np.argsort(np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok))), kind="stable")
+        keep = keep[np.concatenate((aliased, phi_aliased))[keep]]   # in token order: names an alias renames
+        named = []
+        if len(keep):
+            every = ([("pixel", t.key_uniq[c]) for c in key_code.tolist()] +
+                     [("phi", t.phi_uniq[c]) for c in t.phi_code.tolist()])
+            named = [every[k] for k in keep.tolist()]
         named_line = np.concatenate((px_lines, tok_line))[keep]
-        impl_id, impls = pd.factorize(impl[rec_line])
-        name_id, names = pd.factorize(name, use_na_sentinel=False)
-        facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1))
-                 for n in names.tolist()]
-        facts = np.array(facts, np.int64).reshape(-1, 3)[name_id]
+        facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1)) for n in ids]
+        facts = np.array(facts + [(0, 0, -1)], np.int64).reshape(-1, 3)[name_id]
         return cls(rec_line, kind, impl[rec_line], name, count, occ, fields,
                    np.concatenate(([0], np.cumsum(count))), raw[is_value], value, stats,
-                   named_line, list(zip(section[keep].tolist(), printed_names[keep].tolist())),
-                   impl_id, name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
+                   named_line, named,
+                   t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
 
 
 def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):
