@@ -25,7 +25,8 @@ _PHI_HEAD = re.compile(r"TRACE_([A-Za-z0-9]+)_PHI")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INDEX = {"phi_tic": 1, "layer": 2, "subS": 3, "subF": 4}
 _NOT_NUMERIC = np.ones(256, np.int8)
-_NOT_NUMERIC[list(b"0123456789.eE+-")] = 0
+_NUMERIC_BYTES = b"0123456789.eE+-"
+_NOT_NUMERIC[list(_NUMERIC_BYTES)] = 0
 _MIN_FAST_SHARE = 0.9   # a block with more other lines than this leaves is read line by line
 
 
@@ -79,21 +80,34 @@ def _classify(p, lines: list[str], data: bytes):
 
 
 class _Tokens:
-    """The block's tokens (split on single spaces and ends of lines) and what their bytes are."""
+    """The block's tokens (split on single spaces and ends of lines) and where their bytes are. `numeric`
+    first says only "not empty" (a block whose numbers are all plain decimals, the usual case, is checked
+    at once: _plain); exact() makes it "plain decimal characters" token by token."""
 
     def __init__(self, buf: np.ndarray, sep: np.ndarray, text: np.ndarray):
         self.buf, self.text = buf, text
         self.start = np.concatenate(([0], sep + 1))
         self.end = np.append(sep, len(buf))
-        bad = np.zeros(len(buf) + 1, np.int32)
-        np.cumsum(_NOT_NUMERIC[buf], out=bad[1:])
-        self.numeric = (self.end > self.start) & (bad[self.end] == bad[self.start])
+        self.numeric = self.end > self.start
         eqs = np.flatnonzero(buf == 61)
         at = np.searchsorted(eqs, self.start)
         one_eq = np.searchsorted(eqs, self.end) - at == 1
         self.eq = np.where(one_eq, eqs[np.minimum(at, max(len(eqs) - 1, 0))] if len(eqs) else 0, self.start)
-        self.phi_pair = one_eq & (self.eq > self.start) & (self.end > self.eq + 1) & \
-            (bad[self.end] == bad[np.minimum(self.eq + 1, len(buf))])
+        self.phi_pair = one_eq & (self.eq > self.start) & (self.end > self.eq + 1)
+        self.is_exact = False
+
+    def exact(self) -> None:
+        bad = np.zeros(len(self.buf) + 1, np.int32)
+        np.cumsum(np.take(_NOT_NUMERIC, self.buf), out=bad[1:])
+        self.numeric &= bad[self.end] == bad[self.start]
+        self.phi_pair &= bad[self.end] == bad[np.minimum(self.eq + 1, len(self.buf))]
+        self.is_exact = True
+
+
+def _plain(strings: list[str]) -> bool:
+    """Every string is made of plain decimal characters [0-9.eE+-] only."""
+    joined = "".join(strings)
+    return joined.isascii() and not joined.encode("ascii").translate(None, _NUMERIC_BYTES)
 
 
 def _span_all(flag: np.ndarray, lo: np.ndarray, hi: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -148,13 +162,18 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     phi_name = np.array([r[0] for r in resolved] + [None], dtype=object)[codes]
     phi_factor = np.array([r[1] for r in resolved] + [1.0])[codes]
     index = np.array([_INDEX.get(r[0], 0) for r in resolved] + [0], np.int64)[codes]
-    phi_vals = _floats(raws)
     body = pixel[line_of] & (pos >= 2)
-    body_vals = _floats(t.text[body].tolist())
+    body_text = t.text[body].tolist()
+    if not t.is_exact and not (_plain(body_text) and _plain(raws)):   # some value is a word: which
+        t.exact()
+        return _records(p, t, first, ntok, line_of, pos, pixel & _span_all(t.numeric, first + 2, first + ntok, pixel),
+                        phi & _span_all(t.phi_pair, first + 1, first + ntok, phi), impl)
+    phi_vals = _floats(raws)
+    body_vals = _floats(body_text)
     if phi_vals is None or body_vals is None:   # numbers-only characters that are no number: those lines
         bad_line = np.zeros(len(first), bool)   # go line by line
         bad_line[line_of[phi_tok][[_NUMBER.fullmatch(r) is None for r in raws]]] = True
-        bad_line[line_of[body][[_NUMBER.fullmatch(r) is None for r in t.text[body].tolist()]]] = True
+        bad_line[line_of[body][[_NUMBER.fullmatch(r) is None for r in body_text]]] = True
         return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():
