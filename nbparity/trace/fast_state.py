@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+_SECTIONS = np.array(["pixel", "phi"], dtype=object)
+_OCC_FROM = np.array(["block", "once", "fields"], dtype=object)
+
+
 def per_name(names: np.ndarray, fn, dtype) -> np.ndarray:
     """fn(name) for every entry, computed once per distinct name."""
     import pandas as pd
@@ -87,24 +91,22 @@ class Records:
         fields = (kind == 2) & have[rec_line][:, 2:5].all(axis=1)
         occ[(kind == 2) & ~fields, :3] = 0
         # values in token order
-        raw = np.empty(n_tok, dtype=object)
-        val = np.zeros(n_tok)
-        vstart = t.start.copy()
-        raw[body] = t.text[body]
-        val[body] = body_vals
         field_tok = np.flatnonzero(phi_tok)[value_field]
-        raw[field_tok] = np.array(raws, dtype=object)[value_field] if len(raws) else []
-        val[field_tok] = phi_vals[value_field]
-        vstart[field_tok] = t.eq[field_tok] + 1
         is_value = body.copy()
         is_value[field_tok] = True
-        printed = val[is_value]
-        factor_tok = np.ones(n_tok)
-        factor_tok[body] = np.repeat(px_factor, ntok[px_lines] - 2)
-        factor_tok[field_tok] = phi_factor[value_field]
-        value = printed * factor_tok[is_value]
+        at = np.cumsum(is_value) - 1   # where each value token goes
+        body_at, field_at = at[body], at[field_tok]
+        raw = np.empty(len(body_at) + len(field_at), dtype=object)
+        printed, factor, vstart = np.empty(len(raw)), np.empty(len(raw)), np.empty(len(raw), np.int64)
+        raw[body_at] = t.text[body]
+        raw[field_at] = np.array(raws, dtype=object)[value_field] if len(raws) else []
+        printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
+        factor[body_at] = np.repeat(px_factor, ntok[px_lines] - 2)
+        factor[field_at] = phi_factor[value_field]
+        vstart[body_at], vstart[field_at] = t.start[body], t.eq[field_tok] + 1
+        value = printed * factor
         stats = (printed, np.ones(len(printed), bool),
-                 *_byte_stats(t.buf, vstart[is_value], t.end[is_value]))
+                 *_byte_stats(t.buf, vstart, t.end[is_value]))
         aliased = np.array([k in p.aliased for k in t.key_uniq] + [False])[key_code]
         phi_aliased = np.array([n in p.aliased for n in t.phi_uniq] + [False])[t.phi_code]
         keep = np.argsort(np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok))), kind="stable")
@@ -118,7 +120,7 @@ class Records:
         facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1)) for n in ids]
         facts = np.array(facts + [(0, 0, -1)], np.int64).reshape(-1, 3)[name_id]
         return cls(rec_line, kind, impl[rec_line], name, count, occ, fields,
-                   np.concatenate(([0], np.cumsum(count))), raw[is_value], value, stats,
+                   np.concatenate(([0], np.cumsum(count))), raw, value, stats,
                    named_line, named,
                    t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
 
@@ -235,9 +237,10 @@ def commit_segment(p, r: Records, lo: int, hi: int, first_no: int) -> None:
     block = np.where(is_c, -1, np.maximum(g, 0))
     rep[ph] = _phi_reps(p, r, sl, block, ph, b0)
     _warn(p, px, is_c, rep, name, count, no, block, occ, r.arity[sl])
-    section = np.where(px, "pixel", "phi")
-    occ_from = np.where(is_c, "once", np.where(fields, "fields", "block"))
-    names = np.stack([impl, section.astype(object), name, occ_from.astype(object)], axis=1)
+    names = np.empty((len(name), 4), dtype=object)
+    names[:, 0], names[:, 2] = impl, name
+    names[:, 1] = _SECTIONS[ph.view(np.int8)]
+    names[:, 3] = _OCC_FROM[np.where(is_c, 1, np.where(fields, 2, 0))]
     ints = np.stack([occ[:, 0], occ[:, 1], occ[:, 2], occ[:, 3], rep, block, no, count], axis=1)
     va, vb = int(r.start[a]), int(r.start[b])
     p.values.add_chunk(names, ints.astype(np.int64), r.raw[va:vb], r.value[va:vb],
