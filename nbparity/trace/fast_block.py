@@ -141,8 +141,10 @@ def _names_ok(names: np.ndarray, where: np.ndarray):
 
 
 def _floats(strings: list[str]) -> np.ndarray | None:
+    """float() of each string (numpy's conversion: the same doubles, the same refusals; tested), or None
+    when one is no number."""
     try:
-        return np.fromiter(map(float, strings), np.float64, len(strings))
+        return np.array(strings, dtype=np.float64) if strings else np.zeros(0)
     except ValueError:
         return None
 

@@ -14,7 +14,7 @@ Undecodable bytes become U+FFFD; decode_warning names the first one's byte offse
 
 from __future__ import annotations
 
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18
 
 
 class LineSource:

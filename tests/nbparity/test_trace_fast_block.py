@@ -133,3 +133,14 @@ def test_a_trace_of_fast_lines_only_uses_the_block_reader(monkeypatch):
     monkeypatch.setattr(fast_block, "_floats", lambda strings: floats(strings) + 1)
     fast, slow = read_trace_log(text, fast=True), read_trace_log(text, fast=False)
     assert list(fast.values["value"][:4]) == [2.0, 1.0, 4.0, 1.0] and list(slow.values["value"][:4]) == [1, 0, 3, 0]
+
+
+def test_numbers_made_of_decimal_characters_read_as_the_line_reader_reads_them(every_block):
+    """Tokens of [0-9.eE+-] only, numbers or not (`1-2`, `.`, `1e`, `+-1`), and long or tiny ones."""
+    rng = random.Random(7)
+    alphabet = "0123456789.eE+-"
+    toks = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    toks += ["2.4703282292062327e-324", "1e-400", "1e999", "-0", "0.1000000000000000055511151231257827"]
+    lines = [f"TRACE_C: F_latt {t}" if k % 2 else f"TRACE_C_PHI phi_tic=0 F_latt={t}" for k, t in enumerate(toks)]
+    frames = _same(("\n".join(lines) + "\n").encode())
+    assert frames.values["value"].isna().sum() > 100 and (frames.values["value"] == 0).sum() > 10
