@@ -144,3 +144,23 @@ def test_numbers_made_of_decimal_characters_read_as_the_line_reader_reads_them(e
     lines = [f"TRACE_C: F_latt {t}" if k % 2 else f"TRACE_C_PHI phi_tic=0 F_latt={t}" for k, t in enumerate(toks)]
     frames = _same(("\n".join(lines) + "\n").encode())
     assert frames.values["value"].isna().sum() > 100 and (frames.values["value"] == 0).sum() > 10
+
+
+def test_format_detection_counts_the_lines_the_line_start_patterns_count():
+    """detect.py's patterns, written from the end-of-line before a line, count what `^…` under re.M counts."""
+    import re
+
+    from nbparity.trace import detect
+
+    old = {"_VALUE_LINE": r"^\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0-9_]+?)?[: ]\s*\S",
+           "_PHI_LINE": r"^\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=",
+           "_SETUP_LINE": r"^\s*(?:TRACE:[^\n=]*\S\s*=\s*\S|DETECTOR_[A-Z0-9_]+\s+\S)"}
+    pieces = ["TRACE_C: k 1", "TRACE_C:", "  TRACE_C: x", "\n", "\n\n", " \t", "TRACE_C_PHI phi_tic=0 a=1",
+              "TRACE_C_PHI a=<v>", "TRACE_CONFIG: a 1", "TRACE: a = 1", "DETECTOR_X 1", "TRACE_C_TAP5: x 1", "\r\n",
+              "text", "TRACE_C_PHI", "=", " ", "\x0b"]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        for name, pattern in old.items():
+            want = [m.start() for m in re.finditer(pattern, text, re.M)]
+            assert [m.start() for m in getattr(detect, name).finditer("\n" + text)] == want, (name, text)
