@@ -69,10 +69,11 @@ def _classify(p, lines: list[str], data: bytes):
     kind, impl, head = _heads(t.text[first])
     pixel = (kind == 1) & (ntok >= 3)
     pixel &= _span_all(t.numeric, first + 2, first + ntok, pixel)
+    line_of = np.repeat(np.arange(len(lines)), ntok)
+    t.find_pairs((kind == 2)[line_of])
     phi = (kind == 2) & (ntok >= 2) & _span_all(t.phi_pair, first + 1, first + ntok, kind == 2)
     if (pixel | phi).sum() < _MIN_FAST_SHARE * max(np.count_nonzero(ntok > 1), 1):
         return None
-    line_of = np.repeat(np.arange(len(lines)), ntok)
     pos = np.arange(len(tokens)) - first[line_of]
     ok, t.key_code, t.key_uniq = _names_ok(t.text[np.minimum(first + 1, len(tokens) - 1)], pixel)
     t.head = head
@@ -89,12 +90,20 @@ class _Tokens:
         self.start = np.concatenate(([0], sep + 1))
         self.end = np.append(sep, len(buf))
         self.numeric = self.end > self.start
-        eqs = np.flatnonzero(buf == 61)
-        at = np.searchsorted(eqs, self.start)
-        one_eq = np.searchsorted(eqs, self.end) - at == 1
-        self.eq = np.where(one_eq, eqs[np.minimum(at, max(len(eqs) - 1, 0))] if len(eqs) else 0, self.start)
-        self.phi_pair = one_eq & (self.eq > self.start) & (self.end > self.eq + 1)
+        self.eq, self.phi_pair = self.start.copy(), np.zeros(len(self.start), bool)
         self.is_exact = False
+
+    def find_pairs(self, where: np.ndarray) -> None:
+        """`name=value` tokens (one '=', both sides non-empty) among the tokens `where`."""
+        k = np.flatnonzero(where)
+        eqs = np.flatnonzero(self.buf == 61)
+        if not len(k) or not len(eqs):
+            return
+        start, end = self.start[k], self.end[k]
+        at = np.searchsorted(eqs, start)
+        one_eq = np.searchsorted(eqs, end) - at == 1
+        eq = np.where(one_eq, eqs[np.minimum(at, len(eqs) - 1)], start)
+        self.eq[k], self.phi_pair[k] = eq, one_eq & (eq > start) & (end > eq + 1)
 
     def exact(self) -> None:
         bad = np.zeros(len(self.buf) + 1, np.int32)
