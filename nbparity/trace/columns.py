@@ -118,8 +118,20 @@ def expand(table: dict, cols: ValueColumns) -> dict:
     out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
     out["raw"], out["value"] = cols.raw_and_value()
     out["stats"] = cols.token_stats(out["raw"])
+    out["name_codes"] = _name_codes(table, count)
     cols.chunks = []
     return out
+
+
+def _name_codes(table: dict, count: np.ndarray) -> tuple:
+    """precision._name_codes of the values, computed per line (fewer strings to hash) and repeated."""
+    import pandas as pd
+
+    impl, section = pd.factorize(table["impl"])[0], pd.factorize(table["section"])[0]
+    key, uniq = pd.factorize(table["key"])
+    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)
+    key_detector = detector[key] if len(uniq) else key
+    return tuple(np.repeat(c, count) for c in (impl, section, key, key_detector))
 
 
 def from_rows(rows: list) -> dict:
