@@ -23,6 +23,9 @@ ROW_FIELDS = ("impl", "section", "key", "component", "layer", "subS", "subF", "p
               "occ_from", "value", "raw", "line")
 
 
+_BIG, _MERGE = 4096, 64   # lines of a chunk kept as it is; small chunks merged so many at a time
+
+
 class ValueColumns:
     """Values as a reader finds them, one record per line; names are shared (one string per distinct name).
     `factor` scales the values (a declared alias's unit). Lines added one at a time are kept in compact
@@ -36,6 +39,7 @@ class ValueColumns:
         self.value = array("d")
         self.chunks: list[tuple] = []         # (names (n, 4) object, ints (n, 8) int64, raw, value, stats)
         self.n_values = 0
+        self.first_small = 0                  # chunks from here on are small ones not merged yet
 
     def __len__(self) -> int:
         return self.n_values
@@ -61,16 +65,25 @@ class ValueColumns:
         count; stats: what precision.token_stats gives for raw, or None."""
         self._seal()
         if len(names):
-            self.chunks.append((names, ints, raw, value, stats))
+            self._append((names, ints, raw, value, stats))
             self.n_values += len(raw)
 
     def _seal(self) -> None:
         if not self.names_per_line:
             return
         names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
-        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1).copy()
-        self.chunks.append((names, ints, self.raw, np.frombuffer(self.value, dtype=np.float64).copy(), None))
+        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)   # no copy
+        self._append((names, ints, self.raw, np.frombuffer(self.value, dtype=np.float64), None))
         self.names_per_line, self.ints_per_line, self.raw, self.value = [], array("q"), [], array("d")
+
+    def _append(self, chunk: tuple) -> None:
+        """Keep a chunk; every _MERGE small ones become one (each costs its arrays' fixed size)."""
+        self.chunks.append(chunk)
+        if len(chunk[0]) >= _BIG:
+            self.first_small = len(self.chunks)
+        elif len(self.chunks) - self.first_small >= _MERGE:
+            self.chunks[self.first_small:] = [_merge(self.chunks[self.first_small:])]
+            self.first_small = len(self.chunks)
 
     def line_table(self) -> dict:
         self._seal()
@@ -92,20 +105,40 @@ class ValueColumns:
         return raw, value
 
     def token_stats(self, raw: np.ndarray):
-        """precision.token_stats of every value: those a chunk brought, the rest computed."""
+        """precision.token_stats of every value: those a chunk brought (released once copied), the rest
+        computed."""
         from nbparity.trace.precision import token_stats
 
-        parts, at = [], 0
-        for c in self.chunks:
+        if len(self.chunks) < 2:   # one chunk: its stats as they are (no copy: a big read's peak is here)
+            got = self.chunks[0][4] if self.chunks and self.chunks[0][4] is not None else token_stats(raw)
+            self.chunks = [(*c[:4], None) for c in self.chunks]
+            return got
+        out, at = None, 0
+        for k, c in enumerate(self.chunks):
             n = len(c[2])
-            parts.append(c[4] if c[4] is not None else token_stats(raw[at:at + n]))
+            got = c[4] if c[4] is not None else token_stats(raw[at:at + n])
+            self.chunks[k] = (*c[:4], None)
+            if out is None:
+                out = tuple(np.empty(len(raw), dtype=g.dtype) for g in got)
+            for o, g in zip(out, got):
+                o[at:at + n] = g
             at += n
-        if not parts:
-            return token_stats(raw)
-        return tuple(np.concatenate(p) for p in zip(*parts))
+            del got, c
+        return out
+
+
+def _merge(chunks: list) -> tuple:
+    from nbparity.trace.precision import token_stats
+
+    raws = [np.asarray(c[2], dtype=object) if not isinstance(c[2], np.ndarray) else c[2] for c in chunks]
+    stats = [c[4] if c[4] is not None else token_stats(r) for c, r in zip(chunks, raws)]
+    return (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]), np.concatenate(raws),
+            np.concatenate([c[3] for c in chunks]), tuple(np.concatenate(s) for s in zip(*stats)))
 
 
 def _stack(arrays: list, empty_shape: tuple, dtype) -> np.ndarray:
+    if len(arrays) == 1:
+        return arrays[0]
     return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=dtype)
 
 
@@ -131,7 +164,7 @@ def _name_codes(table: dict, count: np.ndarray) -> tuple:
     key, uniq = pd.factorize(table["key"])
     detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)
     key_detector = detector[key] if len(uniq) else key
-    return tuple(np.repeat(c, count) for c in (impl, section, key, key_detector))
+    return tuple(np.repeat(c.astype(np.int32), count) for c in (impl, section, key, key_detector))
 
 
 def from_rows(rows: list) -> dict:

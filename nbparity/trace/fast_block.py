@@ -27,7 +27,8 @@ _INDEX = {"phi_tic": 1, "layer": 2, "subS": 3, "subF": 4}
 _NOT_NUMERIC = np.ones(256, np.int8)
 _NUMERIC_BYTES = b"0123456789.eE+-"
 _NOT_NUMERIC[list(_NUMERIC_BYTES)] = 0
-_MIN_FAST_SHARE = 0.9   # a block with more other lines than this leaves is read line by line
+_MIN_FAST_SHARE = 0.9   # a block with more other lines than this leaves is read line by line, and so is
+_MAX_OTHER = 32         # one where more than one line in _MAX_OTHER is not a fast line, once checked
 
 
 def read_block(p, first_no: int, lines: list[str], data: bytes | None, general) -> None:
@@ -40,8 +41,13 @@ def read_block(p, first_no: int, lines: list[str], data: bytes | None, general) 
             general(p, no, line)
         return
     fast_line, records = got
+    others = np.flatnonzero(~fast_line).tolist()
+    if len(others) * _MAX_OTHER > len(lines) and sum(1 for j in others if lines[j]) * _MAX_OTHER > len(lines):
+        for no, line in enumerate(lines, first_no):   # runs too short to gain by columns
+            general(p, no, line)
+        return
     lo = 0
-    for j in np.flatnonzero(~fast_line).tolist():
+    for j in others:
         line = lines[j]
         if not line:
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import nbparity.trace.columns as columns
 import nbparity.trace.fast_block as fast_block
 from nbparity.trace.trace_log import read_trace_log
 
@@ -30,8 +31,11 @@ def _same(text, **kw) -> object:
 
 @pytest.fixture
 def every_block(monkeypatch):
-    """Blocks read over columns however few of their lines have the fast shapes."""
+    """Blocks read over columns however few of their lines have the fast shapes; small chunks of records
+    merged three at a time."""
     monkeypatch.setattr(fast_block, "_MIN_FAST_SHARE", 0.0)
+    monkeypatch.setattr(fast_block, "_MAX_OTHER", 0)
+    monkeypatch.setattr(columns, "_MERGE", 3)
 
 
 def _shipped() -> list[Path]:
