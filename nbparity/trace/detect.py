@@ -34,7 +34,7 @@ def detect_format(text: str) -> tuple[str, str]:
     if head in ("{", "[") and ('"traces"' in text or '"per_phi_entries"' in text or head == "["):
         return "phi-json", "a JSON document with a per-φ list"
     lines = "\n" + text
-    pixel = sum(1 for m in _VALUE_LINE.finditer(lines) if not m.group(0).lstrip().startswith("TRACE_CONFIG"))
+    pixel = len(_VALUE_LINE.findall(lines))   # (?!CONFIG): no config echo among them
     phi = sum(1 for m in _PHI_LINE.finditer(lines) if "=<" not in _line_at(text, m.start()))  # not a template
     setup = len(_SETUP_LINE.findall(lines))
     del lines
