@@ -64,7 +64,8 @@ def _classify(p, lines: list[str], data: bytes):
     """(fast-line mask, the fast lines' records) of a block, or None to read it line by line."""
     buf = np.frombuffer(data, np.uint8)
     sep = np.flatnonzero((buf == 32) | (buf == 10))
-    tokens = " ".join(lines).split(" ")
+    text = lines.text if hasattr(lines, "text") else "\n".join(lines)
+    tokens = text.replace("\n", " ").split(" ")
     if len(tokens) != len(sep) + 1:
         return None
     t = _Tokens(buf, sep, np.array(tokens, dtype=object))

@@ -64,16 +64,16 @@ class LineSource:
             parts = [piece[nl + 1:]]
         yield self._lines(empty.join(parts), offset), False
 
-    def _lines(self, data, offset: int) -> tuple[list[str], bytes | None]:
+    def _lines(self, data, offset: int) -> tuple:
         """(the lines, the bytes they decode from when that is clean UTF-8)."""
         if isinstance(data, str):
             try:
-                return data.split("\n"), data.encode("utf-8")
+                return Lines(data), data.encode("utf-8")
             except UnicodeEncodeError:   # a lone surrogate: no bytes for the block reader
-                return data.split("\n"), None
+                return Lines(data), None
         self.binary = self.binary or b"\x00" in data
         try:
-            return data.decode("utf-8").split("\n"), data
+            return Lines(data.decode("utf-8")), data
         except UnicodeDecodeError:
             return [self._line(raw, at) for raw, at in _with_offsets(data.split(b"\n"), offset)], None
 
@@ -85,6 +85,27 @@ class LineSource:
                 self.decode_warning = (f"invalid UTF-8 (first at byte {offset + exc.start}); undecodable bytes "
                                        "replaced by U+FFFD")
             return raw.decode("utf-8", errors="replace")
+
+
+class Lines:
+    """The lines of a block's text, split only when one is asked for (the block reader reads the text)."""
+
+    def __init__(self, text: str):
+        self.text, self.n, self._lines = text, text.count("\n") + 1, None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def __getitem__(self, k):
+        return self._split()[k]
+
+    def __iter__(self):
+        return iter(self._split())
 
 
 def _with_offsets(lines: list, offset: int):
