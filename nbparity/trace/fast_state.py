@@ -138,10 +138,10 @@ def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):
     m_end = first_at_or_after(np.flatnonzero((buf == 101) | (buf == 69)), a, b)
     dot = first_at_or_after(np.flatnonzero(buf == 46), a, m_end)
     nonzero = first_at_or_after(np.flatnonzero(digit & (buf != 48)), a, m_end)
-    sig = (m_end - nonzero - ((dot >= nonzero) & (dot < m_end))).astype(np.int64)   # digits and one '.'
+    sig = (m_end - nonzero - ((dot >= nonzero) & (dot < m_end))).astype(np.int32)   # digits and one '.'
 
-    dec = np.where((m_end == b) & (dot < m_end), m_end - dot - 1, -1).astype(np.int64)
-    return sig, dec, buf[m_end - 1] == 48
+    dec = np.where((m_end == b) & (dot < m_end), m_end - dot - 1, -1).astype(np.int32)   # (held till the
+    return sig, dec, buf[m_end - 1] == 48                                                # frames: 4 bytes)
 
 
 def _cumcount(*cols: np.ndarray) -> np.ndarray:
