@@ -186,13 +186,16 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
         t.exact()
         return _records(p, t, first, ntok, line_of, pos, pixel & _span_all(t.numeric, first + 2, first + ntok, pixel),
                         phi & _span_all(t.phi_pair, first + 1, first + ntok, phi), impl)
-    phi_vals = _floats(raws)
-    body_vals = _floats(body_text)
-    if phi_vals is None or body_vals is None:   # numbers-only characters that are no number: those lines
+    t.value_code, uniq = pd.factorize(np.array(body_text + raws, dtype=object))   # a trace prints many of
+    unique_vals = _floats(uniq.tolist())                                            # its numbers many times
+    if unique_vals is None:   # numbers-only characters that are no number: those lines
         bad_line = np.zeros(len(first), bool)   # go line by line
         bad_line[line_of[phi_tok][[_NUMBER.fullmatch(r) is None for r in raws]]] = True
         bad_line[line_of[body][[_NUMBER.fullmatch(r) is None for r in body_text]]] = True
         return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
+    vals = unique_vals[t.value_code]
+    body_vals, phi_vals = vals[:len(body_text)], vals[len(body_text):]
+    t.n_unique = len(uniq)
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():
         return _records(p, t, first, ntok, line_of, pos, pixel, ok_phi, impl)

@@ -97,16 +97,15 @@ class Records:
         at = np.cumsum(is_value) - 1   # where each value token goes
         body_at, field_at = at[body], at[field_tok]
         raw = np.empty(len(body_at) + len(field_at), dtype=object)
-        printed, factor, vstart = np.empty(len(raw)), np.empty(len(raw)), np.empty(len(raw), np.int64)
+        printed, factor = np.empty(len(raw)), np.empty(len(raw))
         raw[body_at] = t.text[body]
         raw[field_at] = np.array(raws, dtype=object)[value_field] if len(raws) else []
         printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
         factor[body_at] = np.repeat(px_factor, ntok[px_lines] - 2)
         factor[field_at] = phi_factor[value_field]
-        vstart[body_at], vstart[field_at] = t.start[body], t.eq[field_tok] + 1
         value = printed * factor
-        stats = (printed, np.ones(len(printed), bool),
-                 *_byte_stats(t.buf, vstart, t.end[is_value]))
+        stats = (printed, np.ones(len(printed), bool), *_unique_stats(t, body, phi_tok, body_at, field_at,
+                                                                     np.flatnonzero(value_field)))
         aliased = np.array([k in p.aliased for k in t.key_uniq] + [False])[key_code]
         phi_aliased = np.array([n in p.aliased for n in t.phi_uniq] + [False])[t.phi_code]
         keep = np.argsort(np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok))), kind="stable")
@@ -123,6 +122,22 @@ class Records:
                    np.concatenate(([0], np.cumsum(count))), raw, value, stats,
                    named_line, named,
                    t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
+
+
+def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
+    """_byte_stats of every value, measured once per distinct token (t.value_code: codes of the body tokens
+    then the per-φ values, as _records read them)."""
+    n_body = int(body.sum())
+    phi_at = np.flatnonzero(phi_tok)
+    a = np.concatenate((t.start[body], t.eq[phi_at] + 1))
+    b = np.concatenate((t.end[body], t.end[phi_at]))
+    codes = t.value_code
+    first = np.empty(t.n_unique, np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]   # each distinct token's first place
+    source = np.empty(len(body_at) + len(field_at), np.int64)
+    source[body_at], source[field_at] = np.arange(n_body), n_body + fields
+    per_value = codes[source]
+    return tuple(s[per_value] for s in _byte_stats(t.buf, a[first], b[first]))
 
 
 def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):
