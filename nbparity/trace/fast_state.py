@@ -137,7 +137,10 @@ def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
     source = np.empty(len(body_at) + len(field_at), np.int64)
     source[body_at], source[field_at] = np.arange(n_body), n_body + fields
     per_value = codes[source]
-    return tuple(s[per_value] for s in _byte_stats(t.buf, a[first], b[first]))
+    a, n = a[first], b[first] - a[first]
+    at = np.cumsum(n) - n   # the distinct tokens side by side: the byte scans cover only them
+    packed = t.buf[np.repeat(a - at, n) + np.arange(int(n.sum()))]
+    return tuple(s[per_value] for s in _byte_stats(packed, at, at + n))
 
 
 def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):
