@@ -181,20 +181,23 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     phi_factor = np.array([r[1] for r in resolved] + [1.0])[codes]
     index = np.array([_INDEX.get(r[0], 0) for r in resolved] + [0], np.int64)[codes]
     body = pixel[line_of] & (pos >= 2)
-    body_text = t.text[body].tolist()
-    if not t.is_exact and not (_plain(body_text) and _plain(raws)):   # some value is a word: which
+    body_text = t.text[body]
+    n_body = len(body_text)
+    # a trace prints many of its numbers many times: each distinct one is checked and read once
+    t.value_code, uniq = pd.factorize(np.concatenate((body_text, np.array(raws, dtype=object))))
+    uniq = uniq.tolist()
+    if not t.is_exact and not _plain(uniq):   # some value is a word: which
         t.exact()
         return _records(p, t, first, ntok, line_of, pos, pixel & _span_all(t.numeric, first + 2, first + ntok, pixel),
                         phi & _span_all(t.phi_pair, first + 1, first + ntok, phi), impl)
-    t.value_code, uniq = pd.factorize(np.array(body_text + raws, dtype=object))   # a trace prints many of
-    unique_vals = _floats(uniq.tolist())                                            # its numbers many times
-    if unique_vals is None:   # numbers-only characters that are no number: those lines
-        bad_line = np.zeros(len(first), bool)   # go line by line
-        bad_line[line_of[phi_tok][[_NUMBER.fullmatch(r) is None for r in raws]]] = True
-        bad_line[line_of[body][[_NUMBER.fullmatch(r) is None for r in body_text]]] = True
+    unique_vals = _floats(uniq)
+    if unique_vals is None:   # numbers-only characters that are no number: those lines go line by line
+        no_number = np.array([_NUMBER.fullmatch(u) is None for u in uniq] + [False])[t.value_code]
+        bad_line = np.zeros(len(first), bool)
+        bad_line[np.concatenate((line_of[body], line_of[phi_tok]))[no_number]] = True
         return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
     vals = unique_vals[t.value_code]
-    body_vals, phi_vals = vals[:len(body_text)], vals[len(body_text):]
+    body_vals, phi_vals = vals[:n_body], vals[n_body:]
     t.n_unique = len(uniq)
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():
