@@ -20,14 +20,6 @@ _SECTIONS = np.array(["pixel", "phi"], dtype=object)
 _OCC_FROM = np.array(["block", "once", "fields"], dtype=object)
 
 
-def per_name(names: np.ndarray, fn, dtype) -> np.ndarray:
-    """fn(name) for every entry, computed once per distinct name."""
-    import pandas as pd
-
-    codes, uniq = pd.factorize(names, use_na_sentinel=False)
-    return np.array([fn(n) for n in uniq.tolist()] + [fn(None)], dtype=dtype)[codes]
-
-
 def lookup(p, section: str, name: str) -> tuple[str, float]:
     """aliases.resolve without recording the use (that is done in line order, at commit)."""
     a = p.aliases.table.lookup(p.aliases.source, section, name)
@@ -58,9 +50,6 @@ class Records:
     @classmethod
     def build(cls, p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals, phi_tok, phi_name,
               phi_factor, index, raws, phi_vals):
-        import pandas as pd
-
-        n_tok = len(t.text)
         px_lines = np.flatnonzero(pixel)
         key_code = t.key_code[px_lines]
         resolved = [lookup(p, "pixel", k) for k in t.key_uniq]
@@ -90,38 +79,47 @@ class Records:
         occ = np.where((kind == 2)[:, None], idx[rec_line][:, [2, 3, 4, 1]], [0, 0, 0, -1])
         fields = (kind == 2) & have[rec_line][:, 2:5].all(axis=1)
         occ[(kind == 2) & ~fields, :3] = 0
-        # values in token order
-        field_tok = np.flatnonzero(phi_tok)[value_field]
-        is_value = body.copy()
-        is_value[field_tok] = True
-        at = np.cumsum(is_value) - 1   # where each value token goes
-        body_at, field_at = at[body], at[field_tok]
-        raw = np.empty(len(body_at) + len(field_at), dtype=object)
-        printed, factor = np.empty(len(raw)), np.empty(len(raw))
-        raw[body_at] = t.text[body]
-        raw[field_at] = np.array(raws, dtype=object)[value_field] if len(raws) else []
-        printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
-        factor[body_at] = np.repeat(px_factor, ntok[px_lines] - 2)
-        factor[field_at] = phi_factor[value_field]
-        value = printed * factor
-        stats = (printed, np.ones(len(printed), bool), *_unique_stats(t, body, phi_tok, body_at, field_at,
-                                                                     np.flatnonzero(value_field)))
-        aliased = np.array([k in p.aliased for k in t.key_uniq] + [False])[key_code]
-        phi_aliased = np.array([n in p.aliased for n in t.phi_uniq] + [False])[t.phi_code]
-        keep = np.argsort(np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok))), kind="stable")
-        keep = keep[np.concatenate((aliased, phi_aliased))[keep]]   # in token order: names an alias renames
-        named = []
-        if len(keep):
-            every = ([("pixel", t.key_uniq[c]) for c in key_code.tolist()] +
-                     [("phi", t.phi_uniq[c]) for c in t.phi_code.tolist()])
-            named = [every[k] for k in keep.tolist()]
-        named_line = np.concatenate((px_lines, tok_line))[keep]
+        raw, value, stats = _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals,
+                                    np.repeat(px_factor, ntok[px_lines] - 2), phi_factor[value_field])
+        named_line, named = _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line)
         facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1)) for n in ids]
         facts = np.array(facts + [(0, 0, -1)], np.int64).reshape(-1, 3)[name_id]
         return cls(rec_line, kind, impl[rec_line], name, count, occ, fields,
                    np.concatenate(([0], np.cumsum(count))), raw, value, stats,
                    named_line, named,
                    t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
+
+
+def _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals, body_factor, field_factor):
+    """(raw, value, precision stats) of the fast lines' values, in token order."""
+    field_tok = np.flatnonzero(phi_tok)[value_field]
+    is_value = body.copy()
+    is_value[field_tok] = True
+    at = np.cumsum(is_value) - 1   # where each value token goes
+    body_at, field_at = at[body], at[field_tok]
+    raw = np.empty(len(body_at) + len(field_at), dtype=object)
+    printed, factor = np.empty(len(raw)), np.empty(len(raw))
+    raw[body_at] = t.text[body]
+    raw[field_at] = np.array(raws, dtype=object)[value_field] if len(raws) else []
+    printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
+    factor[body_at], factor[field_at] = body_factor, field_factor
+    stats = (printed, np.ones(len(printed), bool),
+             *_unique_stats(t, body, phi_tok, body_at, field_at, np.flatnonzero(value_field)))
+    return raw, printed * factor, stats
+
+
+def _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line):
+    """(line, [(section, printed name)]) of the printed names a declared alias renames, in token order."""
+    aliased = np.array([k in p.aliased for k in t.key_uniq] + [False])[key_code]
+    phi_aliased = np.array([n in p.aliased for n in t.phi_uniq] + [False])[t.phi_code]
+    keep = np.argsort(np.concatenate((first[px_lines] + 1, np.flatnonzero(phi_tok))), kind="stable")
+    keep = keep[np.concatenate((aliased, phi_aliased))[keep]]
+    named = []
+    if len(keep):
+        every = ([("pixel", t.key_uniq[c]) for c in key_code.tolist()] +
+                 [("phi", t.phi_uniq[c]) for c in t.phi_code.tolist()])
+        named = [every[k] for k in keep.tolist()]
+    return np.concatenate((px_lines, tok_line))[keep], named
 
 
 def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
