@@ -4,7 +4,9 @@ values in flat arrays), never a Python list per value.
 
     ValueColumns()                  .add(impl, section, key, layer, subS, subF, tic, rep, block, occ_from,
                                          no, parts, factor)   parts: [(raw token, value)]
+    .add_chunk(names, ints, raw, value, stats)   many lines at once (nbparity/trace/fast_block.py)
     cols.line_table() -> dict       one numpy array per line field (+ 'count': values on the line)
+    cols.token_stats()              precision.token_stats of every value (those of chunks given, not redone)
     expand(table, cols) -> dict     one numpy array per value column (VALUE_COLUMNS but the precision)
     from_rows(rows) -> dict         the same from 14-field rows (the per-φ JSON and table readers)
 """
@@ -21,9 +23,13 @@ ROW_FIELDS = ("impl", "section", "key", "component", "layer", "subS", "subF", "p
               "occ_from", "value", "raw", "line")
 
 
+_BIG, _MERGE = 4096, 64   # lines of a chunk kept as it is; small chunks merged so many at a time
+
+
 class ValueColumns:
     """Values as a reader finds them, one record per line; names are shared (one string per distinct name).
-    `factor` scales the values (a declared alias's unit)."""
+    `factor` scales the values (a declared alias's unit). Lines added one at a time are kept in compact
+    arrays until a chunk of many lines comes (add_chunk), which keeps the order of the lines."""
 
     def __init__(self):
         self.names: dict[str, str] = {}
@@ -31,9 +37,12 @@ class ValueColumns:
         self.ints_per_line = array("q")       # LINE_INTS and the number of values of each line, flat
         self.raw: list = []
         self.value = array("d")
+        self.chunks: list[tuple] = []         # (names (n, 4) object, ints (n, 8) int64, raw, value, stats)
+        self.n_values = 0
+        self.first_small = 0                  # chunks from here on are small ones not merged yet
 
     def __len__(self) -> int:
-        return len(self.value)
+        return self.n_values
 
     def add(self, impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no, parts, factor) -> None:
         self.add_line(impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no,
@@ -49,14 +58,88 @@ class ValueColumns:
         self.ints_per_line.extend((layer, subS, subF, tic, rep, block, no, len(toks)))
         self.raw.extend(toks)
         self.value.extend(vals if factor == 1.0 else [v * factor for v in vals])
+        self.n_values += len(toks)
+
+    def add_chunk(self, names: np.ndarray, ints: np.ndarray, raw: list, value: np.ndarray, stats) -> None:
+        """Many lines at once, after those added so far: names (n, 4) LINE_NAMES, ints (n, 8) LINE_INTS and
+        count; stats: what precision.token_stats gives for raw, or None."""
+        self._seal()
+        if len(names):
+            self._append((names, ints, raw, value, stats))
+            self.n_values += len(raw)
+
+    def _seal(self) -> None:
+        if not self.names_per_line:
+            return
+        names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
+        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)   # no copy
+        self._append((names, ints, self.raw, np.frombuffer(self.value, dtype=np.float64), None))
+        self.names_per_line, self.ints_per_line, self.raw, self.value = [], array("q"), [], array("d")
+
+    def _append(self, chunk: tuple) -> None:
+        """Keep a chunk; every _MERGE small ones become one (each costs its arrays' fixed size)."""
+        self.chunks.append(chunk)
+        if len(chunk[0]) >= _BIG:
+            self.first_small = len(self.chunks)
+        elif len(self.chunks) - self.first_small >= _MERGE:
+            self.chunks[self.first_small:] = [_merge(self.chunks[self.first_small:])]
+            self.first_small = len(self.chunks)
 
     def line_table(self) -> dict:
-        names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
-        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)
-        self.names_per_line, self.ints_per_line = [], array("q")   # copied out: free them
+        self._seal()
+        names = _stack([c[0] for c in self.chunks], (0, len(LINE_NAMES)), object)
+        ints = _stack([c[1] for c in self.chunks], (0, len(LINE_INTS) + 1), np.int64)
+        self.chunks = [(None, None, *c[2:]) for c in self.chunks]   # copied out: free them
         table = {n: names[:, c].copy() for c, n in enumerate(LINE_NAMES)}
         table.update({n: ints[:, c].copy() for c, n in enumerate((*LINE_INTS, "count"))})
         return table
+
+    def raw_and_value(self) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.empty(self.n_values, dtype=object)
+        value = np.empty(self.n_values)
+        at = 0
+        for _, _, r, v, _ in self.chunks:
+            raw[at:at + len(r)] = r
+            value[at:at + len(r)] = v
+            at += len(r)
+        return raw, value
+
+    def token_stats(self, raw: np.ndarray):
+        """precision.token_stats of every value: those a chunk brought (released once copied), the rest
+        computed."""
+        from nbparity.trace.precision import token_stats
+
+        if len(self.chunks) < 2:   # one chunk: its stats as they are (no copy: a big read's peak is here)
+            got = self.chunks[0][4] if self.chunks and self.chunks[0][4] is not None else token_stats(raw)
+            self.chunks = [(*c[:4], None) for c in self.chunks]
+            return got
+        out, at = None, 0
+        for k, c in enumerate(self.chunks):
+            n = len(c[2])
+            got = c[4] if c[4] is not None else token_stats(raw[at:at + n])
+            self.chunks[k] = (*c[:4], None)
+            if out is None:
+                out = tuple(np.empty(len(raw), dtype=g.dtype) for g in got)
+            for o, g in zip(out, got):
+                o[at:at + n] = g
+            at += n
+            del got, c
+        return out
+
+
+def _merge(chunks: list) -> tuple:
+    from nbparity.trace.precision import token_stats
+
+    raws = [np.asarray(c[2], dtype=object) if not isinstance(c[2], np.ndarray) else c[2] for c in chunks]
+    stats = [c[4] if c[4] is not None else token_stats(r) for c, r in zip(chunks, raws)]
+    return (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]), np.concatenate(raws),
+            np.concatenate([c[3] for c in chunks]), tuple(np.concatenate(s) for s in zip(*stats)))
+
+
+def _stack(arrays: list, empty_shape: tuple, dtype) -> np.ndarray:
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=dtype)
 
 
 def expand(table: dict, cols: ValueColumns) -> dict:
@@ -66,10 +149,22 @@ def expand(table: dict, cols: ValueColumns) -> dict:
     total = int(count.sum())
     starts = np.cumsum(count) - count
     out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
-    out["value"] = np.frombuffer(cols.value, dtype=np.float64) if total else np.zeros(0)
-    out["raw"] = np.array(cols.raw, dtype=object) if total else np.zeros(0, dtype=object)
-    cols.raw = []
+    out["raw"], out["value"] = cols.raw_and_value()
+    out["stats"] = cols.token_stats(out["raw"])
+    out["name_codes"] = _name_codes(table, count)
+    cols.chunks = []
     return out
+
+
+def _name_codes(table: dict, count: np.ndarray) -> tuple:
+    """precision._name_codes of the values, computed per line (fewer strings to hash) and repeated."""
+    import pandas as pd
+
+    impl, section = pd.factorize(table["impl"])[0], pd.factorize(table["section"])[0]
+    key, uniq = pd.factorize(table["key"])
+    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)
+    key_detector = detector[key] if len(uniq) else key
+    return tuple(np.repeat(c.astype(np.int32), count) for c in (impl, section, key, key_detector))
 
 
 def from_rows(rows: list) -> dict:

@@ -16,9 +16,12 @@ FORMATS = {
     "phi-table": "a per-φ summary table printed as text (header 'φ_tic  φ (deg)  h_frac …')",
 }
 
-_VALUE_LINE = re.compile(r"^\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0-9_]+?)?[: ]\s*\S", re.M)
-_PHI_LINE = re.compile(r"^\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=", re.M)
-_SETUP_LINE = re.compile(r"^\s*(?:TRACE:[^\n=]*\S\s*=\s*\S|DETECTOR_[A-Z0-9_]+\s+\S)", re.M)
+# Each matches from a line's start (what `^` matches under re.M) but is written from the end-of-line before
+# it and run over "\n" + text: a pattern that starts with a literal is searched for that literal, not tried
+# at every position of a 4 MiB sample. A match's start is then its line's start in `text`.
+_VALUE_LINE = re.compile(r"\n\s*TRACE_(?!CONFIG)[A-Za-z0-9]+(?:_(?!PHI\b)[A-Za-z0-9_]+?)?[: ]\s*\S")
+_PHI_LINE = re.compile(r"\n\s*TRACE_[A-Za-z0-9]+_PHI\s+\S+=")
+_SETUP_LINE = re.compile(r"\n\s*(?:TRACE:[^\n=]*\S\s*=\s*\S|DETECTOR_[A-Z0-9_]+\s+\S)")
 
 
 def _line_at(text: str, start: int) -> str:
@@ -30,9 +33,11 @@ def detect_format(text: str) -> tuple[str, str]:
     head = text.lstrip()[:1]
     if head in ("{", "[") and ('"traces"' in text or '"per_phi_entries"' in text or head == "["):
         return "phi-json", "a JSON document with a per-φ list"
-    pixel = sum(1 for m in _VALUE_LINE.finditer(text) if not m.group(0).lstrip().startswith("TRACE_CONFIG"))
-    phi = sum(1 for m in _PHI_LINE.finditer(text) if "=<" not in _line_at(text, m.start()))  # not a template
-    setup = len(_SETUP_LINE.findall(text))
+    lines = "\n" + text
+    pixel = len(_VALUE_LINE.findall(lines))   # (?!CONFIG): no config echo among them
+    phi = sum(1 for m in _PHI_LINE.finditer(lines) if "=<" not in _line_at(text, m.start()))  # not a template
+    setup = len(_SETUP_LINE.findall(lines))
+    del lines
     if pixel or setup:
         what = [f"{pixel} per-pixel/extra trace lines"] if pixel else []
         what += [f"{setup} setup lines (TRACE:, DETECTOR_*)"] if setup else []

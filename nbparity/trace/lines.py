@@ -3,6 +3,9 @@ a list of all its lines are never held (a traced pixel can print millions of sub
 
     source = LineSource(text_bytes_or_binary_file)
     for no, line in source: ...          # 1-based numbers; lines split on '\\n' only, without it
+    for first_no, lines, data, whole in source.blocks(): ...   # the same, a block at a time: `data` is the
+                                         # block's UTF-8 bytes (None when it did not decode cleanly), `whole`
+                                         # False for the final piece after the last end-of-line
     source.binary, source.n_lines, source.last_cut, source.decode_warning   # known once iterated
 
 last_cut: the final line has no end-of-line (whether that is a cut record is the reader's call).
@@ -23,14 +26,18 @@ class LineSource:
         self.decode_warning: str | None = None
 
     def __iter__(self):
+        for first, lines, _, whole in self.blocks():
+            yield from enumerate(lines, first)
+
+    def blocks(self):
         no = 0
-        for lines, ends_with_newline in self._blocks():
+        for (lines, data), ends_with_newline in self._blocks():
             self.n_lines = no + len(lines)
             if ends_with_newline:
-                yield from enumerate(lines, no + 1)
+                yield no + 1, lines, data, True
             else:   # the final piece (after the last end-of-line): one line, maybe empty
                 self.last_cut = True
-                yield self.n_lines, lines[-1]
+                yield self.n_lines, lines[-1:], None, False
             no = self.n_lines
 
     def _blocks(self):
@@ -39,7 +46,7 @@ class LineSource:
         src = self.source
         if isinstance(src, str):
             self.binary = "\x00" in src
-            pieces = [src]
+            pieces = [src[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
         elif isinstance(src, (bytes, bytearray, memoryview)):
             pieces = [bytes(src)[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
         else:
@@ -57,14 +64,18 @@ class LineSource:
             parts = [piece[nl + 1:]]
         yield self._lines(empty.join(parts), offset), False
 
-    def _lines(self, data, offset: int) -> list[str]:
+    def _lines(self, data, offset: int) -> tuple:
+        """(the lines, the bytes they decode from when that is clean UTF-8)."""
         if isinstance(data, str):
-            return data.split("\n")
+            try:
+                return Lines(data), data.encode("utf-8")
+            except UnicodeEncodeError:   # a lone surrogate: no bytes for the block reader
+                return Lines(data), None
         self.binary = self.binary or b"\x00" in data
         try:
-            return data.decode("utf-8").split("\n")
+            return Lines(data.decode("utf-8")), data
         except UnicodeDecodeError:
-            return [self._line(raw, at) for raw, at in _with_offsets(data.split(b"\n"), offset)]
+            return [self._line(raw, at) for raw, at in _with_offsets(data.split(b"\n"), offset)], None
 
     def _line(self, raw: bytes, offset: int) -> str:
         try:
@@ -74,6 +85,27 @@ class LineSource:
                 self.decode_warning = (f"invalid UTF-8 (first at byte {offset + exc.start}); undecodable bytes "
                                        "replaced by U+FFFD")
             return raw.decode("utf-8", errors="replace")
+
+
+class Lines:
+    """The lines of a block's text, split only when one is asked for (the block reader reads the text)."""
+
+    def __init__(self, text: str):
+        self.text, self.n, self._lines = text, text.count("\n") + 1, None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def __getitem__(self, k):
+        return self._split()[k]
+
+    def __iter__(self):
+        return iter(self._split())
 
 
 def _with_offsets(lines: list, offset: int):

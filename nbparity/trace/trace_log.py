@@ -27,6 +27,7 @@ import numpy as np
 from nbparity.schema import load_schema
 from nbparity.trace.aliases import AliasLog
 from nbparity.trace.columns import ValueColumns, expand
+from nbparity.trace.fast_block import read_block
 from nbparity.trace.lines import LineSource
 from nbparity.trace.occurrences import assign_occurrences
 from nbparity.trace.frames import TraceFrames, build_frames
@@ -353,32 +354,40 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PLAIN = re.compile(rf"TRACE_([A-Za-z0-9]+): ([A-Za-z_][A-Za-z0-9_]*) ({_NUMBER}(?: {_NUMBER})*)")
 
 
-def _parse_lines(p: _Parser, source: LineSource) -> str | None:
-    """Feed every line to the parser; returns the truncation reason when the last line is a cut record."""
-    plain = (lambda line: None) if p.phi_only else _PLAIN.fullmatch
-    plain_line = p.plain_pixel_line
-    for no, line in source:
-        if source.last_cut and line.strip().startswith("TRACE_"):
-            p.other.append((no, line))
-            return (f"line {no} is cut mid-record (no end-of-line); it is not compared, "
-                    "the values before it are")
-        m = plain(line)
-        if m is not None and m[1] != "CONFIG":
-            plain_line(no, m[1], m[2], m[3])
+def _one_line(p: _Parser, no: int, line: str) -> None:
+    m = None if p.phi_only else _PLAIN.fullmatch(line)
+    if m is not None and m[1] != "CONFIG":
+        p.plain_pixel_line(no, m[1], m[2], m[3])
+        return
+    for segment in line.split("\r"):  # progress meters that return the carriage
+        if segment.strip():
+            p.line(no, segment)
+
+
+def _parse_lines(p: _Parser, source: LineSource, fast: bool = True) -> str | None:
+    """Feed every line to the parser (fast: whole blocks over columns, nbparity/trace/fast_block.py); returns
+    the truncation reason when the last line is a cut record."""
+    for first, lines, data, whole in source.blocks():
+        if whole and fast:
+            read_block(p, first, lines, data, _one_line)
             continue
-        for segment in line.split("\r"):  # progress meters that return the carriage
-            if segment.strip():
-                p.line(no, segment)
+        for no, line in enumerate(lines, first):
+            if not whole and line.strip().startswith("TRACE_"):
+                p.other.append((no, line))
+                return (f"line {no} is cut mid-record (no end-of-line); it is not compared, "
+                        "the values before it are")
+            _one_line(p, no, line)
     return None
 
 
 def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
-                   format_name: str = "trace-log") -> TraceFrames:
+                   format_name: str = "trace-log", fast: bool = True) -> TraceFrames:
     """Parse trace text (str, bytes or an open binary file, read line by line) into TraceFrames (never
-    raises on content). phi_only: read only the per-φ lines."""
+    raises on content). phi_only: read only the per-φ lines. fast=False: every line one at a time (the
+    reference the block reader is tested against)."""
     lines = LineSource(text)
     p = _Parser(load_schema(), AliasLog(format_name), phi_only)
-    truncation = _parse_lines(p, lines)
+    truncation = _parse_lines(p, lines, fast)
     warnings = [w for w in (lines.decode_warning, truncation and f"truncated: {truncation}") if w]
     p.warnings[:0] = warnings
     table = p.values.line_table()
@@ -393,8 +402,9 @@ def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
 
 def _own_impl(table: dict) -> str:
     """The implementation most values of the pixel and per-φ lines belong to ('C' when there are none)."""
+    import pandas as pd
+
     mine = np.isin(table["section"], ["pixel", "phi"])
-    counts: dict[str, int] = {}
-    for impl, n in zip(table["impl"][mine].tolist(), table["count"][mine].tolist()):
-        counts[impl] = counts.get(impl, 0) + n
+    codes, uniq = pd.factorize(table["impl"][mine])
+    counts = dict(zip(uniq.tolist(), np.bincount(codes, table["count"][mine], len(uniq)).tolist()))
     return max(sorted(counts), key=counts.get) if counts else "C"
