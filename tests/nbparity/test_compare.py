@@ -4,7 +4,7 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nbparity.compare import compare_traces, unit_hint
@@ -208,10 +208,13 @@ def test_unit_hint_names_powers_of_ten(c, k, neg):
 @settings(max_examples=60, deadline=None)
 @given(st.floats(-1e3, 1e3, allow_nan=False), st.floats(-1e-9, 1e-9, allow_nan=False),
        st.floats(0, 1e-9), st.floats(0, 1e-10))
+@example(1.03125, 2.9e-10, 0.0, 0.0)   # exact in six digits: read as %g's six when printed by repr
 def test_one_tolerance_rule(c, delta, rtol, atol):
+    """|py − c| <= atol + rtol·|c| decides, for values printed with all 17 digits (%.16e keeps trailing
+    zeros: `repr` prints 1.03125, six digits, which the printed-precision rule reads as %g's six)."""
     py = c + delta
-    c_text = f"TRACE_C: R_distance_meters {c!r}\nTRACE_C: floatimage_accumulated 1\n"
-    py_text = f"TRACE_PY: R_distance_meters {py!r}\nTRACE_PY: floatimage_accumulated 1\n"
+    c_text = f"TRACE_C: R_distance_meters {c:.16e}\nTRACE_C: floatimage_accumulated 1\n"
+    py_text = f"TRACE_PY: R_distance_meters {py:.16e}\nTRACE_PY: floatimage_accumulated 1\n"
     r = cmp(c_text, py_text, rtol=rtol, atol=atol)
     expected = abs(py - c) <= atol + rtol * abs(c)
     assert (r.exit_code == 0) == expected
