@@ -147,24 +147,20 @@ def expand(table: dict, cols: ValueColumns) -> dict:
     import pandas as pd
 
     count = table["count"]
-    out = {n: np.repeat(table[n], count) for n in LINE_INTS}
+    at = np.repeat(np.arange(len(count)), count)   # each value's line: one repeat, every column taken by it
+    out = {n: table[n][at] for n in LINE_INTS}
     names = {n: pd.factorize(table[n]) for n in LINE_NAMES}   # per line: fewer strings to hash
-    key, uniq = names["key"]
-    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)
-    codes = {n: np.repeat(c.astype(np.int32), count) for n, (c, _) in names.items()}
-    codes["detector"] = np.repeat(detector[key].astype(np.int32), count) if len(uniq) else codes["key"]
-    out.update({n: _strings(table[n], codes[n], names[n][1], count) for n in LINE_NAMES})
-    total = int(count.sum())
+    out.update({n: _strings(table[n], c.astype(np.int32)[at], uniq, at) for n, (c, uniq) in names.items()})
     starts = np.cumsum(count) - count
-    out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
+    out["component"] = np.arange(len(at), dtype=np.int64) - starts[at]
     out["raw"], out["value"] = cols.raw_and_value()
     out["stats"] = cols.token_stats(out["raw"])
-    out["name_codes"] = tuple(codes[n] for n in ("impl", "section", "key", "detector"))   # precision's
+    out["name_groups"] = _name_groups(names, count > 0, at)
     cols.chunks = []
     return out
 
 
-def _strings(column: np.ndarray, codes: np.ndarray, uniq: np.ndarray, count: np.ndarray):
+def _strings(column: np.ndarray, codes: np.ndarray, uniq: np.ndarray, at: np.ndarray):
     """A name column over the values: the frame's string array made once per distinct name and taken (what
     the frame makes of the repeated names, without checking each one), or the names repeated when one is
     not a str or there are none (the frame keeps those as objects)."""
@@ -172,7 +168,23 @@ def _strings(column: np.ndarray, codes: np.ndarray, uniq: np.ndarray, count: np.
 
     if len(uniq) and all(type(u) is str for u in uniq.tolist()) and (codes >= 0).all():
         return pd.array(uniq, dtype="str").take(codes)
-    return np.repeat(column, count)
+    return column[at]
+
+
+def _name_groups(names: dict, valued: np.ndarray, at: np.ndarray) -> tuple:
+    """precision.name_groups of the values, grouped over the lines that have values (in their order: the
+    groups come out numbered as over the values) and taken per value."""
+    from nbparity.trace.precision import name_groups
+
+    key, uniq = names["key"]
+    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)[key] if len(uniq) else key
+    per_line = (names["impl"][0], names["section"][0], key, detector)
+    out = []
+    for g in name_groups(*(c[valued] for c in per_line)):
+        full = np.zeros(len(valued), g.dtype)
+        full[valued] = g
+        out.append(full[at])
+    return tuple(out)
 
 
 def from_rows(rows: list) -> dict:
