@@ -89,9 +89,9 @@ class ValueColumns:
         self._seal()
         names = _stack([c[0] for c in self.chunks], (0, len(LINE_NAMES)), object)
         ints = _stack([c[1] for c in self.chunks], (0, len(LINE_INTS) + 1), np.int64)
-        self.chunks = [(None, None, *c[2:]) for c in self.chunks]   # copied out: free them
-        table = {n: names[:, c].copy() for c, n in enumerate(LINE_NAMES)}
-        table.update({n: ints[:, c].copy() for c, n in enumerate((*LINE_INTS, "count"))})
+        self.chunks = [(None, None, *c[2:]) for c in self.chunks]   # the stacked arrays hold them now
+        table = {n: names[:, c] for c, n in enumerate(LINE_NAMES)}   # views: a copy per column costs more
+        table.update({n: ints[:, c] for c, n in enumerate((*LINE_INTS, "count"))})
         return table
 
     def raw_and_value(self) -> tuple[np.ndarray, np.ndarray]:
@@ -144,27 +144,47 @@ def _stack(arrays: list, empty_shape: tuple, dtype) -> np.ndarray:
 
 def expand(table: dict, cols: ValueColumns) -> dict:
     """Per-line fields repeated over the line's values; components numbered 0.. within each line."""
+    import pandas as pd
+
     count = table["count"]
-    out = {n: np.repeat(table[n], count) for n in (*LINE_NAMES, *LINE_INTS)}
-    total = int(count.sum())
+    at = np.repeat(np.arange(len(count)), count)   # each value's line: one repeat, every column taken by it
+    out = {n: table[n][at] for n in LINE_INTS}
+    names = {n: pd.factorize(table[n]) for n in LINE_NAMES}   # per line: fewer strings to hash
+    out.update({n: _strings(table[n], c.astype(np.int32)[at], uniq, at) for n, (c, uniq) in names.items()})
     starts = np.cumsum(count) - count
-    out["component"] = np.arange(total, dtype=np.int64) - np.repeat(starts, count)
+    out["component"] = np.arange(len(at), dtype=np.int64) - starts[at]
     out["raw"], out["value"] = cols.raw_and_value()
     out["stats"] = cols.token_stats(out["raw"])
-    out["name_codes"] = _name_codes(table, count)
+    out["name_groups"] = _name_groups(names, count > 0, at)
     cols.chunks = []
     return out
 
 
-def _name_codes(table: dict, count: np.ndarray) -> tuple:
-    """precision._name_codes of the values, computed per line (fewer strings to hash) and repeated."""
+def _strings(column: np.ndarray, codes: np.ndarray, uniq: np.ndarray, at: np.ndarray):
+    """A name column over the values: the frame's string array made once per distinct name and taken (what
+    the frame makes of the repeated names, without checking each one), or the names repeated when one is
+    not a str or there are none (the frame keeps those as objects)."""
     import pandas as pd
 
-    impl, section = pd.factorize(table["impl"])[0], pd.factorize(table["section"])[0]
-    key, uniq = pd.factorize(table["key"])
-    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)
-    key_detector = detector[key] if len(uniq) else key
-    return tuple(np.repeat(c.astype(np.int32), count) for c in (impl, section, key, key_detector))
+    if len(uniq) and all(type(u) is str for u in uniq.tolist()) and (codes >= 0).all():
+        return pd.array(uniq, dtype="str").take(codes)
+    return column[at]
+
+
+def _name_groups(names: dict, valued: np.ndarray, at: np.ndarray) -> tuple:
+    """precision.name_groups of the values, grouped over the lines that have values (in their order: the
+    groups come out numbered as over the values) and taken per value."""
+    from nbparity.trace.precision import name_groups
+
+    key, uniq = names["key"]
+    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)[key] if len(uniq) else key
+    per_line = (names["impl"][0], names["section"][0], key, detector)
+    out = []
+    for g in name_groups(*(c[valued] for c in per_line)):
+        full = np.zeros(len(valued), g.dtype)
+        full[valued] = g
+        out.append(full[at])
+    return tuple(out)
 
 
 def from_rows(rows: list) -> dict:

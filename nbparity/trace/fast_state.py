@@ -76,9 +76,7 @@ class Records:
         name = np.concatenate((px_name, phi_name[value_field]))[order]
         name_id = np.concatenate((px_id, phi_id[value_field]))[order]
         count = np.concatenate((ntok[px_lines] - 2, np.ones(value_field.sum(), np.int64)))[order]
-        occ = np.where((kind == 2)[:, None], idx[rec_line][:, [2, 3, 4, 1]], [0, 0, 0, -1])
-        fields = (kind == 2) & have[rec_line][:, 2:5].all(axis=1)
-        occ[(kind == 2) & ~fields, :3] = 0
+        occ, fields = _phi_occ(kind == 2, rec_line, idx, have)
         raw, value, stats = _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals,
                                     np.repeat(px_factor, ntok[px_lines] - 2), phi_factor[value_field])
         named_line, named = _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line)
@@ -88,6 +86,18 @@ class Records:
                    np.concatenate(([0], np.cumsum(count))), raw, value, stats,
                    named_line, named,
                    t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
+
+
+def _phi_occ(ph, rec_line, idx, have):
+    """(layer, subS, subF, phi_tic) of each record ((0, 0, 0, -1) off the per-φ lines, and zeros for a per-φ
+    record without its own occurrence fields), and whether it has them; only the per-φ rows are looked up."""
+    occ, fields = np.zeros((len(ph), 4), np.int64), np.zeros(len(ph), bool)
+    occ[:, 3] = -1
+    lines = rec_line[ph]
+    fields[ph] = have[lines, 2:5].all(axis=1)
+    occ[ph] = idx[lines][:, [2, 3, 4, 1]]
+    occ[ph & ~fields, :3] = 0
+    return occ, fields
 
 
 def _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals, body_factor, field_factor):
@@ -137,8 +147,18 @@ def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
     per_value = codes[source]
     a, n = a[first], b[first] - a[first]
     at = np.cumsum(n) - n   # the distinct tokens side by side: the byte scans cover only them
-    packed = t.buf[np.repeat(a - at, n) + np.arange(int(n.sum()))]
+    packed = t.buf[_spans(a, n, at)]
     return tuple(s[per_value] for s in _byte_stats(packed, at, at + n))
+
+
+def _spans(a: np.ndarray, n: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The positions a[k] .. a[k] + n[k] - 1 of every span, side by side from at[k]: steps of one, summed,
+    with a jump at each span's start (cheaper than a repeat); a repeat when a span is empty."""
+    if not (n > 0).all():
+        return np.repeat(a - at, n) + np.arange(int(n.sum()))
+    step = np.ones(int(n.sum()), np.int64)
+    step[at] = a - np.concatenate(([0], a[:-1] + n[:-1] - 1))
+    return np.cumsum(step)
 
 
 def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):

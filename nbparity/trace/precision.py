@@ -137,21 +137,24 @@ def _name_codes(cols: dict):
     return impl, section, key, detector[key] if len(uniq) else key
 
 
+def name_groups(impl, section, key, detector) -> tuple:
+    """(key group, line-kind group) ids from the codes of the names."""
+    return _codes(impl, section, key), _codes(impl, section, detector)
+
+
 def precision_columns(cols: dict, exact: bool = False, by_key: bool = False):
     """(digits, half_unit) for every value (see the module docstring)."""
     raw, value = cols["raw"], cols["value"]
     stats = cols.pop("stats", None)   # a reader that measured its tokens already (columns.ValueColumns)
-    codes = cols.pop("name_codes", None)   # (impl, section, key, detector) per value, when a reader has them
+    groups = cols.pop("name_groups", None)   # (key group, kind) per value, when a reader has them
     printed, ok, sig, dec, ends0 = token_stats(raw) if stats is None else stats
     del stats
     digits, half = np.where(ok, FULL_DIGITS, 0).astype(np.int64), np.zeros(len(raw))
     usable = ok & ~np.isnan(printed)
     if exact or not usable.any():
         return digits, half
-    impl, section, key, detector = codes or _name_codes(cols)
-    del codes
-    key_group, kind = _codes(impl, section, key), _codes(impl, section, detector)
-    del impl, section, key, detector
+    key_group, kind = groups or name_groups(*_name_codes(cols))
+    del groups
     fixed_of_group = _fixed_decimals(key_group, kind, dec, ends0)
     family = key_group if by_key else kind
     n_of_family = _group_max(family, sig, 0)
