@@ -112,3 +112,17 @@ def _with_offsets(lines: list, offset: int):
     for raw in lines:
         yield raw, offset
         offset += len(raw) + 1
+
+
+def decode(text, warnings: list[str]) -> tuple[str, bool]:
+    """bytes/str -> (text, has NUL bytes); undecodable bytes become U+FFFD with a warning."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        data = bytes(text)
+        binary = b"\x00" in data
+        try:
+            decoded = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            decoded = data.decode("utf-8", errors="replace")
+            warnings.append(f"invalid UTF-8 (first at byte {exc.start}); undecodable bytes replaced by U+FFFD")
+        return decoded, binary
+    return str(text), "\x00" in text

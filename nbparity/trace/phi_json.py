@@ -87,7 +87,7 @@ def _scalar(v) -> tuple[float, str] | None:
 
 
 def read_phi_json(text, source: str | None = None) -> TraceFrames:
-    from nbparity.trace.trace_log import decode
+    from nbparity.trace.lines import decode
 
     warnings: list[str] = []
     decoded, binary = decode(text, warnings)

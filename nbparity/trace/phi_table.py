@@ -33,7 +33,7 @@ def header_columns(line: str, aliases: AliasLog) -> list[tuple[str, float]] | No
 
 
 def read_phi_table(text, source: str | None = None) -> TraceFrames:
-    from nbparity.trace.trace_log import decode
+    from nbparity.trace.lines import decode
 
     warnings: list[str] = []
     decoded, binary = decode(text, warnings)
