@@ -17,8 +17,9 @@ MAX_DIGITS = {"float64": 17.0, "float32": 9.0}
 FLOAT32_CLASSES = ("float32_store",)
 
 
-def _ordered(x, int_type, sign_bit):
-    """Integers in the order of the floats x (adjacent floats differ by one; +0 and -0 are both 0)."""
+def ordered_bits(x, int_type, sign_bit):
+    """Integers in the order of the floats x (adjacent floats differ by one; +0 and -0 are both 0): the
+    bits reinterpreted, negatives folded so the integers increase with the value."""
     import numpy as np
 
     i = x.view(int_type).astype(np.int64)
@@ -33,10 +34,10 @@ def ulps_between(c, py, float32):
     py = np.asarray(py, dtype=np.float64)
     finite = np.isfinite(c) & np.isfinite(py)
     safe_c, safe_py = np.where(finite, c, 0.0), np.where(finite, py, 0.0)
-    k64 = (_ordered(safe_c, np.int64, 1 << 63), _ordered(safe_py, np.int64, 1 << 63))
+    k64 = (ordered_bits(safe_c, np.int64, 1 << 63), ordered_bits(safe_py, np.int64, 1 << 63))
     with np.errstate(over="ignore"):
-        k32 = (_ordered(safe_c.astype(np.float32), np.int32, 1 << 31),
-               _ordered(safe_py.astype(np.float32), np.int32, 1 << 31))
+        k32 = (ordered_bits(safe_c.astype(np.float32), np.int32, 1 << 31),
+               ordered_bits(safe_py.astype(np.float32), np.int32, 1 << 31))
     kc = np.where(float32, k32[0], k64[0])
     kp = np.where(float32, k32[1], k64[1])
     same_sign = (kc >= 0) == (kp >= 0)

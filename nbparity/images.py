@@ -23,16 +23,12 @@ from nbparity.verdict import Judgement, Verdict
 def float32_ulp_distance(a, b) -> np.ndarray:
     """Number of representable float32 values between a and b (int64 array; -1 where either is NaN).
 
-    Uses the ordered-integer trick: reinterpret the bits, fold negatives so the integers increase with
-    the value, then subtract. +0 and -0 are 0 ulps apart."""
+    +0 and -0 are 0 ulps apart (nbparity.agreement.ordered_bits)."""
+    from nbparity.agreement import ordered_bits
+
     a = np.ascontiguousarray(a, dtype=np.float32)
     b = np.ascontiguousarray(b, dtype=np.float32)
-
-    def ordered(x):
-        i = x.view(np.int32).astype(np.int64)
-        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
-
-    d = np.abs(ordered(a) - ordered(b))
+    d = np.abs(ordered_bits(a, np.int32, 1 << 31) - ordered_bits(b, np.int32, 1 << 31))
     return np.where(np.isnan(a) | np.isnan(b), -1, d)
 
 

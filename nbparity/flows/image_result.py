@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from nbparity.verdict import JudgedResult
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbparity.bundle_kinds import SCHEMA_V2 as METRICS_SCHEMA   # one schema string for every kind
 from nbparity.codec import to_jsonable
-from nbparity.verdict import Judgement
-
-METRICS_SCHEMA = "nbparity.metrics/2"
+from nbparity.verdict import JudgedResult, Judgement
 
 
 @dataclass(frozen=True)
