@@ -2,4 +2,4 @@ import sys
 
 from nbparity.cli import main
 
-sys.exit(main(console=True))
+sys.exit(main())

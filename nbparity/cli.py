@@ -100,7 +100,7 @@ def remember_exit(code: int) -> int:
     return int(code)
 
 
-def main(argv=None, console: bool = False):
+def main(argv=None):
     """Console entry point: turns NbparityError (and stray exceptions) into one stderr line + exit code."""
     import signal
 
@@ -119,12 +119,6 @@ def main(argv=None, console: bool = False):
     try:
         return _main(argv, debug, "--json" in args)
     finally:
-        if console and previous is not None:
-            # the exit code is decided: a late signal (a Ctrl-C's echo in the group, a second one) must not
-            # turn it into a death by signal while the worker and the threads are wound down
-            previous = None
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if prestarted:
             torchworker.discard_prestarted()
         if previous is not None:
@@ -196,9 +190,9 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(console=True))
+    sys.exit(main())
 
 
 def entry():
     """setuptools console-script target."""
-    sys.exit(main(console=True))
+    sys.exit(main())
