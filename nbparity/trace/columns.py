@@ -5,7 +5,10 @@ values in flat arrays), never a Python list per value.
     ValueColumns()                  .add(impl, section, key, layer, subS, subF, tic, rep, block, occ_from,
                                          no, parts, factor)   parts: [(raw token, value)]
     .add_chunk(names, ints, raw, value, stats)   many lines at once (nbparity/trace/fast_block.py)
-    cols.line_table() -> dict       one numpy array per line field (+ 'count': values on the line)
+    cols.code(word) -> int          the code of a name (impl, section, key and occ_from share one vocabulary)
+    cols.line_table() -> dict       one numpy array per line field (+ 'count': values on the line); the name
+                                    fields as codes, 'vocab' the {word: code} they index
+    word_code(table, word)          a word's code in a line table (-1: no line has it)
     cols.token_stats()              precision.token_stats of every value (those of chunks given, not redone)
     expand(table, cols) -> dict     one numpy array per value column (VALUE_COLUMNS but the precision)
     from_rows(rows) -> dict         the same from 14-field rows (the per-φ JSON and table readers)
@@ -27,13 +30,15 @@ _BIG, _MERGE = 4096, 64   # lines of a chunk kept as it is; small chunks merged 
 
 
 class ValueColumns:
-    """Values as a reader finds them, one record per line; names are shared (one string per distinct name).
-    `factor` scales the values (a declared alias's unit). Lines added one at a time are kept in compact
-    arrays until a chunk of many lines comes (add_chunk), which keeps the order of the lines."""
+    """Values as a reader finds them, one record per line; names are kept as codes of one vocabulary (a
+    big trace has a few dozen distinct names: comparing, counting and grouping codes costs far less than
+    hashing the strings again at every step). `factor` scales the values (a declared alias's unit). Lines
+    added one at a time are kept in compact arrays until a chunk of many lines comes (add_chunk), which
+    keeps the order of the lines."""
 
     def __init__(self):
-        self.names: dict[str, str] = {}
-        self.names_per_line: list[str] = []   # LINE_NAMES of each line, flat
+        self.vocab: dict[str, int] = {}        # word -> code, in the order the words came
+        self.codes_per_line = array("i")      # LINE_NAMES codes of each line, flat
         self.ints_per_line = array("q")       # LINE_INTS and the number of values of each line, flat
         self.raw: list = []
         self.value = array("d")
@@ -44,6 +49,12 @@ class ValueColumns:
     def __len__(self) -> int:
         return self.n_values
 
+    def code(self, word: str) -> int:
+        c = self.vocab.get(word)
+        if c is None:
+            c = self.vocab[word] = len(self.vocab)
+        return c
+
     def add(self, impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no, parts, factor) -> None:
         self.add_line(impl, section, key, layer, subS, subF, tic, rep, block, occ_from, no,
                       [t for t, _ in parts], [v for _, v in parts], factor)
@@ -52,29 +63,28 @@ class ValueColumns:
                  factor) -> None:
         if not toks:
             return
-        share = self.names.setdefault
-        self.names_per_line.extend((share(impl, impl), share(section, section), share(key, key),
-                                    share(occ_from, occ_from)))
+        code = self.code
+        self.codes_per_line.extend((code(impl), code(section), code(key), code(occ_from)))
         self.ints_per_line.extend((layer, subS, subF, tic, rep, block, no, len(toks)))
         self.raw.extend(toks)
         self.value.extend(vals if factor == 1.0 else [v * factor for v in vals])
         self.n_values += len(toks)
 
     def add_chunk(self, names: np.ndarray, ints: np.ndarray, raw: list, value: np.ndarray, stats) -> None:
-        """Many lines at once, after those added so far: names (n, 4) LINE_NAMES, ints (n, 8) LINE_INTS and
-        count; stats: what precision.token_stats gives for raw, or None."""
+        """Many lines at once, after those added so far: names (n, 4) int32 codes (self.code) of LINE_NAMES,
+        ints (n, 8) LINE_INTS and count; stats: what precision.token_stats gives for raw, or None."""
         self._seal()
         if len(names):
             self._append((names, ints, raw, value, stats))
             self.n_values += len(raw)
 
     def _seal(self) -> None:
-        if not self.names_per_line:
+        if not self.codes_per_line:
             return
-        names = np.array(self.names_per_line, dtype=object).reshape(-1, len(LINE_NAMES))
-        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)   # no copy
+        names = np.frombuffer(self.codes_per_line, dtype=np.int32).reshape(-1, len(LINE_NAMES))   # no copy
+        ints = np.frombuffer(self.ints_per_line, dtype=np.int64).reshape(-1, len(LINE_INTS) + 1)
         self._append((names, ints, self.raw, np.frombuffer(self.value, dtype=np.float64), None))
-        self.names_per_line, self.ints_per_line, self.raw, self.value = [], array("q"), [], array("d")
+        self.codes_per_line, self.ints_per_line, self.raw, self.value = array("i"), array("q"), [], array("d")
 
     def _append(self, chunk: tuple) -> None:
         """Keep a chunk; every _MERGE small ones become one (each costs its arrays' fixed size)."""
@@ -87,11 +97,12 @@ class ValueColumns:
 
     def line_table(self) -> dict:
         self._seal()
-        names = _stack([c[0] for c in self.chunks], (0, len(LINE_NAMES)), object)
+        names = _stack([c[0] for c in self.chunks], (0, len(LINE_NAMES)), np.int32)
         ints = _stack([c[1] for c in self.chunks], (0, len(LINE_INTS) + 1), np.int64)
         self.chunks = [(None, None, *c[2:]) for c in self.chunks]   # the stacked arrays hold them now
         table = {n: names[:, c] for c, n in enumerate(LINE_NAMES)}   # views: a copy per column costs more
         table.update({n: ints[:, c] for c, n in enumerate((*LINE_INTS, "count"))})
+        table["vocab"] = self.vocab
         return table
 
     def raw_and_value(self) -> tuple[np.ndarray, np.ndarray]:
@@ -142,43 +153,45 @@ def _stack(arrays: list, empty_shape: tuple, dtype) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=dtype)
 
 
+def word_code(table: dict, word: str) -> int:
+    """The code of `word` in a line table's name columns; -1 when no line has it (no code matches)."""
+    return table["vocab"].get(word, -1)
+
+
 def expand(table: dict, cols: ValueColumns) -> dict:
     """Per-line fields repeated over the line's values; components numbered 0.. within each line."""
-    import pandas as pd
-
     count = table["count"]
     at = np.repeat(np.arange(len(count)), count)   # each value's line: one repeat, every column taken by it
     out = {n: table[n][at] for n in LINE_INTS}
-    names = {n: pd.factorize(table[n]) for n in LINE_NAMES}   # per line: fewer strings to hash
-    out.update({n: _strings(table[n], c.astype(np.int32)[at], uniq, at) for n, (c, uniq) in names.items()})
+    words = list(table["vocab"])
+    out.update({n: _strings(table[n][at], words) for n in LINE_NAMES})
     starts = np.cumsum(count) - count
     out["component"] = np.arange(len(at), dtype=np.int64) - starts[at]
     out["raw"], out["value"] = cols.raw_and_value()
     out["stats"] = cols.token_stats(out["raw"])
-    out["name_groups"] = _name_groups(names, count > 0, at)
+    out["name_groups"] = _name_groups(table, words, count > 0, at)
     cols.chunks = []
     return out
 
 
-def _strings(column: np.ndarray, codes: np.ndarray, uniq: np.ndarray, at: np.ndarray):
+def _strings(codes: np.ndarray, words: list):
     """A name column over the values: the frame's string array made once per distinct name and taken (what
-    the frame makes of the repeated names, without checking each one), or the names repeated when one is
-    not a str or there are none (the frame keeps those as objects)."""
+    the frame makes of the repeated names, without checking each one); an object array when a name is not
+    a str or there is no value (the frame keeps those as objects)."""
     import pandas as pd
 
-    if len(uniq) and all(type(u) is str for u in uniq.tolist()) and (codes >= 0).all():
-        return pd.array(uniq, dtype="str").take(codes)
-    return column[at]
+    if len(codes) and all(type(w) is str for w in words):
+        return pd.array(words, dtype="str").take(codes)
+    return np.array(words + [None], dtype=object)[codes]
 
 
-def _name_groups(names: dict, valued: np.ndarray, at: np.ndarray) -> tuple:
+def _name_groups(table: dict, words: list, valued: np.ndarray, at: np.ndarray) -> tuple:
     """precision.name_groups of the values, grouped over the lines that have values (in their order: the
     groups come out numbered as over the values) and taken per value."""
     from nbparity.trace.precision import name_groups
 
-    key, uniq = names["key"]
-    detector = np.array([str(k).startswith("DETECTOR_") for k in uniq], np.int64)[key] if len(uniq) else key
-    per_line = (names["impl"][0], names["section"][0], key, detector)
+    detector = np.array([str(w).startswith("DETECTOR_") for w in words] + [False], np.int64)
+    per_line = (table["impl"], table["section"], table["key"], detector[table["key"]])
     out = []
     for g in name_groups(*(c[valued] for c in per_line)):
         full = np.zeros(len(valued), g.dtype)

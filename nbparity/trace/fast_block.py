@@ -73,7 +73,7 @@ def _classify(p, lines: list[str], data: bytes):
     if len(first) != len(lines):
         return None
     ntok = np.diff(np.append(first, len(tokens)))
-    kind, impl, head = _heads(t.text[first])
+    kind, impl, head, t.head_impl = _heads(t.text[first])
     pixel = (kind == 1) & (ntok >= 3)
     pixel &= _span_all(t.numeric, first + 2, first + ntok, pixel)
     line_of = np.repeat(np.arange(len(lines)), ntok)
@@ -134,7 +134,8 @@ def _span_all(flag: np.ndarray, lo: np.ndarray, hi: np.ndarray, where: np.ndarra
 
 
 def _heads(heads: np.ndarray):
-    """(kind per line: 1 pixel, 2 per-φ, 0 other; impl per line) from each line's first token."""
+    """(kind per line: 1 pixel, 2 per-φ, 0 other; impl per line; code of the line's head; impl per head)
+    from each line's first token."""
     import pandas as pd
 
     codes, uniq = pd.factorize(heads)
@@ -144,7 +145,7 @@ def _heads(heads: np.ndarray):
             m = pattern.fullmatch(head)
             if m is not None and m[1] != "CONFIG":
                 kinds[u], impls[u] = k, m[1]
-    return kinds[codes], impls[codes], codes
+    return kinds[codes], impls[codes], codes, impls
 
 
 def _names_ok(names: np.ndarray, where: np.ndarray):
@@ -197,8 +198,8 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
         bad_line[np.concatenate((line_of[body], line_of[phi_tok]))[no_number]] = True
         return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
     vals = unique_vals[t.value_code]
-    body_vals, phi_vals = vals[:n_body], vals[n_body:]
     t.n_unique = len(uniq)
+    body_vals, phi_vals = vals[:n_body], vals[n_body:]
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():
         return _records(p, t, first, ntok, line_of, pos, pixel, ok_phi, impl)

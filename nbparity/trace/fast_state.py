@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 
-_SECTIONS = np.array(["pixel", "phi"], dtype=object)
-_OCC_FROM = np.array(["block", "once", "fields"], dtype=object)
+_SECTIONS = ("pixel", "phi")
+_OCC_FROM = ("block", "once", "fields")
 
 
 def lookup(p, section: str, name: str) -> tuple[str, float]:
@@ -43,6 +43,8 @@ class Records:
     named: list
     impl_id: np.ndarray   # codes of impl and name (within the block)
     name_id: np.ndarray
+    impl_word: np.ndarray   # codes of impl and name in the reader's vocabulary (ValueColumns.code)
+    name_word: np.ndarray
     is_ab: np.ndarray     # the key belongs to block A/B, to block C; its schema arity (-1: none)
     is_c: np.ndarray
     arity: np.ndarray
@@ -82,10 +84,14 @@ class Records:
         named_line, named = _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line)
         facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1)) for n in ids]
         facts = np.array(facts + [(0, 0, -1)], np.int64).reshape(-1, 3)[name_id]
+        code = p.values.code
+        impl_word = np.array([-1 if i is None else code(i) for i in t.head_impl.tolist()], np.int32)
+        name_word = np.array([code(n) for n in ids] + [-1], np.int32)
         return cls(rec_line, kind, impl[rec_line], name, count, occ, fields,
                    np.concatenate(([0], np.cumsum(count))), raw, value, stats,
                    named_line, named,
-                   t.head[rec_line], name_id, facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
+                   t.head[rec_line], name_id, impl_word[t.head[rec_line]], name_word[name_id],
+                   facts[:, 0] > 0, facts[:, 1] > 0, facts[:, 2])
 
 
 def _phi_occ(ph, rec_line, idx, have):
@@ -273,10 +279,11 @@ def commit_segment(p, r: Records, lo: int, hi: int, first_no: int) -> None:
     block = np.where(is_c, -1, np.maximum(g, 0))
     rep[ph] = _phi_reps(p, r, sl, block, ph, b0)
     _warn(p, px, is_c, rep, name, count, no, block, occ, r.arity[sl])
-    names = np.empty((len(name), 4), dtype=object)
-    names[:, 0], names[:, 2] = impl, name
-    names[:, 1] = _SECTIONS[ph.view(np.int8)]
-    names[:, 3] = _OCC_FROM[np.where(is_c, 1, np.where(fields, 2, 0))]
+    code = p.values.code
+    names = np.empty((len(name), 4), dtype=np.int32)
+    names[:, 0], names[:, 2] = r.impl_word[sl], r.name_word[sl]
+    names[:, 1] = np.array([code(w) for w in _SECTIONS], np.int32)[ph.view(np.int8)]
+    names[:, 3] = np.array([code(w) for w in _OCC_FROM], np.int32)[np.where(is_c, 1, np.where(fields, 2, 0))]
     ints = np.stack([occ[:, 0], occ[:, 1], occ[:, 2], occ[:, 3], rep, block, no, count], axis=1)
     va, vb = int(r.start[a]), int(r.start[b])
     p.values.add_chunk(names, ints.astype(np.int64), r.raw[va:vb], r.value[va:vb],

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbparity.trace.columns import word_code
+
 
 def assign_occurrences(table: dict, config_rows: list, warnings: list[str]) -> str:
     """Set (layer, subS, subF) of the block-indexed lines of `table` in place; returns how it was done."""
-    in_block = table["occ_from"] == "block"
+    in_block = table["occ_from"] == word_code(table, "block")
     blocks = np.unique(table["block"][in_block])
     if not len(blocks):
         return "single"
@@ -40,7 +42,8 @@ def _unechoed(table: dict, blocks, warnings: list[str]):
     """Without a config echo: the blocks' per-φ occurrence fields, else (0, 0, k)."""
     from nbparity.trace.frames import decompose
 
-    fields = (table["occ_from"] == "fields") & (table["section"] == "phi") & (table["block"] >= 0)
+    fields = ((table["occ_from"] == word_code(table, "fields")) & (table["section"] == word_code(table, "phi"))
+              & (table["block"] >= 0))
     seen = {}
     for k, layer, sub_s, sub_f in zip(*(table[n][fields].tolist() for n in ("block", "layer", "subS", "subF"))):
         seen.setdefault(k, (layer, sub_s, sub_f))

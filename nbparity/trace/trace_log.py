@@ -26,7 +26,7 @@ import numpy as np
 
 from nbparity.schema import load_schema
 from nbparity.trace.aliases import AliasLog
-from nbparity.trace.columns import ValueColumns, expand
+from nbparity.trace.columns import ValueColumns, expand, word_code
 from nbparity.trace.fast_block import read_block
 from nbparity.trace.lines import LineSource
 from nbparity.trace.occurrences import assign_occurrences
@@ -377,8 +377,8 @@ def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
     warnings = [w for w in (lines.decode_warning, truncation and f"truncated: {truncation}") if w]
     p.warnings[:0] = warnings
     table = p.values.line_table()
-    own = _own_impl(table)
-    table["impl"][table["section"] == "setup"] = own   # `TRACE:` / `DETECTOR_*` lines are the log's own
+    own = p.values.code(_own_impl(table))   # `TRACE:` / `DETECTOR_*` lines are the log's own
+    table["impl"][table["section"] == word_code(table, "setup")] = own
     occ_source = assign_occurrences(table, p.config, p.warnings)
     return build_frames(expand(table, p.values), p.config, p.other, truncated=truncation is not None,
                         truncation=truncation, binary=lines.binary, warnings=p.warnings,
@@ -388,9 +388,9 @@ def read_trace_log(text, source: str | None = None, *, phi_only: bool = False,
 
 def _own_impl(table: dict) -> str:
     """The implementation most values of the pixel and per-φ lines belong to ('C' when there are none)."""
-    import pandas as pd
-
-    mine = np.isin(table["section"], ["pixel", "phi"])
-    codes, uniq = pd.factorize(table["impl"][mine])
-    counts = dict(zip(uniq.tolist(), np.bincount(codes, table["count"][mine], len(uniq)).tolist()))
+    words = list(table["vocab"])
+    mine = (table["section"] == word_code(table, "pixel")) | (table["section"] == word_code(table, "phi"))
+    impl = table["impl"][mine]
+    values = np.bincount(impl, table["count"][mine], len(words)).tolist()
+    counts = {words[c]: values[c] for c in np.flatnonzero(np.bincount(impl, minlength=len(words))).tolist()}
     return max(sorted(counts), key=counts.get) if counts else "C"
