@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbparity.errors import UsageError
-from nbparity.trace.detect import FORMATS, detect_format
+from nbparity.trace.detect import FORMATS, detect_format, shows_line_log
 from nbparity.trace.frames import CONFIG_COLUMNS, OTHER_COLUMNS, VALUE_COLUMNS, TraceFrames
 
 __all__ = ["load_trace", "parse_trace", "detect_format", "FORMATS", "TraceFrames", "VALUE_COLUMNS",
@@ -37,6 +37,16 @@ def _read(fmt: str, text, source):
 
 
 _SAMPLE = 4 << 20   # bytes of a file the format is detected from (a big trace is read as it streams)
+_FIRST_LOOK = 1 << 20   # ... unless its first MiB already shows per-pixel or setup lines (a line log whatever
+                        # follows: counting 4 MiB of lines would cost a big read a few per cent)
+
+
+def _sample(head: bytes) -> bytes:
+    """The whole lines of a big file's head the format is detected from."""
+    first = head[:head.rfind(b"\n", 0, _FIRST_LOOK) + 1]
+    if first.lstrip()[:1] not in (b"{", b"[") and shows_line_log(first.decode("utf-8", errors="replace")):
+        return first
+    return head[:head.rfind(b"\n") + 1]
 
 
 def parse_trace(text, source: str | None = None, *, format: str | None = None, sample=None) -> TraceFrames:
@@ -62,7 +72,8 @@ def load_trace(path, label: str = "trace", *, format: str | None = None,
     """Read and parse a trace file. Missing, unreadable, empty or binary files, and files holding no trace
     value at all, raise UsageError with the reason. A partial or cut trace is returned (frames.truncated
     says whether a record was cut); allow_truncated=False restores the old refusal of cut traces.
-    A line log is read as it streams from the file (its format detected from its first 4 MiB)."""
+    A line log is read as it streams from the file (its format detected from its first MiB when that
+    shows per-pixel or setup lines, else from its first 4 MiB)."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -73,7 +84,10 @@ def load_trace(path, label: str = "trace", *, format: str | None = None,
             if len(head) < _SAMPLE:
                 frames = parse_trace(head, source=str(path), format=format)
             else:
-                frames = parse_trace(fh, source=str(path), format=format, sample=head[:head.rfind(b"\n") + 1])
+                sample = _sample(head)
+                frames = parse_trace(fh, source=str(path), format=format, sample=sample)
+                if format is None:   # the counts are the sample's
+                    frames.format_reason += f" in its first {len(sample) / 2 ** 20:.1f} MiB"
     except FileNotFoundError:
         raise UsageError(f"{label} log {path}: no such file") from None
     except IsADirectoryError:

@@ -1,6 +1,7 @@
 """Which reader a trace file needs, and why (`nbparity diff` prints it; `--format` overrides it).
 
     detect_format(text) -> (format name, reason)
+    shows_line_log(text) -> bool   a per-pixel or setup line is there (detect_format: trace-log)
     FORMATS: {name: one-line description}
 """
 
@@ -27,6 +28,12 @@ _SETUP_LINE = re.compile(r"\n\s*(?:TRACE:[^\n=]*\S\s*=\s*\S|DETECTOR_[A-Z0-9_]+\
 def _line_at(text: str, start: int) -> str:
     end = text.find("\n", start)
     return text[start:] if end < 0 else text[start:end]
+
+
+def shows_line_log(text: str) -> bool:
+    """The text has a per-pixel or setup line: detect_format calls it a trace-log whatever else it holds."""
+    lines = "\n" + text
+    return _VALUE_LINE.search(lines) is not None or _SETUP_LINE.search(lines) is not None
 
 
 def detect_format(text: str) -> tuple[str, str]:

@@ -59,6 +59,26 @@ def test_file_streaming_reads_what_the_text_reader_reads(tmp_path, monkeypatch):
     assert streamed.n_lines == text.count(b"\n") + 1
 
 
+def test_big_file_format_from_its_first_look_or_its_whole_sample(tmp_path, monkeypatch):
+    """A big file whose first look shows per-pixel lines is a line log (said as counted there); one whose
+    first look shows only per-φ lines is judged on the whole sample, so later per-pixel lines still count."""
+    monkeypatch.setattr(trace_pkg, "_SAMPLE", 4096)
+    monkeypatch.setattr(trace_pkg, "_FIRST_LOOK", 1024)
+    pixel_first = tmp_path / "pixel_first.log"
+    pixel_first.write_text(_trace(8))
+    got = load_trace(pixel_first, "C")
+    assert got.format == "trace-log" and got.format_reason.endswith(" in its first 0.0 MiB")
+    first_look = trace_pkg._sample(pixel_first.read_bytes()[:4096])
+    assert 900 < len(first_look) <= 1024 and first_look.endswith(b"\n")
+    phi = "".join(f"TRACE_C_PHI phi_tic={t} phi_deg={t * 0.5} k_frac=0.25 F_latt=1.5\n" for t in range(40))
+    phi_first = tmp_path / "phi_first.log"
+    phi_first.write_text(phi + _trace(8))   # per-φ lines only in the first look, pixel lines within 4096
+    assert len(phi.encode()) > 1024
+    got = load_trace(phi_first, "C")
+    assert got.format == "trace-log" and (got.values["section"] == "pixel").any()
+    assert len(trace_pkg._sample(phi_first.read_bytes()[:4096])) > 3000
+
+
 def _reference_precision(rows: list) -> list[tuple[int, float]]:
     """The per-row rules, token by token (what precision_columns computes over columns)."""
     keys, families, out = {}, {}, []
