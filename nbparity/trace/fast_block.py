@@ -198,7 +198,7 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
         bad_line[np.concatenate((line_of[body], line_of[phi_tok]))[no_number]] = True
         return _records(p, t, first, ntok, line_of, pos, pixel & ~bad_line, phi & ~bad_line, impl)
     vals = unique_vals[t.value_code]
-    t.n_unique = len(uniq)
+    t.value_uniq = uniq
     body_vals, phi_vals = vals[:n_body], vals[n_body:]
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():

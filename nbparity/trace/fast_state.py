@@ -139,32 +139,17 @@ def _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line):
 
 
 def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
-    """_byte_stats of every value, measured once per distinct token (t.value_code: codes of the body tokens
-    then the per-φ values, as _records read them)."""
+    """_byte_stats of every value, measured once per distinct token (t.value_uniq, plain ASCII by now, and
+    t.value_code: codes of the body tokens then the per-φ values, as _records read them)."""
     n_body = int(body.sum())
-    phi_at = np.flatnonzero(phi_tok)
-    a = np.concatenate((t.start[body], t.eq[phi_at] + 1))
-    b = np.concatenate((t.end[body], t.end[phi_at]))
-    codes = t.value_code
-    first = np.empty(t.n_unique, np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]   # each distinct token's first place
     source = np.empty(len(body_at) + len(field_at), np.int64)
     source[body_at], source[field_at] = np.arange(n_body), n_body + fields
-    per_value = codes[source]
-    a, n = a[first], b[first] - a[first]
-    at = np.cumsum(n) - n   # the distinct tokens side by side: the byte scans cover only them
-    packed = t.buf[_spans(a, n, at)]
+    per_value = t.value_code[source]
+    uniq = t.value_uniq
+    packed = np.frombuffer("".join(uniq).encode("ascii"), np.uint8)   # the distinct tokens side by side
+    n = np.fromiter(map(len, uniq), np.int64, len(uniq))
+    at = np.cumsum(n) - n
     return tuple(s[per_value] for s in _byte_stats(packed, at, at + n))
-
-
-def _spans(a: np.ndarray, n: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The positions a[k] .. a[k] + n[k] - 1 of every span, side by side from at[k]: steps of one, summed,
-    with a jump at each span's start (cheaper than a repeat); a repeat when a span is empty."""
-    if not (n > 0).all():
-        return np.repeat(a - at, n) + np.arange(int(n.sum()))
-    step = np.ones(int(n.sum()), np.int64)
-    step[at] = a - np.concatenate(([0], a[:-1] + n[:-1] - 1))
-    return np.cumsum(step)
 
 
 def _byte_stats(buf: np.ndarray, a: np.ndarray, b: np.ndarray):
