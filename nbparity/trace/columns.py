@@ -192,6 +192,8 @@ def _name_groups(table: dict, words: list, valued: np.ndarray, at: np.ndarray) -
 
     detector = np.array([str(w).startswith("DETECTOR_") for w in words] + [False], np.int64)
     per_line = (table["impl"], table["section"], table["key"], detector[table["key"]])
+    if valued.all():   # the usual case: every line has a value
+        return tuple(g[at] for g in name_groups(*per_line))
     out = []
     for g in name_groups(*(c[valued] for c in per_line)):
         full = np.zeros(len(valued), g.dtype)

@@ -15,7 +15,7 @@ from nbparity.trace.columns import word_code
 def assign_occurrences(table: dict, config_rows: list, warnings: list[str]) -> str:
     """Set (layer, subS, subF) of the block-indexed lines of `table` in place; returns how it was done."""
     in_block = table["occ_from"] == word_code(table, "block")
-    blocks = np.unique(table["block"][in_block])
+    blocks, where = _distinct(table["block"][in_block])
     if not len(blocks):
         return "single"
 
@@ -32,10 +32,20 @@ def assign_occurrences(table: dict, config_rows: list, warnings: list[str]) -> s
         occ, source = np.stack([blocks // (side * side), (blocks // side) % side, blocks % side], 1), "config"
     else:
         occ, source = _unechoed(table, blocks, warnings)
-    where = np.searchsorted(blocks, table["block"][in_block])
     for c, name in enumerate(("layer", "subS", "subF")):
         table[name][in_block] = occ[where, c]
     return source
+
+
+def _distinct(block: np.ndarray):
+    """(the distinct block numbers, ascending; each line's index among them). A trace counts its blocks up
+    line by line, so one pass finds them; any other order is sorted."""
+    if len(block) and (block[1:] >= block[:-1]).all():
+        new = np.empty(len(block), bool)
+        new[0], new[1:] = True, block[1:] != block[:-1]
+        return block[new], np.cumsum(new) - 1
+    blocks = np.unique(block)
+    return blocks, np.searchsorted(blocks, block)
 
 
 def _unechoed(table: dict, blocks, warnings: list[str]):

@@ -156,3 +156,16 @@ def test_reading_costs_at_most_twenty_times_the_trace(tmp_path):
     per_byte = (b["added"] - a["added"]) / (big - small)
     assert per_byte <= 20, f"{per_byte:.1f} bytes of memory per byte of trace"
     assert b["added"] <= 20 * big, f"{b['added'] / big:.1f}x the trace's {big} bytes"
+
+
+def test_distinct_blocks_in_one_pass_or_sorted():
+    """The blocks of the block-indexed lines: counted up line by line (one pass) or in any order (sorted)."""
+    import numpy as np
+
+    from nbparity.trace.occurrences import _distinct
+
+    for block in ([0, 0, 1, 1, 1, 4, 7, 7], [3, 1, 1, 0, 3, 2], [5], []):
+        block = np.array(block, np.int64)
+        blocks, where = _distinct(block)
+        assert blocks.tolist() == sorted(set(block.tolist()))
+        assert (blocks[where] == block).all() and len(where) == len(block)
