@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from nbparity.trace.fast_state import Records, commit_segment, lookup
+from nbparity.trace.fast_state import Records, commit_segment, lookup, objects
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _PIXEL_HEAD = re.compile(r"TRACE_([A-Za-z0-9]+):")
@@ -68,7 +68,7 @@ def _classify(p, lines: list[str], data: bytes):
     tokens = text.replace("\n", " ").split(" ")
     if len(tokens) != len(sep) + 1:
         return None
-    t = _Tokens(buf, sep, np.array(tokens, dtype=object))
+    t = _Tokens(buf, sep, objects(tokens))
     first = np.concatenate(([0], np.flatnonzero(buf[sep] == 10) + 1))
     if len(first) != len(lines):
         return None
@@ -172,9 +172,9 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
 
     phi_tok = phi[line_of] & (pos >= 1)
     pairs = "=".join(t.text[phi_tok].tolist()).split("=")
-    names, raws = np.array(pairs[0::2], dtype=object), pairs[1::2]
+    names, raws = objects(pairs[0::2]), objects(pairs[1::2])
     if not phi_tok.any():
-        names, raws = np.zeros(0, dtype=object), []
+        names, raws = np.zeros(0, dtype=object), np.zeros(0, dtype=object)
     codes, uniq = pd.factorize(names)
     t.phi_code, t.phi_uniq = codes, uniq.tolist()
     resolved = [lookup(p, "phi", n) if _NAME.fullmatch(n) else (None, 1.0) for n in uniq.tolist()]
@@ -185,7 +185,8 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     body_text = t.text[body]
     n_body = len(body_text)
     # a trace prints many of its numbers many times: each distinct one is checked and read once
-    t.value_code, uniq = pd.factorize(np.concatenate((body_text, np.array(raws, dtype=object))))
+    t.body_text = body_text
+    t.value_code, uniq = pd.factorize(np.concatenate((body_text, raws)))
     uniq = uniq.tolist()
     if not t.is_exact and not _plain(uniq):   # some value is a word: which
         t.exact()

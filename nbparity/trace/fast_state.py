@@ -20,6 +20,11 @@ _SECTIONS = ("pixel", "phi")
 _OCC_FROM = ("block", "once", "fields")
 
 
+def objects(items: list) -> np.ndarray:
+    """An object array of a list's items (fromiter: np.array(items, dtype=object) looks into each one first)."""
+    return np.fromiter(items, object, len(items))
+
+
 def lookup(p, section: str, name: str) -> tuple[str, float]:
     """aliases.resolve without recording the use (that is done in line order, at commit)."""
     a = p.aliases.table.lookup(p.aliases.source, section, name)
@@ -115,8 +120,8 @@ def _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals, body_facto
     body_at, field_at = at[body], at[field_tok]
     raw = np.empty(len(body_at) + len(field_at), dtype=object)
     printed, factor = np.empty(len(raw)), np.empty(len(raw))
-    raw[body_at] = t.text[body]
-    raw[field_at] = np.array(raws, dtype=object)[value_field] if len(raws) else []
+    raw[body_at] = t.body_text
+    raw[field_at] = raws[value_field]
     printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
     factor[body_at], factor[field_at] = body_factor, field_factor
     stats = (printed, np.ones(len(printed), bool),
