@@ -203,7 +203,9 @@ def _pixel_state(p, r, sl, px):
         ab = px & r.is_ab[sl]
         if ab.any():
             p.start_key = name[np.argmax(ab)]
-    starts = px & (name == p.start_key) if p.start_key is not None else np.zeros(len(name), bool)
+    # codes, not strings: every record's name is in the vocabulary by now (Records.build)
+    starts = px & (r.name_word[sl] == p.values.vocab.get(p.start_key, -2)) if p.start_key is not None \
+        else np.zeros(len(name), bool)
     g = p.block + np.cumsum(starts)
     is_c = px & r.is_c[sl]
     g0 = p.block
