@@ -185,7 +185,6 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     body_text = t.text[body]
     n_body = len(body_text)
     # a trace prints many of its numbers many times: each distinct one is checked and read once
-    t.body_text = body_text
     t.value_code, uniq = pd.factorize(np.concatenate((body_text, raws)))
     uniq = uniq.tolist()
     if not t.is_exact and not _plain(uniq):   # some value is a word: which
@@ -205,7 +204,7 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     if not ok_phi[phi].all():
         return _records(p, t, first, ntok, line_of, pos, pixel, ok_phi, impl)
     return (pixel | phi), Records.build(p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals,
-                                        phi_tok, phi_name, phi_factor, index, raws, phi_vals)
+                                        phi_tok, phi_name, phi_factor, index, phi_vals)
 
 
 def _phi_lines(phi, tok_line, name, index, vals, n_lines) -> np.ndarray:

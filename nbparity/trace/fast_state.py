@@ -56,7 +56,7 @@ class Records:
 
     @classmethod
     def build(cls, p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals, phi_tok, phi_name,
-              phi_factor, index, raws, phi_vals):
+              phi_factor, index, phi_vals):
         px_lines = np.flatnonzero(pixel)
         key_code = t.key_code[px_lines]
         resolved = [lookup(p, "pixel", k) for k in t.key_uniq]
@@ -84,7 +84,7 @@ class Records:
         name_id = np.concatenate((px_id, phi_id[value_field]))[order]
         count = np.concatenate((ntok[px_lines] - 2, np.ones(value_field.sum(), np.int64)))[order]
         occ, fields = _phi_occ(kind == 2, rec_line, idx, have)
-        raw, value, stats = _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals,
+        raw, value, stats = _values(t, body, body_vals, phi_tok, value_field, phi_vals,
                                     np.repeat(px_factor, ntok[px_lines] - 2), phi_factor[value_field])
         named_line, named = _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line)
         facts = [(n in p.block_ab, n in p.block_c, getattr(p.pixel_specs.get(n), "arity", -1)) for n in ids]
@@ -111,7 +111,7 @@ def _phi_occ(ph, rec_line, idx, have):
     return occ, fields
 
 
-def _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals, body_factor, field_factor):
+def _values(t, body, body_vals, phi_tok, value_field, phi_vals, body_factor, field_factor):
     """(raw, value, precision stats) of the fast lines' values, in token order."""
     field_tok = np.flatnonzero(phi_tok)[value_field]
     is_value = body.copy()
@@ -120,8 +120,9 @@ def _values(t, body, body_vals, phi_tok, value_field, raws, phi_vals, body_facto
     body_at, field_at = at[body], at[field_tok]
     raw = np.empty(len(body_at) + len(field_at), dtype=object)
     printed, factor = np.empty(len(raw)), np.empty(len(raw))
-    raw[body_at] = t.body_text
-    raw[field_at] = raws[value_field]
+    shared = objects(t.value_uniq)[t.value_code]   # one str per distinct token, not one per value printed
+    raw[body_at] = shared[:len(body_at)]
+    raw[field_at] = shared[len(body_at):][value_field]
     printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
     factor[body_at], factor[field_at] = body_factor, field_factor
     stats = (printed, np.ones(len(printed), bool),
