@@ -277,9 +277,9 @@ def commit_segment(p, r: Records, lo: int, hi: int, first_no: int) -> None:
     names[:, 0], names[:, 2] = r.impl_word[sl], r.name_word[sl]
     names[:, 1] = np.array([code(w) for w in _SECTIONS], np.int32)[ph.view(np.int8)]
     names[:, 3] = np.array([code(w) for w in _OCC_FROM], np.int32)[np.where(is_c, 1, np.where(fields, 2, 0))]
-    ints = np.stack([occ[:, 0], occ[:, 1], occ[:, 2], occ[:, 3], rep, block, no, count], axis=1)
+    ints = np.stack([occ[:, 0], occ[:, 1], occ[:, 2], occ[:, 3], rep, block, no, count], axis=1, dtype=np.int64)
     va, vb = int(r.start[a]), int(r.start[b])
-    p.values.add_chunk(names, ints.astype(np.int64), r.raw[va:vb], r.value[va:vb],
+    p.values.add_chunk(names, ints, r.raw[va:vb], r.value[va:vb],
                        tuple(s[va:vb] for s in r.stats))
 
 
