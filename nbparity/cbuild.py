@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.errors import RunnerError, UsageError
 
 # Strict IEEE double semantics: no fast-math, no fused multiply-add contraction (FMA changes roundings).
@@ -132,7 +133,7 @@ def build(c_source: str | os.PathLike | None = None, extra_cflags: list[str] | t
     if binary.is_file() and os.access(binary, os.X_OK):
         return result
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".nanoBragg.tmp-{os.getpid()}"
+    tmp = tempdirs.temp_file(binary)
     argv_tmp = argv[:]
     argv_tmp[argv_tmp.index("-o") + 1] = str(tmp)
     if log:

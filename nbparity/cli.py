@@ -85,9 +85,17 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, raised where the process is; `except KeyboardInterrupt` (click's too) still catches it.
+    Not KeyboardInterrupt itself: CPython (3.11) marks the process "killed by Ctrl-C" whenever exactly that
+    type leaves an exec()/eval() of a string — dataclasses and namedtuple do one per class while torch is
+    imported — and then re-raises SIGINT at exit even after main() caught it and returned 130 (the
+    process ends with -2). CPython only checks the exact type, so a subclass is never marked."""
+
+
 def _on_sigint(signum, frame):
     _kill_side_runs()
-    raise KeyboardInterrupt()
+    raise Interrupted()
 
 
 # the verdict's exit code, set by a command before it prints its report: a reader that closes stdout

@@ -11,6 +11,8 @@ import math
 import os
 from pathlib import Path
 
+from nbparity import tempdirs
+
 CELL = (26.75, 31.31, 33.67, 88.69, 71.53, 68.14)  # a b c (Å), α β γ (°)
 LAMBDA_A = 0.9768
 HKL_RANGE = 24
@@ -78,7 +80,7 @@ def hkl_text(n: int = HKL_RANGE) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = tempdirs.temp_file(path)
     tmp.write_text(text)
     os.replace(tmp, path)
 

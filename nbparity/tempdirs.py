@@ -5,6 +5,10 @@ command removes those of dead owners (`sweep`) and never a live process's folder
     work = tempdirs.make("image")                       # $TMPDIR/nbparity-image-<pid>.<start>.<ns>.<random>
     with tempdirs.folder("png") as tmp: ...             # removed on exit, like TemporaryDirectory
     staging = root / f".{name}.tmp-{tempdirs.owner_tag()}-{n}"   # a bundle's staging folder
+    tmp = tempdirs.temp_file(target)                    # .<name>.tmp-<pid>.<start>.<ns>, then os.replace
+
+Atomic writes of single files (JUnit, the C build, the synthetic inputs) go through a sibling named the
+same way; `temp_file` removes the ones dead owners left next to the same target first.
 """
 
 from __future__ import annotations
@@ -130,3 +134,45 @@ def sweep(dir: str | os.PathLike | None = None) -> list[Path]:
         if not os.path.lexists(path):
             removed.append(path)
     return removed
+
+
+def _stale_temp_file(entry: os.DirEntry, pattern: re.Pattern) -> bool:
+    m = pattern.match(entry.name)
+    if m is None:
+        return False
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():   # only plain files we could have written
+        return False
+    return not owner_alive(int(m["pid"]), int(m["start"]), int(m["ns"]))
+
+
+def sweep_temp_files(target: str | os.PathLike) -> list[Path]:
+    """Remove the `.<name>.tmp-<owner tag>` files of dead owners next to `target` (a writer killed with
+    SIGKILL between writing and renaming); returns them. Never fails, never touches another target's
+    files, a live owner's, an untagged name, or anything that is not a plain file of ours."""
+    target = Path(target)
+    pattern = re.compile(r"^\." + re.escape(target.name) + r"\.tmp-" + _TAG + "$")
+    removed = []
+    try:
+        with os.scandir(target.parent) as entries:
+            stale = [Path(e.path) for e in entries if _stale_temp_file(e, pattern)]
+    except OSError:
+        return removed
+    for path in stale:
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def temp_file(target: str | os.PathLike) -> Path:
+    """The temporary sibling an atomic write of `target` goes through (write it, then os.replace), named
+    after this process; stale ones of dead owners are swept first, as nothing else ever removes them."""
+    target = Path(target)
+    sweep_temp_files(target)
+    return target.with_name(f".{target.name}.tmp-{owner_tag()}")

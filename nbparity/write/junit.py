@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbparity import tempdirs
 from nbparity.verdict import Verdict
 
 
@@ -67,7 +68,7 @@ def write_junit(path, suite: str, cases: list[JunitCase]) -> Path:
     """Write atomically (temporary sibling + rename), so a CI reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = tempdirs.temp_file(path)
     tmp.write_bytes(junit_text(suite, cases))
     os.replace(tmp, path)
     return path

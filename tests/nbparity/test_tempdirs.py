@@ -82,3 +82,39 @@ def test_a_staging_folder_never_verifies(tmp_path):
     v = verify_bundle(staging)
     assert not v.ok and "unfinished bundle write" in v.reason()
     assert tempdirs.sweep(tmp_path) == [] and staging.is_dir(), "a live writer's staging folder is kept"
+
+
+def _tag_of_pid(pid: int) -> str:
+    """The owner tag a live process `pid` would write."""
+    start = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19])
+    return f"{pid}.{start}.{os.stat('/proc/self/ns/pid').st_ino}"
+
+
+def test_temp_file_sweeps_dead_owners_files_of_its_target_only(tmp_path):
+    target = tmp_path / "junit.xml"
+    ns = os.stat("/proc/self/ns/pid").st_ino
+    dead = 2 ** 22 + 12345                                     # above any pid_max: never alive
+    names = {
+        "dead": f".junit.xml.tmp-{dead}.1.{ns}",
+        "reused_pid": f".junit.xml.tmp-{os.getpid()}.1.{ns}",      # our pid, another start time
+        "live": f".junit.xml.tmp-{_tag_of_pid(os.getppid())}",
+        "other_namespace": f".junit.xml.tmp-{dead}.1.{ns + 1}",
+        "untagged": f".junit.xml.tmp-{dead}",                       # older writers: unsure, kept
+        "other_target": f".other.xml.tmp-{dead}.1.{ns}",
+        "longer_name": f".junit.xml.tmp-{dead}.1.{ns}.bak",
+        "regex_lookalike": f".junitXxml.tmp-{dead}.1.{ns}",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("partial")
+    as_folder = tmp_path / f".junit.xml.tmp-{dead + 1}.1.{ns}"
+    as_folder.mkdir()
+    as_link = tmp_path / f".junit.xml.tmp-{dead + 2}.1.{ns}"
+    as_link.symlink_to(tmp_path / names["other_target"])
+    tmp = tempdirs.temp_file(target)
+    assert tmp == tmp_path / f".junit.xml.tmp-{tempdirs.owner_tag()}"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert not {names["dead"], names["reused_pid"]} & left
+    assert {n for k, n in names.items() if k not in ("dead", "reused_pid")} | {as_folder.name, as_link.name} == left
+    tmp.write_text("mine")
+    assert tempdirs.sweep_temp_files(target) == [] and tmp.read_text() == "mine", "a live writer's file is kept"
+    assert tempdirs.sweep_temp_files(tmp_path / "missing" / "junit.xml") == []   # never fails

@@ -61,3 +61,28 @@ def test_matrix_interrupted_at_3_s(tmp_path, sig, code):
     assert not list(out.glob("*_matrix*")), "an interrupted matrix must not leave a matrix bundle"
     if junit.exists():   # what finished is kept, and the suite says it was interrupted
         assert "interrupted:" in junit.read_text()
+
+
+# The command's own code, run by `python -m`: cli.main with the click group replaced by a stand-in whose
+# Ctrl-C lands inside code run by exec() of a string, where dataclasses' generated methods are made.
+_INTERRUPTED_IN_EXEC = '''
+import sys
+from nbparity import cli
+
+def run_in_exec(*args, **kwargs):
+    exec("import signal; signal.raise_signal(signal.SIGINT)")
+
+cli.cli.main = run_in_exec
+sys.exit(cli.main(["image"]))
+'''
+
+
+def test_ctrl_c_inside_exec_code_still_exits_130(tmp_path):
+    """A Ctrl-C that arrives while torch is being imported can land in exec()'d code (dataclasses,
+    namedtuple): the command still reports it and exits 130, never as a death by SIGINT (-2)."""
+    (tmp_path / "interrupted_in_exec.py").write_text(_INTERRUPTED_IN_EXEC)
+    path = [str(tmp_path), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    r = subprocess.run([sys.executable, "-m", "interrupted_in_exec"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60, env=nbparity_env(PYTHONPATH=os.pathsep.join(path)))
+    assert r.returncode == 130, r.stderr[-2000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("nbparity:")] == ["nbparity: interrupted"]

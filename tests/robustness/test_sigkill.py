@@ -94,3 +94,39 @@ def test_matrix_killed_by_sigkill_is_swept_from_out(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_atomic_file_writers_remove_a_killed_writers_temporary_file(tmp_path):
+    """A writer killed between writing its temporary sibling and the rename leaves a file nothing else
+    removes: the next write of the same target does, and keeps a live writer's."""
+    from nbparity import cbuild, synthetic
+    from nbparity.write.junit import write_junit
+
+    ns = os.stat("/proc/self/ns/pid").st_ino
+    dead = f"{2 ** 22 + 12345}.1.{ns}"                          # above any pid_max: never alive
+    parent = os.getppid()
+    live = f"{parent}.{Path(f'/proc/{parent}/stat').read_text().rsplit(')', 1)[1].split()[19]}.{ns}"
+
+    def leftovers(target: Path) -> tuple[Path, Path]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stale, kept = (target.with_name(f".{target.name}.tmp-{tag}") for tag in (dead, live))
+        stale.write_text("half written")
+        kept.write_text("being written")
+        return stale, kept
+
+    junit = tmp_path / "reports" / "junit.xml"
+    stale_j, kept_j = leftovers(junit)
+    write_junit(junit, "suite", [])
+    cache = tmp_path / "synthetic"
+    stale_s, kept_s = leftovers(cache / "A.mat")
+    synthetic.ensure_inputs(cache)
+    src = tmp_path / "hello.c"
+    src.write_text('int main(void){ return 0; }\n')
+    first = cbuild.build(src, cache=tmp_path / "cache")
+    first.binary.unlink()                                        # the next build writes it again
+    stale_b, kept_b = leftovers(first.binary)
+    assert not cbuild.build(src, cache=tmp_path / "cache").cached
+    for stale, kept in ((stale_j, kept_j), (stale_s, kept_s), (stale_b, kept_b)):
+        assert not stale.exists(), f"{stale.name} of a dead writer is still there"
+        assert kept.read_text() == "being written", f"{kept.name} of a live writer was touched"
+    assert sorted(p.name for p in junit.parent.iterdir()) == sorted(["junit.xml", kept_j.name])
