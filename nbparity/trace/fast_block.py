@@ -212,8 +212,7 @@ def _phi_lines(phi, tok_line, name, index, vals, n_lines) -> np.ndarray:
     whole number, and at least one value field."""
     bad = np.zeros(n_lines, bool)
     bad[tok_line[name == None]] = True   # noqa: E711  (a name the pattern refused)
-    counts = np.zeros((n_lines, 5), np.int64)
-    np.add.at(counts, (tok_line, index), 1)
+    counts = np.bincount(tok_line * 5 + index, minlength=n_lines * 5).reshape(n_lines, 5)
     is_index = index > 0
     whole = np.isfinite(vals) & (np.abs(vals) < 2.0 ** 53) & (vals == np.round(vals))
     bad[tok_line[is_index & ~whole]] = True
