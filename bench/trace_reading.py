@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -95,6 +96,8 @@ def write_synthetic_trace(path: Path, target_bytes: int, phisteps: int = 1) -> d
         for s in range(os_):
             out.write("".join(_block(s, f, os_, phisteps) for f in range(os_)))
         out.write(_FOOTER.format(steps=os_ * os_ * phisteps))
+        out.flush()
+        os.fsync(out.fileno())   # written back before the reads are timed (writeback slowed the first read)
     return {"oversample": os_, "phisteps": phisteps, "bytes": path.stat().st_size}
 
 
