@@ -1,7 +1,7 @@
 """Item 2: bundles are written atomically, never overwritten, and `bundle verify` catches tampering.
 
 The end-to-end variants (a real `nbparity compare` killed with SIGKILL part-way, two runs started in the
-same second) are in test_compare_faults.py next to the other compare runs; here the bundle writer and
+same second) are in test_compare_run_faults.py next to the other compare runs; here the bundle writer and
 the verifier are exercised directly and through the CLI.
 """
 
