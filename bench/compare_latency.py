@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -72,12 +73,12 @@ def newest_bundle(reports: Path, before: set) -> Path | None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     reps = 1 if args.quick else args.reps
-    env = C.child_env()
+    env = R.child_env()
     result = {"benchmark": "compare_latency", "machine": C.machine_info(), "quick": args.quick, "reps": reps,
               "pixel": args.pixel, "target_s": TARGET_S, "runs": [], "errors": []}
     tmp = Path(tempfile.mkdtemp(prefix="nbbench_cmp_"))
     try:
-        data = None if os.environ.get("NBPARITY_BENCH_SYNTHETIC") else C.find_supervisor_data()
+        data = None if os.environ.get("NBPARITY_BENCH_SYNTHETIC") else R.find_supervisor_data()
         case = args.case or ("supervisor" if data else "supervisor-synthetic")
         result["case"] = case
         help_text = compare_options(env)
@@ -96,15 +97,15 @@ def main(argv=None) -> int:
         cmd += args.extra.split()
         result["command"] = " ".join(cmd[len(nbparity_cmd()):]).replace(str(tmp), "$TMP")
         C.log("caching the C build (nbparity build) ...")
-        b = C.run_timed([*nbparity_cmd(), "build"], env=env, cwd=tmp, measure_rss=False, timeout=args.timeout)
+        b = R.run_timed([*nbparity_cmd(), "build"], env=env, cwd=tmp, measure_rss=False, timeout=args.timeout)
         if b["returncode"] != 0:
-            result["errors"].append(f"nbparity build exited {b['returncode']}: {C.tail(b['stderr'])}")
+            result["errors"].append(f"nbparity build exited {b['returncode']}: {R.tail(b['stderr'])}")
         if not args.quick:
             C.log("warm-up run (untimed) ...")
-            C.run_timed(cmd, env=env, cwd=tmp, measure_rss=False, timeout=args.timeout)
+            R.run_timed(cmd, env=env, cwd=tmp, measure_rss=False, timeout=args.timeout)
         for i in range(reps):
             before = set(reports.iterdir()) if reports.is_dir() else set()
-            r = C.run_timed(cmd, env=env, cwd=tmp, timeout=args.timeout)
+            r = R.run_timed(cmd, env=env, cwd=tmp, timeout=args.timeout)
             run = {"wall_s": r["wall_s"], "returncode": r["returncode"], "peak_rss_bytes": r.get("max_rss_bytes"),
                    "cpu_s": (r["user_s"] + r["sys_s"]) if r.get("user_s") is not None else None}
             bundle = newest_bundle(reports, before)
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
                 except (OSError, json.JSONDecodeError) as exc:
                     result["errors"].append(f"metrics.json unreadable: {exc}")
             if r["returncode"] not in (0, 1):
-                msg = f"compare exited {r['returncode']}: {C.tail(r['stderr'])}"
+                msg = f"compare exited {r['returncode']}: {R.tail(r['stderr'])}"
                 if msg not in result["errors"]:
                     result["errors"].append(msg)
             C.log(f"rep {i + 1}/{reps}: {C.fmt_s(r['wall_s'])} (exit {r['returncode']}, verdict {run.get('verdict')})")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 TARGETS = {"float64": 0.5, "float32": 0.3}
 RSS_TARGET = C.GIB
@@ -79,9 +80,9 @@ def main(argv=None) -> int:
     elif args.size:
         fast, slow = (int(v) for v in args.size.lower().split("x"))
     else:
-        fast, slow = C.SUPERVISOR_SHAPE[1], C.SUPERVISOR_SHAPE[0]
-    argv_nb = C.supervisor_argv(fast, slow) if (fast, slow) != (C.SUPERVISOR_SHAPE[1], C.SUPERVISOR_SHAPE[0]) \
-        else C.supervisor_argv()
+        fast, slow = R.SUPERVISOR_SHAPE[1], R.SUPERVISOR_SHAPE[0]
+    argv_nb = R.supervisor_argv(fast, slow) if (fast, slow) != (R.SUPERVISOR_SHAPE[1], R.SUPERVISOR_SHAPE[0]) \
+        else R.supervisor_argv()
     if args.device.startswith("cuda"):
         try:
             import torch
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
               "pixels": fast * slow, "quick": args.quick, "quirks": args.quirks, "argv": argv_nb, "c": None, "torch": {}, "ratios": {},
               "targets": {"torch_over_c": TARGETS, "peak_rss_bytes": RSS_TARGET}, "errors": []}
     try:
-        case, src = C.prepare_inputs(work / "inputs")
+        case, src = R.prepare_inputs(work / "inputs")
         result["case"] = case
         C.log(f"case {case}, {fast}×{slow} pixels, workdir {work}")
         sides = (["c"] if not args.no_c else []) + dtypes
@@ -117,12 +118,12 @@ def main(argv=None) -> int:
             dirs[s] = d
         cbin = None
         if "c" in sides:
-            cbin, how = C.c_binary(args.c_binary)
-            result["c_binary"] = {"path": str(cbin) if cbin else None, "how": how, "makefile_cflags": C.c_makefile_flags()}
+            cbin, how = R.c_binary(args.c_binary)
+            result["c_binary"] = {"path": str(cbin) if cbin else None, "how": how, "makefile_cflags": R.c_makefile_flags()}
             if cbin is None:
                 result["errors"].append("C binary not available")
                 sides.remove("c")
-        if not C.have_simulator():
+        if not R.have_simulator():
             result["errors"].append("simulator not available (simulator/api.py missing)")
             sides = [s for s in sides if s == "c"]
         runs = {s: [] for s in sides}
@@ -130,14 +131,14 @@ def main(argv=None) -> int:
             for s in sides:
                 C.log(f"rep {rep + 1}/{args.reps}: {s} ...")
                 if s == "c":
-                    r = C.run_timed([str(cbin), *argv_nb], cwd=dirs[s], timeout=args.timeout)
+                    r = R.run_timed([str(cbin), *argv_nb], cwd=dirs[s], timeout=args.timeout)
                 else:
                     spec = {"device": args.device, "dtype": s, "quirks": args.quirks, "reps": 1, "warmup": 0, "write_outputs": True,
                             "cwd": str(dirs[s]), "threads": args.threads, "jobs": [{"name": s, "argv": argv_nb}]}
                     spec_path = dirs[s] / "spec.json"
                     spec_path.write_text(json.dumps(spec))
-                    r = C.run_timed([C.PYTHON, str(C.BENCH / "_torch_run.py"), str(spec_path)], cwd=dirs[s],
-                                    env=C.child_env(), timeout=args.timeout)
+                    r = R.run_timed([C.PYTHON, str(C.BENCH / "_torch_run.py"), str(spec_path)], cwd=dirs[s],
+                                    env=R.child_env(), timeout=args.timeout)
                     inner = None
                     for line in reversed(r["stdout"].splitlines()):
                         if line.startswith("{"):
@@ -149,7 +150,7 @@ def main(argv=None) -> int:
                     r["inner"] = inner
                 C.log(f"  {s}: {C.fmt_s(r['wall_s'])} wall, peak RSS {C.fmt_bytes(r.get('max_rss_bytes'))}, exit {r['returncode']}")
                 if r["returncode"] != 0:
-                    result["errors"].append(f"{s} exited {r['returncode']}: {C.tail(r['stderr'])}")
+                    result["errors"].append(f"{s} exited {r['returncode']}: {R.tail(r['stderr'])}")
                 runs[s].append(r)
 
         def side_summary(s):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 TARGETS_S = {"float32": 0.100, "float64": 0.500}
 
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
             C.log("CUDA not available")
         C.emit(result, args.json, "CUDA not available", args.out)
         return 0
-    if not C.have_simulator():
+    if not R.have_simulator():
         result["errors"].append("simulator not available (simulator/api.py missing)")
         C.emit(result, args.json, render(result), args.out)
         return 0
@@ -62,12 +63,12 @@ def main(argv=None) -> int:
     result["device_name"] = torch.cuda.get_device_name(0)
     result["cuda_version"] = torch.version.cuda
     warm, reps = (1, 1) if args.quick else (args.warmup, args.reps)
-    sup = C.supervisor_argv(256, 256) if args.quick else C.supervisor_argv()
-    big = C.supervisor_argv(512, 512) if args.quick else C.supervisor_argv(4096, 4096)
-    big = C.with_arg(C.with_arg(C.with_arg(big, "-mosaic", 0.1), "-mosaic_domains", 10), "-phisteps", 10)
+    sup = R.supervisor_argv(256, 256) if args.quick else R.supervisor_argv()
+    big = R.supervisor_argv(512, 512) if args.quick else R.supervisor_argv(4096, 4096)
+    big = R.with_arg(R.with_arg(R.with_arg(big, "-mosaic", 0.1), "-mosaic_domains", 10), "-phisteps", 10)
     tmp = Path(tempfile.mkdtemp(prefix="nbbench_gpu_"))
     try:
-        case, _ = C.prepare_inputs(tmp)
+        case, _ = R.prepare_inputs(tmp)
         result["case"] = case
         for dt in [d.strip() for d in args.dtypes.split(",") if d.strip()]:
             jobs = [{"name": f"supervisor {dt}", "argv": sup, "target_s": None if args.quick else TARGETS_S.get(dt)}]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -52,9 +53,9 @@ def main(argv=None) -> int:
     result = {"benchmark": "profile_kernel", "machine": C.machine_info(), "size": args.size, "phisteps": args.phisteps,
               "dtype": args.dtype, "device": args.device, "threads": torch.get_num_threads()}
     try:
-        case, _ = C.prepare_inputs(tmp)
+        case, _ = R.prepare_inputs(tmp)
         result["case"] = case
-        nb = C.with_arg(C.supervisor_argv(args.size, args.size), "-phisteps", args.phisteps)
+        nb = R.with_arg(R.supervisor_argv(args.size, args.size), "-phisteps", args.phisteps)
         kw = dict(device=args.device, dtype=args.dtype, cwd=str(tmp), write_outputs=False, quirks=args.quirks)
         if args.chunk_pixels:
             kw["chunk_pixels"] = args.chunk_pixels

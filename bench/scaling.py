@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 SIZES = [256, 512, 1024, 2048, 4096]
 QUICK_SIZES = [32, 64, 128]
@@ -56,11 +57,11 @@ def parse_args(argv=None):
 
 
 def point_argv(n: int, phisteps: int, domains: int, spread: float) -> list[str]:
-    argv = C.supervisor_argv(n, n)
-    argv = C.with_arg(argv, "-phisteps", phisteps)
+    argv = R.supervisor_argv(n, n)
+    argv = R.with_arg(argv, "-phisteps", phisteps)
     if domains > 1:
-        argv = C.with_arg(argv, "-mosaic", spread)
-        argv = C.with_arg(argv, "-mosaic_domains", domains)
+        argv = R.with_arg(argv, "-mosaic", spread)
+        argv = R.with_arg(argv, "-mosaic_domains", domains)
     return argv
 
 
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
               "quirks": args.quirks, "reps": args.reps, "points": points, "fits": {}, "errors": []}
     tmp = Path(tempfile.mkdtemp(prefix="nbbench_sc_"))
     try:
-        case, _ = C.prepare_inputs(tmp / "inputs")
+        case, _ = R.prepare_inputs(tmp / "inputs")
         result["case"] = case
         for side in ("c", "torch"):
             d = tmp / side
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
             for name in ("A.mat", "scaled.hkl"):
                 (d / name).symlink_to((tmp / "inputs" / name).resolve())
         # torch: one process, all points; a small warm-up job first (first-call costs are not scaling)
-        if C.have_simulator():
+        if R.have_simulator():
             jobs = [{"name": "warm-up", "argv": point_argv(16, 1, 1, args.mosaic_spread), "reps": 1}]
             warm = 0 if args.quick else args.warmup
             jobs += [{"name": pt["name"], "argv": pt["argv"], "reps": args.reps, "warmup": warm} for pt in points]
@@ -103,15 +104,15 @@ def main(argv=None) -> int:
                     "cwd": str(tmp / "torch"), "threads": args.threads, "jobs": jobs}
             (tmp / "spec.json").write_text(json.dumps(spec))
             C.log(f"torch {args.dtype} on {args.device}: {len(points)} points in one process ...")
-            r = C.run_timed([C.PYTHON, str(C.BENCH / "_torch_run.py"), str(tmp / "spec.json")], cwd=tmp / "torch",
-                            env=C.child_env(), timeout=args.timeout)
+            r = R.run_timed([C.PYTHON, str(C.BENCH / "_torch_run.py"), str(tmp / "spec.json")], cwd=tmp / "torch",
+                            env=R.child_env(), timeout=args.timeout)
             inner = None
             for line in reversed(r["stdout"].splitlines()):
                 if line.startswith("{"):
                     inner = json.loads(line)
                     break
             if r["returncode"] != 0 or inner is None:
-                result["errors"].append(f"torch run exited {r['returncode']}: {C.tail(r['stderr'])}")
+                result["errors"].append(f"torch run exited {r['returncode']}: {R.tail(r['stderr'])}")
             else:
                 result["torch_threads"] = inner["threads"]
                 result["torch_peak_rss_bytes"] = r.get("max_rss_bytes")
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
             result["errors"].append("simulator not available (simulator/api.py missing)")
         cbin = None
         if not args.no_c:
-            cbin, how = C.c_binary(args.c_binary)
+            cbin, how = R.c_binary(args.c_binary)
             result["c_binary"] = {"path": str(cbin) if cbin else None, "how": how}
             if cbin is None:
                 result["errors"].append("C binary not available")
@@ -137,9 +138,9 @@ def main(argv=None) -> int:
             times = []
             for _ in range(args.reps):
                 C.log(f"C {pt['name']} ...")
-                r = C.run_timed([str(cbin), *pt["argv"]], cwd=tmp / "c", timeout=args.timeout, measure_rss=False)
+                r = R.run_timed([str(cbin), *pt["argv"]], cwd=tmp / "c", timeout=args.timeout, measure_rss=False)
                 if r["returncode"] != 0:
-                    result["errors"].append(f"C {pt['name']} exited {r['returncode']}: {C.tail(r['stderr'])}")
+                    result["errors"].append(f"C {pt['name']} exited {r['returncode']}: {R.tail(r['stderr'])}")
                     break
                 times.append(r["wall_s"])
             pt["c_s"] = C.summary(times)["min"]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _runs as R  # noqa: E402
 
 HEAVY = ("torch", "pandas", "matplotlib", "numpy", "rich", "dask", "scipy", "distributed", "yaml")
 TARGET_S = 1.5
@@ -90,22 +91,22 @@ def main(argv=None) -> int:
     reps = 1 if args.quick else args.reps
     result = {"benchmark": "startup", "machine": C.machine_info(), "reps": reps, "target_s": TARGET_S,
               "commands": {}, "importtime": {}, "errors": []}
-    env = C.child_env()
+    env = R.child_env()
     cwd = C.RESULTS if C.RESULTS.is_dir() else C.REPO
     cmds = commands()
     if not args.quick:  # warm the page cache once so the first repetition is not an outlier
         for cmd in cmds.values():
-            C.run_timed(cmd, env=env, cwd=cwd, measure_rss=False, timeout=120)
+            R.run_timed(cmd, env=env, cwd=cwd, measure_rss=False, timeout=120)
     for rep in range(reps):
         for name, cmd in cmds.items():  # interleaved so a burst of load hits every command alike
-            r = C.run_timed(cmd, env=env, cwd=cwd, timeout=120)
+            r = R.run_timed(cmd, env=env, cwd=cwd, timeout=120)
             ent = result["commands"].setdefault(name, {"cmd": cmd, "times": [], "rss": [], "returncode": r["returncode"]})
             ent["times"].append(r["wall_s"])
             if r.get("max_rss_bytes"):
                 ent["rss"].append(r["max_rss_bytes"])
             if r["returncode"] != 0:
                 ent["returncode"] = r["returncode"]
-                msg = f"{name} exited {r['returncode']}: {C.tail(r['stderr'])}"
+                msg = f"{name} exited {r['returncode']}: {R.tail(r['stderr'])}"
                 if msg not in result["errors"]:
                     result["errors"].append(msg)
         C.log(f"rep {rep + 1}/{reps} done")
@@ -115,7 +116,7 @@ def main(argv=None) -> int:
         ent["peak_rss_bytes"] = max(rss) if rss else None
         ent["target_s"] = TARGET_S if "--help" in name else None
     for name, pyargs in IMPORTTIME.items():
-        r = C.run_timed([C.PYTHON, "-X", "importtime", *pyargs], env=env, cwd=cwd, measure_rss=False, timeout=120)
+        r = R.run_timed([C.PYTHON, "-X", "importtime", *pyargs], env=env, cwd=cwd, measure_rss=False, timeout=120)
         rows = parse_importtime(r["stderr"])
         result["importtime"][name] = analyse_importtime(rows, args.top) | {"returncode": r["returncode"]}
     C.emit(result, args.json, render(result), args.out)
