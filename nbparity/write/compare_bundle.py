@@ -9,16 +9,14 @@ from nbparity.bundle import Streamed, bundle_name, write_bundle
 
 
 def _csv(df):
-    """The table as CSV, written in chunks of rows by pandas straight into the bundle's file (a trace of
-    millions of values makes a factors.csv of hundreds of MB: ~170 bytes a value)."""
+    """The table as CSV, written in chunks of rows straight into the bundle's file (a trace of millions of
+    values makes a factors.csv of hundreds of MB: ~170 bytes a value)."""
     if df is None or len(df) == 0:
         return ""
+    from nbparity.write.csv_table import csv_text, write_csv
     from nbparity.write.htmlreport import MAX_ROWS
 
-    def write(fh):
-        df.to_csv(fh, index=False, float_format="%.17g", mode="wb", encoding="utf-8")
-
-    return Streamed(write, df.head(MAX_ROWS).to_csv(index=False, float_format="%.17g"), len(df))
+    return Streamed(lambda fh: write_csv(df, fh), csv_text(df.head(MAX_ROWS)), len(df))
 
 
 def _c_log(run) -> str:
