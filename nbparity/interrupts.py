@@ -93,7 +93,7 @@ def restore(previous: list):
 
 
 def _in_native_init(frame) -> bool:
-    """Whether a frame of the stack is torch code calling one of its `_C.*init*` functions."""
+    """Whether a frame of the stack is torch code calling one of its `_C.*_init` functions."""
     torch_file = getattr(sys.modules.get("torch"), "__file__", None)
     if not torch_file:   # torch not being imported: nothing to wait for
         return False
@@ -109,14 +109,14 @@ def _in_native_init(frame) -> bool:
 
 @functools.lru_cache(maxsize=64)   # the re-checks ask again about the same frame
 def _calls_native_init(code, lasti: int) -> bool:
-    """Whether the instruction at `lasti` is a call of `<…>_C.<name with 'init'>` (from the bytecode: no
-    source needed, any layout)."""
+    """Whether the instruction at `lasti` calls `<…>._C.<name>_init` (torch calls these without arguments,
+    so the callee is the last name loaded; read from the bytecode: no source needed, any layout)."""
     import dis
 
     owner = name = None
     for ins in dis.get_instructions(code):
         if ins.offset == lasti:
-            return ins.opname.startswith(("CALL", "PRECALL")) and owner == "_C" and "init" in str(name)
+            return ins.opname.startswith(("CALL", "PRECALL")) and owner == "_C" and str(name).endswith("_init")
         if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF", "LOAD_ATTR", "LOAD_METHOD"):
             owner, name = name, ins.argval
     return False

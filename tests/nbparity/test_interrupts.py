@@ -116,7 +116,7 @@ def _call_offsets(source: str) -> list:
     ("if is_available() and not torch._C._c10d_init():\n    pass", [False, True]),
     ("if not torch._C._autograd_init():\n    pass", [True]),
     ("_C._dist_autograd_init()", [True]),
-    ("torch._C._get_schema(name)", [False]),       # not an initialiser
+    ("torch._C._get_default_device()", [False]),   # not an initialiser
     ("helpers._c10d_init()", [False]),              # not torch's _C
     ("_C._initExtension(_manager_path())", [False, False]),   # measured: its exceptions propagate
 ])
