@@ -11,6 +11,7 @@ raising, and the exception comes at the first check outside it."""
 
 from __future__ import annotations
 
+import dis   # here, not in the handler: an import there can meet the import the signal interrupted
 import functools
 import os
 import signal
@@ -111,8 +112,6 @@ def _in_native_init(frame) -> bool:
 def _calls_native_init(code, lasti: int) -> bool:
     """Whether the instruction at `lasti` calls `<…>._C.<name>_init` (torch calls these without arguments,
     so the callee is the last name loaded; read from the bytecode: no source needed, any layout)."""
-    import dis
-
     owner = name = None
     for ins in dis.get_instructions(code):
         if ins.offset == lasti:

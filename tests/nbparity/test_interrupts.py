@@ -122,3 +122,18 @@ def _call_offsets(source: str) -> list:
 ])
 def test_the_native_initialisers_are_told_from_the_bytecode(source, expected):
     assert [interrupts._calls_native_init(code, at) for code, at in _call_offsets(source)] == expected
+
+
+def test_the_decision_imports_nothing():
+    """The handler runs wherever the main thread is, possibly inside an import: importing a module
+    there can meet a half-initialised one or a module lock that thread already holds."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom nbparity import interrupts\nbefore = set(sys.modules)\n"
+             "code = compile('torch._C._c10d_init()', 'x', 'exec')\n"
+             "assert [interrupts._calls_native_init(code, o) for o in range(0, len(code.co_code), 2)]\n"
+             "print(sorted(set(sys.modules) - before))")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[]"
