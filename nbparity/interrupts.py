@@ -65,19 +65,22 @@ def raise_when_safe(exc_type, frame) -> None:
     since = _pending[1] if _pending is not None else time.monotonic()
     if _in_native_init(frame) and time.monotonic() - since < MAX_DEFER_S:
         _pending = (exc_type, since)
-        if signal.getsignal(signal.SIGALRM) is not _on_sigalrm:   # a pool worker: not installed up front
+        if signal.getsignal(signal.SIGALRM) is not _on_sigalrm:   # taken only now (restore gives it back)
             signal.signal(signal.SIGALRM, _on_sigalrm)
         signal.setitimer(signal.ITIMER_REAL, RECHECK_S)
         return
+    if _pending is not None:   # this raise answers a deferred signal: its re-check is not needed
+        signal.setitimer(signal.ITIMER_REAL, 0)
     _pending = None
-    signal.setitimer(signal.ITIMER_REAL, 0)
     raise exc_type()
 
 
 def install() -> list:
-    """The CLI's handlers (main thread only); returns what restore() needs."""
-    return [(sig, signal.signal(sig, handler)) for sig, handler in
-            ((signal.SIGTERM, _on_sigterm), (signal.SIGINT, _on_sigint), (signal.SIGALRM, _on_sigalrm))]
+    """The CLI's handlers (main thread only); returns what restore() needs. SIGALRM is only taken
+    while a signal waits (raise_when_safe)."""
+    return [(signal.SIGTERM, signal.signal(signal.SIGTERM, _on_sigterm)),
+            (signal.SIGINT, signal.signal(signal.SIGINT, _on_sigint)),
+            (signal.SIGALRM, signal.getsignal(signal.SIGALRM))]
 
 
 def restore(previous: list):
@@ -86,10 +89,13 @@ def restore(previous: list):
     global _pending
     for sig, handler in previous[:2]:   # SIGTERM, SIGINT first: nothing is deferred after this
         signal.signal(sig, signal.SIG_DFL if handler is None else handler)   # None: set outside Python
-    signal.setitimer(signal.ITIMER_REAL, 0)
+    ours = signal.getsignal(signal.SIGALRM) is _on_sigalrm   # a signal was deferred: the timer is ours
+    if ours:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     waiting, _pending = _pending, None
-    for sig, handler in previous[2:]:
-        signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    if ours:
+        for sig, handler in previous[2:]:
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
     return None if waiting is None else waiting[0]
 
 

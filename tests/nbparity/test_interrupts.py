@@ -137,3 +137,11 @@ def test_the_decision_imports_nothing():
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "[]"
+
+
+def test_a_command_leaves_the_callers_alarm_alone(alarms, capsys):
+    """SIGALRM is taken only while a signal waits: an in-process caller's own timer survives a command."""
+    signal.setitimer(signal.ITIMER_REAL, 5)
+    assert cli.main(["--version"]) == 0
+    assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    assert signal.getsignal(signal.SIGALRM) is not interrupts._on_sigalrm
