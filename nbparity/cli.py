@@ -8,7 +8,9 @@ import sys
 
 import click
 
+from nbparity import interrupts
 from nbparity.errors import NbparityError
+from nbparity.interrupts import Interrupted, Terminated
 
 # command name -> module in nbparity.commands exposing a click command called `command`
 COMMANDS = {
@@ -64,38 +66,10 @@ def _wants_torch_worker(args) -> bool:
     return bool(words) and words[0] == "compare" and not ({"-h", "--help"} & set(words))
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the process is, so `with` blocks remove their temporary folders."""
-
-
 def _allow_side_runs() -> None:
     port = sys.modules.get("nbparity.port")
     if port is not None:
         port.allow_runs()
-
-
-def _kill_side_runs() -> None:
-    port = sys.modules.get("nbparity.port")   # not imported: no side is running
-    if port is not None:
-        port.kill_running_groups()
-
-
-def _on_sigterm(signum, frame):
-    _kill_side_runs()
-    raise Terminated()
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C, raised where the process is; `except KeyboardInterrupt` (click's too) still catches it.
-    Not KeyboardInterrupt itself: CPython (3.11) marks the process "killed by Ctrl-C" whenever exactly that
-    type leaves an exec()/eval() of a string — dataclasses and namedtuple do one per class while torch is
-    imported — and then re-raises SIGINT at exit even after main() caught it and returned 130 (the
-    process ends with -2). CPython only checks the exact type, so a subclass is never marked."""
-
-
-def _on_sigint(signum, frame):
-    _kill_side_runs()
-    raise Interrupted()
 
 
 # the verdict's exit code, set by a command before it prints its report: a reader that closes stdout
@@ -110,8 +84,6 @@ def remember_exit(code: int) -> int:
 
 def main(argv=None):
     """Console entry point: turns NbparityError (and stray exceptions) into one stderr line + exit code."""
-    import signal
-
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
     prestarted = _wants_torch_worker(args)
@@ -119,19 +91,20 @@ def main(argv=None):
         from nbparity import torchworker
 
         torchworker.prestart()
-    previous = None
-    if _main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm), signal.signal(signal.SIGINT, _on_sigint)
+    previous = interrupts.install() if _main_thread() else None
     _verdict_code.clear()
     _allow_side_runs()
+    waiting = None
     try:
-        return _main(argv, debug, "--json" in args)
+        rc = _main(argv, debug, "--json" in args)
     finally:
         if prestarted:
             torchworker.discard_prestarted()
         if previous is not None:
-            for sig, handler in zip((signal.SIGTERM, signal.SIGINT), previous):
-                signal.signal(sig, signal.SIG_DFL if handler is None else handler)   # None: set outside Python
+            waiting = interrupts.restore(previous)
+    if waiting is not None:   # signalled inside torch's C++ init just before the end: still that exit
+        return _fail(*_SIGNALLED[waiting], "--json" in args)
+    return rc
 
 
 def _main_thread() -> bool:
@@ -153,6 +126,9 @@ def _fail(message: str, code: int, as_json: bool) -> int:
     return code
 
 
+_SIGNALLED = {Interrupted: ("nbparity: interrupted", 130), Terminated: ("nbparity: terminated", 143)}
+
+
 def _main(argv, debug, as_json=False):
     try:
         rc = cli.main(args=argv, prog_name="nbparity", standalone_mode=False)
@@ -161,9 +137,9 @@ def _main(argv, debug, as_json=False):
     except click.ClickException as exc:   # a bad option or argument: one line, exit 2, JSON too with --json
         return _fail(_click_line(exc), 2, as_json)
     except (click.exceptions.Abort, KeyboardInterrupt):   # click turns Ctrl-C into Abort
-        return _fail("nbparity: interrupted", 130, as_json)
+        return _fail(*_SIGNALLED[Interrupted], as_json)
     except Terminated:
-        return _fail("nbparity: terminated", 143, as_json)
+        return _fail(*_SIGNALLED[Terminated], as_json)
     except BrokenPipeError:   # the reader went away: the verdict still decides the exit code
         _silence_stdout()
         return _verdict_code[0] if _verdict_code else 0

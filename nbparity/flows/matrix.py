@@ -146,7 +146,7 @@ def _worker_init(tmp: str | None = None, parent: int | None = None):
     import os
     import signal
 
-    from nbparity.cli import Terminated
+    from nbparity.interrupts import Terminated, raise_when_safe
 
     def on_term(signum, frame):   # unwind, so the run's C/port process group and work folder go too
         signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: a second signal must not cut the cleanup
@@ -158,7 +158,7 @@ def _worker_init(tmp: str | None = None, parent: int | None = None):
         import threading
 
         threading.Timer(1.5, os._exit, (143,)).start()
-        raise Terminated()
+        raise_when_safe(Terminated, frame)   # not inside torch's C++ init: the worker would abort
 
     # Ctrl-C reaches every process of the terminal's group: the parent alone decides, and stops the
     # workers with one SIGTERM each (a worker cleaning up after SIGINT could be cut short by it)

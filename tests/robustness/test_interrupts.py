@@ -86,3 +86,75 @@ def test_ctrl_c_inside_exec_code_still_exits_130(tmp_path):
                        text=True, timeout=60, env=nbparity_env(PYTHONPATH=os.pathsep.join(path)))
     assert r.returncode == 130, r.stderr[-2000:]
     assert [ln for ln in r.stderr.splitlines() if ln.startswith("nbparity:")] == ["nbparity: interrupted"]
+
+
+# A real signal timed from the start of one of torch's C++ initialisers (a POSIX timer: SIGEV_SIGNAL on
+# CLOCK_MONOTONIC, set by a profile hook at the call), while cli.main imports torch in the main thread.
+# Raised inside that call, the handler's exception aborted the process (SIGABRT, -6).
+_SIGNAL_IN_NATIVE_INIT = '''
+import ctypes, ctypes.util, importlib, signal, sys
+
+class Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+class Itimerspec(ctypes.Structure):
+    _fields_ = [("interval", Timespec), ("value", Timespec)]
+
+class Sigevent(ctypes.Structure):   # Linux: sigev_value, sigev_signo, sigev_notify, a 48-byte union
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int),
+                ("pad", ctypes.c_byte * 48)]
+
+libc = ctypes.CDLL(ctypes.util.find_library("rt") or None, use_errno=True)
+target, sig, delay = sys.argv[1], signal.Signals[sys.argv[2]], float(sys.argv[3])
+
+def signal_soon():
+    timer = ctypes.c_void_p()
+    assert libc.timer_create(1, ctypes.byref(Sigevent(None, int(sig), 0)), ctypes.byref(timer)) == 0
+    when = Itimerspec(Timespec(0, 0), Timespec(0, int(delay * 1e9)))
+    assert libc.timer_settime(timer, 0, ctypes.byref(when), None) == 0
+
+def hook(frame, event, arg):
+    if event == "c_call" and getattr(arg, "__name__", "") == target:
+        sys.setprofile(None)
+        signal_soon()
+        print("signal timed from", target, file=sys.stderr)
+
+def run(*args, **kwargs):
+    sys.setprofile(hook)
+    importlib.import_module("torch")
+
+if sys.argv[4] == "cli":
+    from nbparity import cli
+    cli.cli.main = run
+    sys.exit(cli.main(["image"]))
+from nbparity.flows import matrix   # a pool worker: SIGTERM while its initializer imports torch
+from nbparity.interrupts import Terminated
+sys.setprofile(hook)
+try:
+    matrix._worker_init(None, None)
+except Terminated:
+    print("nbparity: terminated", file=sys.stderr)
+    sys.exit(143)
+'''
+
+
+@pytest.mark.parametrize("where, target, sig, delay", [
+    ("cli", "_c10d_init", "SIGINT", 0.0005),
+    ("cli", "_c10d_init", "SIGINT", 0.002),
+    ("cli", "_c10d_init", "SIGTERM", 0.001),
+    ("cli", "_autograd_init", "SIGINT", 0.0002),
+    ("worker", "_c10d_init", "SIGTERM", 0.001),
+])
+def test_a_signal_inside_torchs_native_init_does_not_abort(tmp_path, where, target, sig, delay):
+    """Ctrl-C or SIGTERM while torch's C++ initialisers run: the command (or matrix worker) still stops
+    with its exit code and one line, a few ms later, never with SIGABRT from an uncaught C++ exception."""
+    script = tmp_path / "signal_in_init.py"
+    script.write_text(_SIGNAL_IN_NATIVE_INIT)
+    path = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+    r = subprocess.run([sys.executable, str(script), target, sig, str(delay), where], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120, env=nbparity_env(PYTHONPATH=path))
+    assert f"signal timed from {target}" in r.stderr, r.stderr[-2000:]   # the signal was really sent
+    code, line = (130, "nbparity: interrupted") if sig == "SIGINT" else (143, "nbparity: terminated")
+    assert r.returncode == code, r.stderr[-2000:]   # was -6 (SIGABRT)
+    assert "terminate called" not in r.stderr, r.stderr[-2000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("nbparity:")] == [line]
