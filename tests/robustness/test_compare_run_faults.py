@@ -88,16 +88,10 @@ def _alive(pid: int) -> bool:
     return not (status.is_file() and status.read_text().split(")")[-1].split()[0] == "Z")
 
 
-def test_c_binary_prints_no_trace(tmp_path, cbin):
-    fake = install_fixture("fake_notrace.sh", tmp_path)
-    out = tmp_path / "out"
-    r = compare(out, c_bin=fake)
-    assert_one_line_error(r, 3)
-    assert_error_bundle(out)
-
-
-def test_c_binary_rejects_input_exit_9(tmp_path, cbin):
-    fake = install_fixture("fake_exit9.sh", tmp_path)
+@pytest.mark.parametrize("fixture", ["fake_notrace.sh", "fake_exit9.sh"])
+def test_c_binary_prints_no_trace_or_rejects_the_input(tmp_path, cbin, fixture):
+    """A C side that prints no trace, or exits 9 on the input: a run failure (3) with an error bundle."""
+    fake = install_fixture(fixture, tmp_path)
     out = tmp_path / "out"
     r = compare(out, c_bin=fake)
     assert_one_line_error(r, 3)
