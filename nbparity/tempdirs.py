@@ -107,14 +107,19 @@ def _stale(entry: os.DirEntry) -> bool:
     m = _OWNED.match(entry.name)
     if m is not None and m["prefix"] not in PREFIXES.values():
         m = None
-    m = m or _STAGING.match(entry.name)
+    return _left_by_dead_owner(entry, m or _STAGING.match(entry.name), stat.S_ISDIR)
+
+
+def _left_by_dead_owner(entry: os.DirEntry, m: re.Match | None, kind_ok) -> bool:
+    """The entry's name matched (m, with the owner tag): it is of the kind (kind_ok(st_mode)), ours, and
+    its owner is gone."""
     if m is None:
         return False
     try:
         st = entry.stat(follow_symlinks=False)
     except OSError:
         return False
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+    if not kind_ok(st.st_mode) or st.st_uid != os.getuid():
         return False
     return not owner_alive(int(m["pid"]), int(m["start"]), int(m["ns"]))
 
@@ -137,16 +142,7 @@ def sweep(dir: str | os.PathLike | None = None) -> list[Path]:
 
 
 def _stale_temp_file(entry: os.DirEntry, pattern: re.Pattern) -> bool:
-    m = pattern.match(entry.name)
-    if m is None:
-        return False
-    try:
-        st = entry.stat(follow_symlinks=False)
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():   # only plain files we could have written
-        return False
-    return not owner_alive(int(m["pid"]), int(m["start"]), int(m["ns"]))
+    return _left_by_dead_owner(entry, pattern.match(entry.name), stat.S_ISREG)   # plain files we could write
 
 
 def sweep_temp_files(target: str | os.PathLike) -> list[Path]:
