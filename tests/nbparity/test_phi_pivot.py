@@ -25,6 +25,8 @@ def _table():
         (0, 0, 0, 1, "late", NAN, 7.0, "PY", "FAIL"),              # structural: fails, not compared
         (0, 0, 0, 1, "F_latt", 4.0, 3.0, "both", "pass"),
         (0, 0, 1, 0, "other", -0.0, 0.0, "both", "pass"),
+        (0, 0, 1, 0, "F_cell", 1.0, NAN, "both", "FAIL"),          # unreadable torch value: Δ NaN
+        (0, 0, 0, 1, "h_frac", INF, 1.0, "both", "FAIL"),          # Δ -inf: non-finite, not in the max
     ]
     cols = ["layer", "subS", "subF", "phi_tic", "key", "c", "py", "side", "status"]
     t = pd.DataFrame(rows, columns=cols)
@@ -46,10 +48,10 @@ def test_numbers_of_the_steps():
     assert got["occurrence"].tolist() == ["0,0,0", "0,0,1", "0,0,0"]
     assert got["phi_tic"].tolist() == [0, 0, 1]
     assert got["status"].tolist() == ["fail", "fail", "fail"]
-    assert got["failing"].tolist() == ["F_latt", "phi_deg", "late"]
-    assert got["non_finite"].tolist() == ["k_frac", "I_term", ""]
+    assert got["failing"].tolist() == ["F_latt", "phi_deg F_cell", "late h_frac"]
+    assert got["non_finite"].tolist() == ["k_frac", "I_term F_cell", "h_frac"]
     assert got["one_sided_fields"].tolist() == ["", "extra", "late"]
-    assert got["compared"].tolist() == [3, 3, 2]
+    assert got["compared"].tolist() == [3, 4, 3]
     assert got["max_rel_delta"].tolist() == [0.25, INF, 0.25]
     assert got["F_latt_delta"].tolist()[0] == 0.5 and math.isnan(got["F_latt_c"].iloc[1])
     assert math.copysign(1.0, got["other_c"].iloc[1]) == -1.0
@@ -64,5 +66,5 @@ def test_tables_the_loop_takes():
     assert steps(twice, failing_mask(twice).to_numpy(dtype=bool)) is None
     renamed = t.rename(columns={"c": "c_value", "py": "py_value"})
     assert steps(renamed, failing_mask(renamed).to_numpy(dtype=bool)) is None
-    assert per_phi_table(renamed)["failing"].tolist() == ["F_latt", "phi_deg", "late"]
-    assert np.array_equal(per_phi_table(twice)["compared"].to_numpy(), [4, 3, 2])
+    assert per_phi_table(renamed)["failing"].tolist() == ["F_latt", "phi_deg F_cell", "late h_frac"]
+    assert np.array_equal(per_phi_table(twice)["compared"].to_numpy(), [4, 4, 3])
