@@ -134,7 +134,7 @@ def _tolerances(schema, table, config_table, dtype, rtol, atol) -> dict:
     def pick(cl, i, override):
         return override if override is not None and cl != "exact" else schema.class_defaults(cl, dtype)[i]
 
-    used = sorted(set(table["tol_class"]) | set(config_table["tol_class"]))
+    used = sorted(set(table["tol_class"].unique()) | set(config_table["tol_class"].unique()))
     return json_safe({"rule": RULE, "dtype": dtype, "rtol_override": rtol, "atol_override": atol,
                       "classes": {cl: {"rtol": pick(cl, 0, rtol), "atol": pick(cl, 1, atol)} for cl in used}})
 

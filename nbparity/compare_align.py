@@ -90,12 +90,16 @@ def finish_table(merged, config: bool = False):
 def _tolerances(schema, keys, sections, dtype, rtol, atol):
     import numpy as np
 
-    classes = [schema.class_of(k, s) for k, s in zip(keys, sections)]
+    from nbparity.distinct import distinct_codes
+
+    codes, first = distinct_codes(keys, sections)   # a few hundred keys over millions of rows
+    k_first, s_first = list(keys.iloc[first]), list(np.asarray(sections, dtype=object)[first])
+    classes = [schema.class_of(k, s) for k, s in zip(k_first, s_first)]
     exact = np.array([cl == "exact" for cl in classes], dtype=bool)
     tols = [schema.class_defaults(cl, dtype) for cl in classes]
     r = np.array([t[0] if (rtol is None or ex) else rtol for t, ex in zip(tols, exact)], dtype=float)
     a = np.array([t[1] if (atol is None or ex) else atol for t, ex in zip(tols, exact)], dtype=float)
-    return classes, exact, r, a
+    return np.array(classes, dtype=object)[codes], exact[codes], r[codes], a[codes]
 
 
 def _structural(own_sections, merged, has_c, has_py, phi_one_occ):
@@ -104,11 +108,14 @@ def _structural(own_sections, merged, has_c, has_py, phi_one_occ):
     all (config echo, extended φ fields of other builds) stay one-sided."""
     import numpy as np
 
-    key_ids = list(zip(own_sections, merged["key"]))
-    shared = {k for k, hc in zip(key_ids, has_c) if hc} & {k for k, hp in zip(key_ids, has_py) if hp}
-    structural = np.array([k in shared for k in key_ids], dtype=bool) & ~(has_c & has_py)
+    from nbparity.distinct import distinct_codes
+
+    key_ids, _ = distinct_codes(own_sections, merged["key"])
+    n = int(key_ids.max(initial=-1)) + 1
+    shared = (np.bincount(key_ids[has_c], minlength=n) > 0) & (np.bincount(key_ids[has_py], minlength=n) > 0)
+    structural = shared[key_ids] & ~(has_c & has_py)
     if any(phi_one_occ):
-        elsewhere = (np.array([s == "phi" for s in own_sections], dtype=bool)
+        elsewhere = (np.asarray(own_sections == "phi", dtype=bool)
                      & ((merged["layer"] != 0) | (merged["subS"] != 0) | (merged["subF"] != 0)).to_numpy())
         unknown = (has_c & phi_one_occ[1]) | (has_py & phi_one_occ[0])
         structural &= ~(elsewhere & unknown)
@@ -122,9 +129,12 @@ def judge_rows(merged, schema, dtype: str, rtol, atol, section_col: str | None =
     one sub-pixel); the other side's φ steps at other occurrences are then one-sided, not failures."""
     import numpy as np
 
-    own_sections = list(merged["section"] if section_col is None else [section_col] * len(merged))
+    from nbparity.distinct import per_distinct
+
+    own_sections = (merged["section"].to_numpy(dtype=object) if section_col is None
+                    else np.full(len(merged), section_col, dtype=object))
     # an extra prefix's section (tap5, source2, …) holds per-pixel quantities: judge them as such
-    sections = [s if s in ("pixel", "phi", "config") else "pixel" for s in own_sections]
+    sections = per_distinct(lambda s: s if s in ("pixel", "phi", "config") else "pixel", own_sections)
     classes, exact, r, a = _tolerances(schema, merged["key"], sections, dtype, rtol, atol)
     c = merged["value_c"].to_numpy(dtype=float)
     py = merged["value_py"].to_numpy(dtype=float)
@@ -134,10 +144,10 @@ def judge_rows(merged, schema, dtype: str, rtol, atol, section_col: str | None =
     # string-typed keys (convention, pivot, shape) and keys our schema does not know (other builds'
     # text values: detector_convention=CUSTOM) compare their words; a numeric key's unreadable token is
     # a failure, never "NaN == NaN"
-    is_str = np.array([_key_type(schema, k, s) in ("str", None) for k, s in zip(merged["key"], sections)],
-                      dtype=bool)
-    nan_c = np.isnan(c) & ~merged["raw_c"].fillna("nan").map(_is_nan_token).to_numpy()
-    nan_py = np.isnan(py) & ~merged["raw_py"].fillna("nan").map(_is_nan_token).to_numpy()
+    is_str = per_distinct(lambda k, s: _key_type(schema, k, s) in ("str", None), merged["key"], sections,
+                          dtype=bool)
+    nan_c = _unreadable(c, merged["raw_c"])
+    nan_py = _unreadable(py, merged["raw_py"])
     words = is_str & (nan_c | nan_py)
     garbled = ~is_str & (nan_c | nan_py)   # a value that did not parse as a number
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -165,6 +175,18 @@ def _column(merged, name):
     import numpy as np
 
     return merged[name].to_numpy(dtype=float) if name in merged else np.zeros(len(merged))
+
+
+def _unreadable(values, raw):
+    """Rows whose value is NaN but whose printed token is not a NaN: only the NaN rows' tokens are read."""
+    import numpy as np
+
+    from nbparity.distinct import per_distinct
+
+    out = np.isnan(values)
+    rows = np.flatnonzero(out)
+    out[rows] = ~per_distinct(_is_nan_token, raw.iloc[rows].fillna("nan"), dtype=bool)
+    return out
 
 
 def _key_type(schema, key: str, section: str) -> str | None:

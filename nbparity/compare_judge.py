@@ -90,7 +90,9 @@ def _bit_equal(rows) -> "object":
 def _annotate_one_sided(full, entries, frames_by_side, builds):
     """Each one-sided key with the build of the side that has it and the declaration's reason (or None).
     Two sides of the same build print the same keys: between them only a declaration naming the other
-    side (`against`) holds."""
+    side (`against`) holds. Returns the reason of every row of `full` (an object array)."""
+    from nbparity.distinct import per_distinct
+
     reasons = {}
     same = builds["C"] is not None and builds["C"] == builds["PY"]
     ids = {side: side_id(f) for side, f in frames_by_side.items()}
@@ -99,7 +101,7 @@ def _annotate_one_sided(full, entries, frames_by_side, builds):
         reason = declared_reason(builds[e["side"]], e["section"], e["key"], frames, ids[other], same)
         e.update(build=builds[e["side"]], declared=reason)
         reasons[(e["section"], e["key"], e["side"])] = reason
-    return [reasons.get(k) for k in zip(full["section"], full["key"], full["side"])]
+    return per_distinct(lambda *k: reasons.get(k), full["section"], full["key"], full["side"])
 
 
 def _name_values(rows, limit: int = 6) -> str:
@@ -158,7 +160,7 @@ def _absent_keys(full, keys) -> list:
 def _not_compared(full, c, py, keys) -> dict:
     """section -> why it was not compared ('configuration not compared (neither side printed a config echo)')."""
     out = {}
-    for sec in dict.fromkeys(["config", "pixel", "phi"] + list(full["section"])):
+    for sec in dict.fromkeys(["config", "pixel", "phi"] + list(full["section"].unique())):
         rows = full[(full["section"] == sec).to_numpy()]
         if (rows["side"] == "both").any():
             continue
@@ -182,12 +184,13 @@ def judge_aligned(table, config_table, c, py, keys: tuple = (), divergence: str 
     import pandas as pd
 
     from nbparity.compare_notes import one_sided_keys
+    from nbparity.distinct import per_distinct
 
     full = pd.concat([config_table, table], ignore_index=True)
     builds = {"C": detect_build(c), "PY": detect_build(py)}
     entries = one_sided_keys(full)
-    declared = np.array([r is not None for r in _annotate_one_sided(full, entries, {"C": c, "PY": py}, builds)],
-                        dtype=bool)
+    reasons = _annotate_one_sided(full, entries, {"C": c, "PY": py}, builds)
+    declared = per_distinct(lambda r: r is not None, reasons, dtype=bool)
     selected = key_mask(full, keys) if keys else np.ones(len(full), dtype=bool)
     one = (full["status"] == "one-sided").to_numpy()
     deciding = selected & ~(one & declared)

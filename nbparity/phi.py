@@ -158,6 +158,8 @@ def per_phi_table(table):
     emission order. A pass row has a finite Δ in every compared field."""
     import pandas as pd
 
+    from nbparity.phi_pivot import steps
+
     if table is None or len(table) == 0:
         return pd.DataFrame()
     rows = _phi_section(table)
@@ -165,6 +167,14 @@ def per_phi_table(table):
         return pd.DataFrame()
     ccol, pcol = _col(rows, "c", "c_value", "C"), _col(rows, "py", "py_value", "torch", "PY")
     fail = failing_mask(rows)
+    fast = steps(rows, fail.to_numpy(dtype=bool))   # the aligned table of nbparity.compare, with numpy
+    return _ordered(fast if fast is not None else _steps_loop(rows, fail, ccol, pcol))
+
+
+def _steps_loop(rows, fail, ccol, pcol):
+    """The per-φ frame of any table, one row at a time (columns in the order the step dicts insert them)."""
+    import pandas as pd
+
     groups: dict = {}
     order = []
     for r, bad in zip(rows.to_dict("records"), fail):   # iterrows' values, without a Series per row
@@ -183,7 +193,10 @@ def per_phi_table(table):
         for name in ("failing", "non_finite", "one_sided_fields"):
             g[name] = " ".join(g[name])
         out.append(g)
-    df = pd.DataFrame(out)
+    return pd.DataFrame(out)
+
+
+def _ordered(df):
     lead = ["occurrence", "phi_tic"]
     vals = [c for f in FIELDS for c in (f"{f}_c", f"{f}_py", f"{f}_delta") if c in df.columns]
     rest = [c for c in df.columns if c not in lead + vals]

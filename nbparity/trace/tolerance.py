@@ -34,23 +34,29 @@ def quantity(key: str) -> str:
 
 def key_magnitudes(keys, sections, c) -> np.ndarray:
     """Per row: the largest finite |C value| of its (section, quantity)."""
-    mags: dict[tuple, float] = {}
-    ident = [(s, quantity(k)) for s, k in zip(sections, keys)]
-    for k, v in zip(ident, np.abs(np.asarray(c, dtype=float))):
-        if np.isfinite(v):
-            mags[k] = max(mags.get(k, 0.0), float(v))
-    return np.array([mags.get(k, 0.0) for k in ident], dtype=float)
+    from nbparity.distinct import distinct_codes, per_distinct
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype=float)
+    ident, _ = distinct_codes(sections, per_distinct(quantity, keys))
+    v = np.abs(np.asarray(c, dtype=float))
+    fin = np.isfinite(v)
+    mags = np.zeros(int(ident.max()) + 1, dtype=float)
+    np.maximum.at(mags, ident[fin], v[fin])   # max is exact: the same numbers as a running max per key
+    return mags[ident]
 
 
 def floors(keys, sections, classes, c, r, a, atol_override=None) -> np.ndarray:
     """The absolute floor of every row (see the module docstring)."""
+    from nbparity.distinct import per_distinct
+
     a = np.asarray(a, dtype=float).copy()
     if atol_override is not None or len(a) == 0:
         return a
     scaled = np.asarray(r, dtype=float) * key_magnitudes(keys, sections, c)
-    unknown = np.array([cl == UNKNOWN for cl in classes], dtype=bool)
-    capped = np.array([cl not in SENSITIVITY_FLOORS and cl not in ("exact", UNKNOWN) for cl in classes],
-                      dtype=bool)
+    unknown = per_distinct(lambda cl: cl == UNKNOWN, classes, dtype=bool)
+    capped = per_distinct(lambda cl: cl not in SENSITIVITY_FLOORS and cl not in ("exact", UNKNOWN), classes,
+                          dtype=bool)
     a = np.where(unknown, scaled, a)
     # a quantity printed as all zeros on the C side says nothing of its scale: its class floor stays
     return np.where(capped & (scaled > 0), np.minimum(a, scaled), a)
