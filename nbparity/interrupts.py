@@ -7,7 +7,11 @@ one raised by a Python signal handler there becomes an uncaught C++ exception an
 (SIGABRT: "terminate called after throwing an instance of 'pybind11::error_already_set'"). Measured
 (torch 2.13, CPython 3.11): the handler then runs with the torch module frame at the CALL of that
 function, for about 4 ms. While such a call is on the stack the handler re-arms a SIGALRM instead of
-raising, and the exception comes at the first check outside it."""
+raising, and the exception comes at the first check outside it.
+
+Where Python itself swallows an exception (a weakref callback such as importlib's module-lock cleanup, a
+__del__: it only prints "Exception ignored …"), the Ctrl-C would be lost and the command would run on to
+exit 0: the unraisable hook catches ours and raises it again at the next check instead."""
 
 from __future__ import annotations
 
@@ -58,16 +62,35 @@ def _on_sigalrm(signum, frame):
         raise_when_safe(_pending[0], frame)
 
 
+def _on_unraisable(unraisable) -> None:
+    if isinstance(unraisable.exc_value, (Interrupted, Terminated)):   # swallowed: raise it again soon
+        try:
+            _defer(type(unraisable.exc_value), time.monotonic())
+            return
+        except ValueError:   # not the main thread (ours are raised there): say it as Python would
+            pass
+    _hook[0](unraisable)
+
+
+_hook = [sys.__unraisablehook__]   # the hook ours stands in front of while a command runs
+
+
+def _defer(exc_type, since: float) -> None:
+    """Raise `exc_type` at the SIGALRM re-check RECHECK_S from now."""
+    global _pending
+    _pending = (exc_type, since)
+    if signal.getsignal(signal.SIGALRM) is not _on_sigalrm:   # taken only now (restore gives it back)
+        signal.signal(signal.SIGALRM, _on_sigalrm)
+    signal.setitimer(signal.ITIMER_REAL, RECHECK_S)
+
+
 def raise_when_safe(exc_type, frame) -> None:
     """Raise `exc_type` now, or, inside torch's C++ initialisation, re-check in RECHECK_S (a later
     signal replaces the class that will be raised)."""
     global _pending
     since = _pending[1] if _pending is not None else time.monotonic()
     if _in_native_init(frame) and time.monotonic() - since < MAX_DEFER_S:
-        _pending = (exc_type, since)
-        if signal.getsignal(signal.SIGALRM) is not _on_sigalrm:   # taken only now (restore gives it back)
-            signal.signal(signal.SIGALRM, _on_sigalrm)
-        signal.setitimer(signal.ITIMER_REAL, RECHECK_S)
+        _defer(exc_type, since)
         return
     if _pending is not None:   # this raise answers a deferred signal: its re-check is not needed
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -78,6 +101,8 @@ def raise_when_safe(exc_type, frame) -> None:
 def install() -> list:
     """The CLI's handlers (main thread only); returns what restore() needs. SIGALRM is only taken
     while a signal waits (raise_when_safe)."""
+    if sys.unraisablehook is not _on_unraisable:
+        _hook[0], sys.unraisablehook = sys.unraisablehook, _on_unraisable
     return [(signal.SIGTERM, signal.signal(signal.SIGTERM, _on_sigterm)),
             (signal.SIGINT, signal.signal(signal.SIGINT, _on_sigint)),
             (signal.SIGALRM, signal.getsignal(signal.SIGALRM))]
@@ -87,6 +112,8 @@ def restore(previous: list):
     """Put the handlers back and cancel a re-check; returns the exception class of a signal that was
     still waiting for a safe point (the command ended first), else None."""
     global _pending
+    if sys.unraisablehook is _on_unraisable:
+        sys.unraisablehook = _hook[0]
     for sig, handler in previous[:2]:   # SIGTERM, SIGINT first: nothing is deferred after this
         signal.signal(sig, signal.SIG_DFL if handler is None else handler)   # None: set outside Python
     ours = signal.getsignal(signal.SIGALRM) is _on_sigalrm   # a signal was deferred: the timer is ours

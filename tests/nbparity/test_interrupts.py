@@ -145,3 +145,30 @@ def test_a_command_leaves_the_callers_alarm_alone(alarms, capsys):
     assert cli.main(["--version"]) == 0
     assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
     assert signal.getsignal(signal.SIGALRM) is not interrupts._on_sigalrm
+
+
+def test_a_ctrl_c_python_swallows_is_raised_again(tmp_path):
+    """A Ctrl-C whose exception lands in a weakref callback (Python prints "Exception ignored" and goes on:
+    importlib's module-lock cleanup is one) still stops the command: 130 and one line, not exit 0."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "swallowed.py"
+    script.write_text(
+        "import signal, sys, time, weakref\n"
+        "from nbparity import cli\n"
+        "class Thing: pass\n"
+        "def work(argv, debug, as_json=False):\n"
+        "    try:\n"
+        "        thing = Thing()\n"
+        "        ref = weakref.ref(thing, lambda r: signal.raise_signal(signal.SIGINT))   # handler runs in it\n"
+        "        del thing\n"
+        "        time.sleep(0.5)\n"
+        "    except KeyboardInterrupt:\n"
+        "        return cli._fail('nbparity: interrupted', 130, False)\n"
+        "    print('ran on')\n"
+        "    return 0\n"
+        "cli._main = work   # the command: cli.main's handlers, restore and exit code around it\n"
+        "sys.exit(cli.main(['image']))\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr.strip()) == (130, "", "nbparity: interrupted")
