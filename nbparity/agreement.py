@@ -58,8 +58,8 @@ def agreement(table):
     float32 = table["tol_class"].isin(FLOAT32_CLASSES).to_numpy()
     exact = (table["tol_class"] == "exact").to_numpy()
     cap = np.where(float32, MAX_DIGITS["float32"], MAX_DIGITS["float64"])
-    diff = np.abs(py - c)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):   # inf - inf, 0/0: rows not measured anyway
+        diff = np.abs(py - c)
         rel = np.where(diff == 0, 0.0, diff / np.abs(c))
         digits = np.where(rel == 0, cap, np.clip(-np.log10(rel), 0.0, cap))
         atol = table["atol"].to_numpy(dtype=float)

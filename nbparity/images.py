@@ -50,12 +50,13 @@ def pearson(c: np.ndarray, p: np.ndarray) -> float:
     p = p.astype(np.float64).ravel()
     if c.size == 0:
         return float("nan")
-    dc, dp = c - c.mean(), p - p.mean()
-    # sqrt(x·x) == x exactly in IEEE round-to-nearest, so identical images give exactly 1
-    den = math.sqrt(float(np.dot(dc, dc)) * float(np.dot(dp, dp)))
-    if den == 0.0:
-        return 1.0 if np.array_equal(c, p) else float("nan")
-    return float(np.dot(dc, dp) / den)
+    with np.errstate(invalid="ignore", over="ignore"):   # a non-finite pixel makes it NaN: fails any gate
+        dc, dp = c - c.mean(), p - p.mean()
+        # sqrt(x·x) == x exactly in IEEE round-to-nearest, so identical images give exactly 1
+        den = math.sqrt(float(np.dot(dc, dc)) * float(np.dot(dp, dp)))
+        if den == 0.0:
+            return 1.0 if np.array_equal(c, p) else float("nan")
+        return float(np.dot(dc, dp) / den)
 
 
 def local_maxima(img: np.ndarray, threshold: float) -> np.ndarray:
