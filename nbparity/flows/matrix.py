@@ -180,6 +180,17 @@ def _worker_init(tmp: str | None = None, parent: int | None = None):
         pass
 
 
+def _run_in_worker(spec, ctx: RunContext) -> dict:
+    """run_one in a pool worker: stopped by SIGTERM, the worker ends as soon as the run has unwound (its
+    side groups killed, its work folder removed), not when on_term's fallback timer fires."""
+    from nbparity.interrupts import Terminated
+
+    try:
+        return run_one(spec, ctx)
+    except Terminated:
+        os._exit(143)
+
+
 def _execute_local(specs, ctx: RunContext, jobs: int):
     if jobs <= 1:
         for spec in specs:
@@ -192,7 +203,7 @@ def _execute_local(specs, ctx: RunContext, jobs: int):
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                                initargs=(str(Path(ctx.work_root) / "tmp"), os.getpid()))
     try:
-        futs = [pool.submit(run_one, spec, ctx) for spec in specs]
+        futs = [pool.submit(_run_in_worker, spec, ctx) for spec in specs]
         for fut in as_completed(futs):
             yield fut.result()
     except BaseException:

@@ -158,3 +158,31 @@ def test_a_signal_inside_torchs_native_init_does_not_abort(tmp_path, where, targ
     assert r.returncode == code, r.stderr[-2000:]   # was -6 (SIGABRT)
     assert "terminate called" not in r.stderr, r.stderr[-2000:]
     assert [ln for ln in r.stderr.splitlines() if ln.startswith("nbparity:")] == [line]
+
+
+def test_a_stopped_matrix_worker_ends_once_its_run_has_unwound(tmp_path):
+    """SIGTERM in a pool worker: the run unwinds (its finally blocks run) and the worker ends at once with
+    143 (before, only on_term's fallback timer ended it, 1.5 s later: a matrix stopped in 1.55 s)."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "unwound"
+    code = (
+        "import os, signal, sys, threading, time\n"
+        "class NoTimer:   # on_term's fallback never fires here: only the run's own end may stop the worker\n"
+        "    def __init__(self, *a): pass\n"
+        "    def start(self): pass\n"
+        "threading.Timer = NoTimer\n"
+        "from nbparity.flows import matrix\n"
+        "matrix._worker_init(None, None)   # the pool worker's handlers\n"
+        "def run_one(spec, ctx):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(30)\n"
+        "    finally:\n"
+        f"        open({str(marker)!r}, 'w').close()\n"
+        "matrix.run_one = run_one\n"
+        "matrix._run_in_worker('spec', None)\n"
+        "print('returned')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 143 and r.stdout == "" and marker.exists(), r.stderr[-2000:]
