@@ -33,13 +33,27 @@ def _pieces(df):
     yield _rows([[str(c) for c in df.columns]])
     for lo in range(0, len(df), CHUNK_ROWS):
         part = df.iloc[lo:lo + CHUNK_ROWS]
-        yield _rows(zip(*(_cells(part[c]) for c in part.columns)))
+        columns = [_cells(part[c]) for c in part.columns]
+        yield _joined(columns) if len(columns) > 1 and not any(map(_needs_quotes, columns)) \
+            else _rows(zip(*columns))
 
 
 def _rows(rows) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)   # pandas' own settings: QUOTE_MINIMAL, '"'
     return out.getvalue()
+
+
+def _needs_quotes(cells: list) -> bool:
+    """A cell the csv writer would quote (QUOTE_MINIMAL: the delimiter, the quote, an end of line)."""
+    text = "\0".join(cells)
+    return any(c in text for c in ',"\n\r')
+
+
+def _joined(columns: list) -> str:
+    """The rows as the csv writer writes them when no cell needs quoting (and a row has several cells, so
+    an empty cell stays empty): cells joined with ',', rows ended with '\\n' (a few times faster)."""
+    return "".join(map("{}\n".format, map(",".join, zip(*columns))))
 
 
 def _cells(column) -> list:

@@ -35,6 +35,8 @@ def test_every_dtype_as_pandas_writes_it(monkeypatch):
     assert csv_text(df) == expected
     assert "-0," in expected and ",0," in expected   # -0.0 and 0.0 are told apart
     assert csv_text(df.iloc[:0]) == _pandas(df.iloc[:0]) and csv_text(df[["i"]]) == _pandas(df[["i"]])
+    plain = df[["value", "f32", "i", "u", "b", "obj"]]   # no cell to quote: cells joined without the csv writer
+    assert csv_text(plain) == _pandas(plain)
 
 
 def test_the_aligned_tables_of_a_compare(tmp_path, monkeypatch):
