@@ -70,4 +70,7 @@ def _cells(column) -> list:
         return np.array(text, dtype=object)[codes].tolist() if len(text) else [""] * len(values)
     if values.dtype.kind in "iub":
         return values.astype(str).tolist()
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":   # str or missing: each distinct one once
+        codes, uniq = pd.factorize(values)   # (not for other objects: 1, 1.0 and True are one key there)
+        return np.array(uniq.tolist() + [""], dtype=object)[codes].tolist()   # code -1: missing
     return ["" if v is None or v is na or (isinstance(v, float) and v != v) else str(v) for v in values.tolist()]
