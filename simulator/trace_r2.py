@@ -201,17 +201,19 @@ def source2_lines(keep: dict, prefix: str = "TRACE_PY_SOURCE2") -> list[str]:
     lam = float(np.asarray(keep["lam"], np.float64)[2])
     out = []
     T, J = surv.shape[:2]
+    polar = polar_variable(arr["pol"], keep["pol_calls"])   # once: a scan over every iteration
+    diffracted = [np.asarray(x, np.float64) for x in keep["d"]]
     for t in range(T):
         for j in range(J):
             if not bool(surv[t, j, 2]):
                 continue
             idx = (t, j, 2, 0, 0)
-            d = [float(np.asarray(x, np.float64)[t, j]) for x in keep["d"]]
+            d = [float(x[t, j]) for x in diffracted]
             F_latt = arr["F_latt"][idx]
             rows = [("F_cell", arr["F_cell"][idx]), ("F_latt", F_latt), ("F_cell_squared", arr["F_cell_sq"][idx]),
                     # F_latt² is no loop value (the loop forms ((F·F)·FL)·FL); R2 prints the product
                     ("F_latt_squared", F_latt * F_latt), ("I_contribution", arr["I_term"][idx]),
-                    ("polar", polar_variable(arr["pol"], keep["pol_calls"])[t, j, 2]),
+                    ("polar", polar[t, j, 2]),
                     # as block C's cos_2theta: incident · diffracted, R2's print-time dot product
                     ("cos2theta", inc[0] * d[0] + inc[1] * d[1] + inc[2] * d[2]),
                     ("lambda_angstroms", lam * A_PER_M)]
