@@ -66,12 +66,6 @@ def _wants_torch_worker(args) -> bool:
     return bool(words) and words[0] == "compare" and not ({"-h", "--help"} & set(words))
 
 
-def _allow_side_runs() -> None:
-    port = sys.modules.get("nbparity.port")
-    if port is not None:
-        port.allow_runs()
-
-
 # the verdict's exit code, set by a command before it prints its report: a reader that closes stdout
 # early (`nbparity compare … | head -1`) must not change it
 _verdict_code: list = []
@@ -93,7 +87,7 @@ def main(argv=None):
         torchworker.prestart()
     previous = interrupts.install() if _main_thread() else None
     _verdict_code.clear()
-    _allow_side_runs()
+    interrupts.allow_side_runs()
     waiting = None
     try:
         rc = _main(argv, debug, "--json" in args)
@@ -102,6 +96,7 @@ def main(argv=None):
             torchworker.discard_prestarted()
         if previous is not None:
             waiting = interrupts.restore(previous)
+        interrupts.allow_side_runs()
     if waiting is not None:   # signalled inside torch's C++ init just before the end: still that exit
         return _fail(*_SIGNALLED[waiting], "--json" in args)
     return rc

@@ -47,6 +47,14 @@ def _kill_side_runs() -> None:
         port.kill_running_groups()
 
 
+def allow_side_runs() -> None:
+    """Side runs may start again: at a command's start and once it has ended (a stop request answered must
+    not refuse the runs of whatever this process does next, such as an in-process compare_pixel)."""
+    port = sys.modules.get("nbparity.port")   # not imported: nothing was stopped
+    if port is not None:
+        port.allow_runs()
+
+
 def _on_sigterm(signum, frame):
     _kill_side_runs()
     raise_when_safe(Terminated, frame)

@@ -228,7 +228,7 @@ def kill_running_groups() -> None:
 
 
 def allow_runs() -> None:
-    """A new command: runs may start again (cli.main calls this first)."""
+    """Runs may start again (cli.main calls this at a command's start and end: interrupts.allow_side_runs)."""
     _STOPPING.clear()
 
 

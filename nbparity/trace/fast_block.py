@@ -203,7 +203,7 @@ def _records(p, t: _Tokens, first, ntok, line_of, pos, pixel, phi, impl):
     ok_phi = _phi_lines(phi, line_of[phi_tok], phi_name, index, phi_vals, len(first))
     if not ok_phi[phi].all():
         return _records(p, t, first, ntok, line_of, pos, pixel, ok_phi, impl)
-    return (pixel | phi), Records.build(p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals,
+    return (pixel | phi), Records.build(p, t, first, ntok, line_of, pixel, impl, body, body_vals,
                                         phi_tok, phi_name, phi_factor, index, phi_vals)
 
 

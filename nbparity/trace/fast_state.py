@@ -55,7 +55,7 @@ class Records:
     arity: np.ndarray
 
     @classmethod
-    def build(cls, p, t, first, ntok, line_of, pos, pixel, phi, impl, body, body_vals, phi_tok, phi_name,
+    def build(cls, p, t, first, ntok, line_of, pixel, impl, body, body_vals, phi_tok, phi_name,
               phi_factor, index, phi_vals):
         px_lines = np.flatnonzero(pixel)
         key_code = t.key_code[px_lines]
@@ -126,7 +126,7 @@ def _values(t, body, body_vals, phi_tok, value_field, phi_vals, body_factor, fie
     printed[body_at], printed[field_at] = body_vals, phi_vals[value_field]
     factor[body_at], factor[field_at] = body_factor, field_factor
     stats = (printed, np.ones(len(printed), bool),
-             *_unique_stats(t, body, phi_tok, body_at, field_at, np.flatnonzero(value_field)))
+             *_unique_stats(t, body_at, field_at, np.flatnonzero(value_field)))
     return raw, printed * factor, stats
 
 
@@ -144,10 +144,10 @@ def _alias_uses(p, t, first, px_lines, key_code, phi_tok, tok_line):
     return np.concatenate((px_lines, tok_line))[keep], named
 
 
-def _unique_stats(t, body, phi_tok, body_at, field_at, fields):
+def _unique_stats(t, body_at, field_at, fields):
     """_byte_stats of every value, measured once per distinct token (t.value_uniq, plain ASCII by now, and
     t.value_code: codes of the body tokens then the per-φ values, as _records read them)."""
-    n_body = int(body.sum())
+    n_body = len(body_at)
     source = np.empty(len(body_at) + len(field_at), np.int64)
     source[body_at], source[field_at] = np.arange(n_body), n_body + fields
     per_value = t.value_code[source]
@@ -264,7 +264,7 @@ def commit_segment(p, r: Records, lo: int, hi: int, first_no: int) -> None:
     for section, printed in dict.fromkeys(r.named[na:nb]):
         p.aliases.resolve(section, printed)
     sl = slice(a, b)
-    impl, name, kind, occ, fields = r.impl[sl], r.name[sl], r.kind[sl], r.occ[sl], r.fields[sl]
+    name, kind, occ, fields = r.name[sl], r.kind[sl], r.occ[sl], r.fields[sl]
     count, no = r.count[sl], r.line[sl] + first_no
     px, ph = kind == 1, kind == 2
     b0 = max(p.block, 0)

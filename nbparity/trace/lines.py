@@ -2,13 +2,12 @@
 a list of all its lines are never held (a traced pixel can print millions of sub-pixel lines).
 
     source = LineSource(text_bytes_or_binary_file)
-    for no, line in source: ...          # 1-based numbers; lines split on '\\n' only, without it
-    for first_no, lines, data, whole in source.blocks(): ...   # the same, a block at a time: `data` is the
-                                         # block's UTF-8 bytes (None when it did not decode cleanly), `whole`
-                                         # False for the final piece after the last end-of-line
-    source.binary, source.n_lines, source.last_cut, source.decode_warning   # known once iterated
+    for first_no, lines, data, whole in source.blocks(): ...   # 1-based numbers; lines split on '\\n' only,
+                                         # without it; `data` is the block's UTF-8 bytes (None when it did not
+                                         # decode cleanly), `whole` False for the final piece after the last
+                                         # end-of-line (whether that is a cut record is the reader's call)
+    source.binary, source.n_lines, source.decode_warning   # known once iterated
 
-last_cut: the final line has no end-of-line (whether that is a cut record is the reader's call).
 Undecodable bytes become U+FFFD; decode_warning names the first one's byte offset.
 """
 
@@ -22,12 +21,7 @@ class LineSource:
         self.source = source
         self.binary = False
         self.n_lines = 0
-        self.last_cut = False
         self.decode_warning: str | None = None
-
-    def __iter__(self):
-        for first, lines, _, whole in self.blocks():
-            yield from enumerate(lines, first)
 
     def blocks(self):
         no = 0
@@ -36,7 +30,6 @@ class LineSource:
             if ends_with_newline:
                 yield no + 1, lines, data, True
             else:   # the final piece (after the last end-of-line): one line, maybe empty
-                self.last_cut = True
                 yield self.n_lines, lines[-1:], None, False
             no = self.n_lines
 
@@ -44,11 +37,11 @@ class LineSource:
         """(lines of a block of whole lines, whether the input continues after it): str.split('\\n')
         of the whole input, a block at a time; the last block's final piece may be cut or empty."""
         src = self.source
-        if isinstance(src, str):
-            self.binary = "\x00" in src
-            pieces = [src[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
-        elif isinstance(src, (bytes, bytearray, memoryview)):
-            pieces = [bytes(src)[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK)]
+        if isinstance(src, (bytearray, memoryview)):
+            src = bytes(src)   # once (a copy per piece made splitting quadratic)
+        if isinstance(src, (str, bytes)):
+            self.binary = isinstance(src, str) and "\x00" in src
+            pieces = (src[k:k + _BLOCK] for k in range(0, max(len(src), 1), _BLOCK))   # one piece at a time
         else:
             pieces = iter(lambda: src.read(_BLOCK), b"")
         empty = "" if isinstance(src, str) else b""

@@ -172,3 +172,17 @@ def test_a_ctrl_c_python_swallows_is_raised_again(tmp_path):
         "sys.exit(cli.main(['image']))\n")
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr.strip()) == (130, "", "nbparity: interrupted")
+
+
+def test_side_runs_may_start_again_once_a_stopped_command_has_ended(tmp_path, monkeypatch):
+    """A Ctrl-C stops the side runs; once the command has ended, the process may run sides again (an
+    in-process compare_pixel after an interrupted command must not find every run 'interrupted')."""
+    from nbparity import port
+
+    def stopped_command(argv, debug, as_json=False):
+        port.kill_running_groups()   # what the signal handlers do
+        return 130
+
+    monkeypatch.setattr(cli, "_main", stopped_command)
+    assert cli.main(["image"]) == 130
+    assert port.run_in_group(["sleep", "0.2"], tmp_path, 10)[0] == 0   # still running at the first poll
