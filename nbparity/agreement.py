@@ -12,7 +12,6 @@ Rows not compared (one-sided, non-finite on either side) get NaN in all three: n
 
 from __future__ import annotations
 
-AGREEMENT_COLUMNS = ["ulps", "digits", "rtol_needed"]
 MAX_DIGITS = {"float64": 17.0, "float32": 9.0}
 FLOAT32_CLASSES = ("float32_store",)
 

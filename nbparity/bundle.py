@@ -88,8 +88,6 @@ def write_bundle(reports_dir, name: str, files: dict) -> Path:
                 n += 1
     except OSError as exc:   # a full disk, a folder made read-only meanwhile: the output is not usable
         shutil.rmtree(tmp, ignore_errors=True)
-        from nbparity.errors import UsageError
-
         raise UsageError(f"cannot write the bundle in {root}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

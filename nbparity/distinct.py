@@ -54,7 +54,9 @@ def distinct_codes(*columns) -> tuple[np.ndarray, np.ndarray]:
         own = _split(col)
         # both codes < n after each factorize: the combination fits an int64 for any table that fits memory
         codes = pd.factorize(codes * (int(own.max(initial=0)) + 1) + own)[0].astype(np.int64)
-    _, first = np.unique(codes, return_index=True)
+    # factorize numbers groups in order of first appearance: a group starts where the running max rises
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1]))) if n else np.zeros(0, np.int64)
     return codes, first
 
 

@@ -124,11 +124,9 @@ def restore(previous: list):
         sys.unraisablehook = _hook[0]
     for sig, handler in previous[:2]:   # SIGTERM, SIGINT first: nothing is deferred after this
         signal.signal(sig, signal.SIG_DFL if handler is None else handler)   # None: set outside Python
-    ours = signal.getsignal(signal.SIGALRM) is _on_sigalrm   # a signal was deferred: the timer is ours
-    if ours:
+    waiting, _pending = _pending, None   # the alarm handler does nothing from here on
+    if signal.getsignal(signal.SIGALRM) is _on_sigalrm:   # a signal was deferred: the timer is ours
         signal.setitimer(signal.ITIMER_REAL, 0)
-    waiting, _pending = _pending, None
-    if ours:
         for sig, handler in previous[2:]:
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
     return None if waiting is None else waiting[0]

@@ -16,11 +16,6 @@ from .quirk_registry import BY_ID, QUIRKS
 REGISTRY = "simulator/quirk_registry.py"
 
 
-def registry() -> dict:
-    """id -> the quirk's table (title, keys, trigger, …), in registry order."""
-    return {q.id: q.table() for q in QUIRKS}
-
-
 def all_ids() -> frozenset:
     return frozenset(BY_ID)
 

@@ -130,7 +130,6 @@ def _identity(binary, build, matrix) -> dict:
 def _term_with_parent(parent: int | None) -> None:
     """SIGTERM this worker when the matrix process dies, even by SIGKILL (Linux; elsewhere a no-op)."""
     import ctypes
-    import os
     import signal
 
     try:
@@ -143,7 +142,6 @@ def _term_with_parent(parent: int | None) -> None:
 
 def _worker_init(tmp: str | None = None, parent: int | None = None):
     # each pool process renders one run at a time; one torch thread each keeps --jobs N honest on N cores
-    import os
     import signal
 
     from nbparity.interrupts import Terminated, raise_when_safe

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 
-SCHEMA = "nbparity.inject/1"
-ENV = "NBPARITY_INJECT"
+from simulator.inject import SCHEMA   # one definition: the simulator reads what this writes
 
 # (section, trace key) -> protocol key
 _KEYS = {("pixel", "rot_a_angstroms"): "rot", ("pixel", "rot_b_angstroms"): "rot",
@@ -39,11 +38,6 @@ _STEP0_LINES = {"rot": [[(f"rot_{v}_angstroms", i) for i in range(3)] for v in "
 
 def protocol_key(section: str, key: str) -> str | None:
     return _KEYS.get((section, key))
-
-
-def nodes_of(key: str) -> list[str]:
-    """The trace nodes a protocol key sets (its own rows must agree once injected)."""
-    return [f"{s}.{k}" for (s, k), p in _KEYS.items() if p == key]
 
 
 def payload_for(comparison, key: str, phi_tic: int) -> dict:

@@ -49,7 +49,8 @@ def torch_command(session, plan):
 
 def run_all(session, plan, runs: list[ProveRun], judge, log=None) -> list[ProveRun]:
     """Run every ProveRun (in parallel) and judge its trace with `judge(frames)`; failures stay on the run."""
-    from nbparity.prove.protocol import ENV, write_injection
+    from nbparity.prove.protocol import write_injection
+    from simulator.inject import ENV
 
     spec, env = torch_command(session, plan)
 

@@ -23,9 +23,10 @@ def error_split(comparison, fixed, injected=()):
     m = base[ALIGN_ON + ["c", "py"]].merge(after, on=ALIGN_ON, how="left")
     error = (m["py"] - m["c"]).abs()
     own = (m["py_causes_fixed"] - m["c"]).abs()
-    nodes = [("config." if s == "config" else f"{s}.") + k for s, k in zip(m["section"], m["key"])]
+    injected = set(injected)
+    nodes = [f"{s}.{k}" for s, k in zip(m["section"], m["key"])]
     return m.assign(error=error, own=own, inherited=np.where(own.notna(), error - own, np.nan),
-                    injected=[n in set(injected) for n in nodes])[COLUMNS]
+                    injected=[n in injected for n in nodes])[COLUMNS]
 
 
 def split_summary(split) -> dict:

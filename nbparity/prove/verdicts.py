@@ -53,7 +53,7 @@ def failing_nodes(comparison) -> set:
 
     t = pd.concat([comparison.config_table, comparison.table], ignore_index=True)
     f = t[t["status"] == "FAIL"]
-    return {f"{s}.{k}" if s != "config" else f"config.{k}" for s, k in zip(f["section"], f["key"])}
+    return {f"{s}.{k}" for s, k in zip(f["section"], f["key"])}
 
 
 def less_complete(after, base) -> str | None:
@@ -95,16 +95,10 @@ def judge_cause(label, nodes, how, injected, run, schema, base) -> tuple[str, st
 def _option_of(injected: str) -> str:
     """The option that carries the value: the first option token of the injected ones (-flux 0 and
     -pivot only keep the value in force)."""
+    from nbparity.runners import _is_number
+
     toks = [t for t in injected.split() if t.startswith("-") and not _is_number(t) and t not in ("-flux", "-pivot")]
     return toks[0] if toks else injected
-
-
-def _is_number(t: str) -> bool:
-    try:
-        float(t)
-        return True
-    except ValueError:
-        return False
 
 
 def moved_fraction(before, after, c) -> float | None:

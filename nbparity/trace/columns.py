@@ -42,7 +42,7 @@ class ValueColumns:
         self.ints_per_line = array("q")       # LINE_INTS and the number of values of each line, flat
         self.raw: list = []
         self.value = array("d")
-        self.chunks: list[tuple] = []         # (names (n, 4) object, ints (n, 8) int64, raw, value, stats)
+        self.chunks: list[tuple] = []         # (names (n, 4) int32 codes, ints (n, 8) int64, raw, value, stats)
         self.n_values = 0
         self.first_small = 0                  # chunks from here on are small ones not merged yet
 

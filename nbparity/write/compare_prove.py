@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from nbparity.write.csv_table import csv_text
 from nbparity.write.textfmt import cut, g
 
 MAX_CAUSES = 6
@@ -71,5 +72,5 @@ def prove_files(proof) -> dict:
             head.append("# NBPARITY_INJECT file: " + json.dumps(r.payloads))
         files[f"py_trace_prove{i}.log"] = "\n".join(head) + "\n" + (r.trace_text or "")
     if proof.split is not None:
-        files["prove_split.csv"] = proof.split.to_csv(index=False, float_format="%.17g")
+        files["prove_split.csv"] = csv_text(proof.split)
     return files

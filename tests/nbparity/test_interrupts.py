@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -127,9 +129,6 @@ def test_the_native_initialisers_are_told_from_the_bytecode(source, expected):
 def test_the_decision_imports_nothing():
     """The handler runs wherever the main thread is, possibly inside an import: importing a module
     there can meet a half-initialised one or a module lock that thread already holds."""
-    import subprocess
-    import sys
-
     probe = ("import sys\nfrom nbparity import interrupts\nbefore = set(sys.modules)\n"
              "code = compile('torch._C._c10d_init()', 'x', 'exec')\n"
              "assert [interrupts._calls_native_init(code, o) for o in range(0, len(code.co_code), 2)]\n"
@@ -150,9 +149,6 @@ def test_a_command_leaves_the_callers_alarm_alone(alarms, capsys):
 def test_a_ctrl_c_python_swallows_is_raised_again(tmp_path):
     """A Ctrl-C whose exception lands in a weakref callback (Python prints "Exception ignored" and goes on:
     importlib's module-lock cleanup is one) still stops the command: 130 and one line, not exit 0."""
-    import subprocess
-    import sys
-
     script = tmp_path / "swallowed.py"
     script.write_text(
         "import signal, sys, time, weakref\n"

@@ -10,7 +10,6 @@ Most runs go through nbparity.cli.main in-process (torch imported once); the int
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -22,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from . import assert_one_line_error, bundles_in, c_binary, cli, nbparity_env
+from .compare_helpers import TINY, assert_no_pass_bundle
 
-TINY = ("-default_F 100 -cell 30 30 30 90 90 90 -detpixels 16 -N 2 -oversample 1 "
-        "-nonoise -nopgm -noprogress")
 
 # fake sides: sh scripts; {pids} is a file each one appends "its pid and its child's pid" to
 FAKES = {
@@ -63,9 +61,7 @@ def _assert_clean(out: Path, tmp: Path, pids: Path | None = None) -> None:
     assert list(tmp.iterdir()) == [], f"left in $TMPDIR: {list(tmp.iterdir())}"
     if out.exists():
         assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
-    for b in bundles_in(out):
-        verdict = json.loads((b / "metrics.json").read_text()).get("verdict")
-        assert str(verdict).lower() not in ("pass", "identical", "within tolerance", "explained"), b
+    assert_no_pass_bundle(out)
 
 
 @pytest.fixture

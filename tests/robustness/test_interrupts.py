@@ -163,9 +163,6 @@ def test_a_signal_inside_torchs_native_init_does_not_abort(tmp_path, where, targ
 def test_a_stopped_matrix_worker_ends_once_its_run_has_unwound(tmp_path):
     """SIGTERM in a pool worker: the run unwinds (its finally blocks run) and the worker ends at once with
     143 (before, only on_term's fallback timer ended it, 1.5 s later: a matrix stopped in 1.55 s)."""
-    import subprocess
-    import sys
-
     marker = tmp_path / "unwound"
     code = (
         "import os, signal, sys, threading, time\n"

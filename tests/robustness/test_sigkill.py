@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from . import c_binary, nbparity_env
-from .test_fault_suite import TINY, _fake, _session_members, _start
+from .compare_helpers import TINY
+from .test_fault_suite import _fake, _session_members, _start
 from .test_interrupts import MATRIX
 
 OWNER = ("import sys, time\nfrom nbparity import tempdirs\n"
